@@ -1,0 +1,98 @@
+"""Settings from the environment (ESL_*), read once into one typed, immutable object.
+
+Every knob an operator may turn lives here with its default, so `docs/operations.md`
+can list them and nothing else reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one controller. Build with `Settings.from_env()`."""
+
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    database_url: str = ""  # empty: a SQLite file in data_dir
+    mqtt_url: str = ""  # empty: start the embedded broker (demo) / mqtt://127.0.0.1:1883
+    topic_prefix: str = "esl"
+    store_id: str = "store-1"
+    secret_key: str = ""
+    templates_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "label_templates")
+    playlists_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "signage_playlists")
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    # Delivery: how many images each base station may hold queued at once. Two keeps the radio
+    # busy (one on air, one waiting) while letting a high-priority image overtake the backlog.
+    station_window: int = 2
+    ack_timeout_s: float = 60.0
+    retry_base_s: float = 5.0
+    retry_max_s: float = 300.0
+    max_attempts: int = 5
+    render_workers: int = 0  # 0: one per CPU core
+    outbox_poll_s: float = 0.2
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("ESL_DATA_DIR", "var"))
+        return cls(
+            data_dir=data_dir,
+            database_url=_env("ESL_DATABASE_URL", ""),
+            mqtt_url=_env("ESL_MQTT_URL", ""),
+            topic_prefix=_env("ESL_TOPIC_PREFIX", "esl"),
+            store_id=_env("ESL_STORE_ID", "store-1"),
+            secret_key=_env("ESL_SECRET_KEY", ""),
+            templates_dir=Path(_env("ESL_TEMPLATES_DIR", str(PROJECT_ROOT / "label_templates"))),
+            playlists_dir=Path(_env("ESL_PLAYLISTS_DIR", str(PROJECT_ROOT / "signage_playlists"))),
+            web_host=_env("ESL_WEB_HOST", "127.0.0.1"),
+            web_port=_env_int("ESL_WEB_PORT", 8080),
+            station_window=_env_int("ESL_STATION_WINDOW", 2),
+            ack_timeout_s=_env_float("ESL_ACK_TIMEOUT", 60.0),
+            retry_base_s=_env_float("ESL_RETRY_BASE", 5.0),
+            retry_max_s=_env_float("ESL_RETRY_MAX", 300.0),
+            max_attempts=_env_int("ESL_MAX_ATTEMPTS", 5),
+            render_workers=_env_int("ESL_RENDER_WORKERS", 0),
+            outbox_poll_s=_env_float("ESL_OUTBOX_POLL", 0.2),
+        )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'esl.db').resolve()}"
+
+    @property
+    def label_images_dir(self) -> Path:
+        return self.data_dir / "label_images"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)

@@ -1,0 +1,145 @@
+"""Database tables. One module while the schema is small; every column change bumps
+`db.SCHEMA_VERSION` and adds a migration step there.
+
+Money is stored as integer minor units (cents, bani, kopecks) next to its ISO currency
+code, so no price ever passes through a float.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from esl_controller.clock import utcnow
+
+
+class SchemaMeta(SQLModel, table=True):
+    __tablename__ = "schema_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Store(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    locale: str = "en_GB"  # decides decimal separator and symbol position on labels
+    currency: str = "EUR"
+    timezone: str = "UTC"
+
+
+class Product(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("store_id", "gtin"),)
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: str = Field(foreign_key="store.id", index=True)
+    gtin: str = Field(index=True)
+    name: str
+    brand: str = ""
+    net_quantity: float | None = None  # e.g. 500 with unit "g"; drives the unit price
+    unit: str = "piece"  # g, kg, ml, cl, l, cm, m, piece
+    price_minor: int
+    currency: str = "EUR"
+    stock: int | None = None
+    low_stock_threshold: int = 5
+    restock_date: date | None = None
+    status: str = "active"  # active | delisted
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PriceHistory(SQLModel, table=True):
+    """Every effective price of a product, for the EU 30-day prior-price rule."""
+
+    __tablename__ = "price_history"
+    __table_args__ = (Index("ix_price_history_product_time", "product_id", "effective_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id")
+    price_minor: int
+    effective_at: datetime
+    source: str = "erp"
+
+
+class Promotion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    price_minor: int
+    starts_at: datetime
+    ends_at: datetime
+    source: str = "erp"
+
+
+class BaseStation(SQLModel, table=True):
+    __tablename__ = "base_station"
+    id: str = Field(primary_key=True)
+    store_id: str = Field(foreign_key="store.id", index=True)
+    name: str = ""
+    online: bool = False
+    last_seen: datetime | None = None
+    firmware: str = ""
+    queue_depth: int = 0
+
+
+class Label(SQLModel, table=True):
+    id: str = Field(primary_key=True)  # the tag's serial as printed on it
+    store_id: str = Field(foreign_key="store.id", index=True)
+    model: str  # hardware model id, see label_templates/hardware.yaml
+    base_station_id: str = Field(foreign_key="base_station.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
+    template: str = "price"
+    # unbound | pending (queued) | sent (on air) | acked | failed
+    state: str = Field(default="unbound", index=True)
+    content_hash: str | None = None  # newest image queued for the label
+    shown_hash: str | None = None  # image the base station confirmed on the label
+    seq: int = 0  # last image sequence number issued
+    shown_seq: int = 0
+    battery: int | None = None  # percent
+    signal: int | None = None  # dBm
+    temperature: float | None = None  # degrees C
+    last_seen: datetime | None = None
+    last_error: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One command for one label, persisted before it is published (the outbox pattern)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_dispatch", "state", "base_station_id", "priority", "id"),
+        Index("ix_outbox_label_state", "label_id", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    label_id: str = Field(foreign_key="label.id")
+    base_station_id: str = Field(foreign_key="base_station.id")
+    kind: str = "image"  # image | led | page
+    seq: int = 0
+    priority: int = 0  # higher goes first; see esl.priorities
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    content_hash: str | None = None
+    # pending | sent | acked | failed | superseded
+    state: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    done_at: datetime | None = None
+    reason: str | None = None
+
+
+class Incident(SQLModel, table=True):
+    """A problem worth a manager's eye: bad input, failed delivery. Counted by kind."""
+
+    __table_args__ = (Index("ix_incident_kind_time", "kind", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # e.g. invalid_gtin, template_error, unknown_product, malformed_ack, unknown_label
+    subject: str = ""  # what it is about: a GTIN, a label id, a topic
+    message: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True)
+    password_hash: str
+    role: str = "manager"  # admin | manager
+    api_token_hash: str | None = Field(default=None, index=True)
