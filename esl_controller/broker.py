@@ -82,7 +82,7 @@ class EmbeddedBroker:
         future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
         try:
             future.result(timeout=10)
-        except Exception:  # noqa: BLE001 - shutting down; nothing left to protect
+        except Exception:  # shutting down; nothing left to protect
             log.debug("embedded broker shutdown raised", exc_info=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:

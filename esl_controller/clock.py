@@ -1,7 +1,8 @@
-"""The clock edge: every "now" in the controller comes from here, as naive UTC.
+"""The clock edge: every "now" in the controller comes from here, as an aware UTC datetime.
 
-Naive UTC is what both SQLite and PostgreSQL `timestamp` columns store without surprises;
-local time only exists at the edges (rendering a restock date, a player's proof of play).
+SQLModel stores datetimes as UTC and hands them back aware (on SQLite and PostgreSQL
+alike), so the whole controller works in aware UTC; local time only exists at the edges
+(a restock date on a label, a player's proof of play).
 """
 
 from __future__ import annotations
@@ -10,4 +11,4 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)

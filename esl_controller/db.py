@@ -43,7 +43,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -74,9 +74,7 @@ def init_db(engine: Engine) -> int:
 def _stored_version(conn: Connection) -> int | None:
     if not conn.dialect.has_table(conn, models.SchemaMeta.__tablename__):
         return None
-    row = conn.execute(
-        text("SELECT value FROM schema_meta WHERE key = 'schema_version'")
-    ).first()
+    row = conn.execute(text("SELECT value FROM schema_meta WHERE key = 'schema_version'")).first()
     return int(row[0]) if row else None
 
 

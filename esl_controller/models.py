@@ -104,10 +104,7 @@ class OutboxMessage(SQLModel, table=True):
     """One command for one label, persisted before it is published (the outbox pattern)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_dispatch", "state", "base_station_id", "priority", "id"),
-        Index("ix_outbox_label_state", "label_id", "state"),
-    )
+    __table_args__ = (Index("ix_outbox_label_seq", "label_id", "seq"),)
     id: int | None = Field(default=None, primary_key=True)
     label_id: str = Field(foreign_key="label.id")
     base_station_id: str = Field(foreign_key="base_station.id")
@@ -124,6 +121,17 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     done_at: datetime | None = None
     reason: str | None = None
+
+
+# The dispatcher asks "the next pending rows of this station, most urgent first, oldest first
+# within a priority" after every ack; this index answers it with a range scan and no sort.
+Index(
+    "ix_outbox_dispatch",
+    OutboxMessage.state,
+    OutboxMessage.base_station_id,
+    OutboxMessage.priority.desc(),
+    OutboxMessage.id,
+)
 
 
 class Incident(SQLModel, table=True):

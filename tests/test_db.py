@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from esl_controller import db
+from esl_controller.config import Settings
+from esl_controller.models import BaseStation, Label, Store
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_foreign_keys_are_enforced(session: Session) -> None:
+    session.add(Store(id="s1", name="Store"))
+    session.commit()
+    session.add(Label(id="L1", store_id="s1", model="2.9-bwr", base_station_id="no-such-station"))
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        session.commit()
+
+
+def test_fresh_database_records_schema_version(settings: Settings) -> None:
+    engine = db.make_engine(settings.resolved_database_url)
+    assert db.init_db(engine) == db.SCHEMA_VERSION
+    path = settings.resolved_database_url.removeprefix("sqlite:///")
+    row = sqlite3.connect(path).execute(
+        "SELECT value FROM schema_meta WHERE key = 'schema_version'"
+    ).fetchone()
+    assert row == (str(db.SCHEMA_VERSION),)
+
+
+def test_init_is_idempotent_and_keeps_data(engine) -> None:
+    with db.session_scope(engine) as session:
+        session.add(Store(id="s1", name="Kept"))
+    assert db.init_db(engine) == db.SCHEMA_VERSION
+    with Session(engine) as session:
+        assert session.get(Store, "s1").name == "Kept"
+
+
+def test_database_from_a_newer_release_is_refused(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE schema_meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(db.SCHEMA_VERSION + 1)},
+        )
+    with pytest.raises(db.SchemaError, match="upgrade esl-controller"):
+        db.init_db(engine)
+
+
+def test_migrations_run_in_order_from_an_older_version(engine, monkeypatch) -> None:
+    ran: list[int] = []
+    target = db.SCHEMA_VERSION + 2
+    monkeypatch.setattr(db, "SCHEMA_VERSION", target)
+    monkeypatch.setattr(
+        db,
+        "MIGRATIONS",
+        {target - 1: lambda conn: ran.append(target - 1), target: lambda conn: ran.append(target)},
+    )
+    assert db.init_db(engine) == target
+    assert ran == [target - 1, target]
+    assert db.init_db(engine) == target  # nothing left to run
+    assert ran == [target - 1, target]
+
+
+def test_session_scope_rolls_back_on_error(engine) -> None:
+    with pytest.raises(RuntimeError), db.session_scope(engine) as session:
+        session.add(Store(id="gone", name="Rolled back"))
+        session.flush()
+        raise RuntimeError("boom")
+    with Session(engine) as session:
+        assert session.get(Store, "gone") is None
+
+
+@pytest.mark.postgres
+def test_same_schema_works_on_postgresql(pg_engine) -> None:
+    with db.session_scope(pg_engine) as session:
+        session.add(Store(id="pg", name="PG store"))
+        session.flush()
+        session.add(BaseStation(id="bs-1", store_id="pg"))
+        session.flush()
+        session.add(Label(id="L1", store_id="pg", model="2.9-bwr", base_station_id="bs-1"))
+    with Session(pg_engine) as session:
+        label = session.exec(select(Label)).one()
+        assert (label.store_id, label.state, label.seq) == ("pg", "unbound", 0)
+    assert db.init_db(pg_engine) == db.SCHEMA_VERSION
