@@ -6,8 +6,19 @@ clock reading in, content out), so rendering never touches the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from esl_controller.catalogue.gtin import to_gtin14, validate_gtin
+from esl_controller.catalogue.prior_price import PricedAt, PriorPrice, prior_lowest_price
+from esl_controller.catalogue.promotions import PromotionLike, active_promotion
+from esl_controller.catalogue.stock import stock_level
+from esl_controller.catalogue.units import size_text, unit_price
 
 
 @dataclass(frozen=True)
@@ -51,3 +62,175 @@ class LabelContent:
     stock: StockInfo
     digital_link: str  # GS1 Digital Link URI for the QR code
     size_text: str = ""  # e.g. "500 g", shown near the unit price
+
+
+# --- building content from catalogue rows -------------------------------------------------
+
+
+class ProductLike(Protocol):
+    """The attributes of `models.Product` the content depends on."""
+
+    gtin: str
+    name: str
+    brand: str
+    net_quantity: float | None
+    unit: str
+    price_minor: int
+    currency: str
+    stock: int | None
+    low_stock_threshold: int
+    restock_date: date | None
+
+
+class StoreLike(Protocol):
+    locale: str
+    timezone: str
+
+
+DIGITAL_LINK_BASE = "https://id.gs1.org/01/"
+
+# What the label says when the prior price cannot be shown: {covered}/{window} days of
+# history, or a product newer than the window. Short, and free of plural forms per number.
+PRIOR_NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "history": "Prior price n/a: {covered}/{window} days of price history",
+        "new": "New product: no {window}-day prior price",
+    },
+    "ro": {
+        "history": "Preț anterior indisponibil: istoric {covered}/{window} zile",
+        "new": "Produs nou: fără preț anterior pe {window} de zile",
+    },
+    "de": {
+        "history": "Vorheriger Preis n. v.: Preisverlauf {covered}/{window} Tage",
+        "new": "Neues Produkt: kein {window}-Tage-Vorpreis",
+    },
+    "pl": {
+        "history": "Brak ceny sprzed obniżki: historia {covered}/{window} dni",
+        "new": "Nowy produkt: brak ceny z {window} dni",
+    },
+    "hu": {
+        "history": "Korábbi ár nem ismert: előzmény {covered}/{window} nap",
+        "new": "Új termék: nincs {window} napos korábbi ár",
+    },
+    "ru": {
+        "history": "Прежняя цена неизвестна: история {covered}/{window} дн.",
+        "new": "Новинка: нет цены за {window} дн.",
+    },
+    "el": {
+        "history": "Προηγούμενη τιμή μη διαθέσιμη: ιστορικό {covered}/{window} ημ.",
+        "new": "Νέο προϊόν: χωρίς τιμή {window} ημερών",
+    },
+    "fr": {
+        "history": "Prix antérieur indisponible : historique {covered}/{window} j",
+        "new": "Nouveau produit : pas de prix sur {window} jours",
+    },
+}
+
+
+def build_label_content(
+    product: ProductLike,
+    store: StoreLike,
+    history: Sequence[PricedAt],
+    promotions: Sequence[PromotionLike],
+    now: datetime,
+) -> LabelContent:
+    """What the product's label shows at `now` (aware UTC). Pure: no database, no clock.
+
+    `history` is the product's regular price history and `promotions` its promotions (any
+    of them; the one in force at `now` is chosen here). A "promotion" that does not lower
+    the regular price is no reduction, so the label shows the regular price without one.
+    """
+    gtin = validate_gtin(product.gtin)
+    regular = Money(product.price_minor, product.currency)
+    promotion = active_promotion(promotions, now)
+    if promotion is not None and promotion.price_minor >= regular.minor:
+        promotion = None
+    price = Money(promotion.price_minor, regular.currency) if promotion else regular
+    return LabelContent(
+        gtin=gtin,
+        name=product.name,
+        brand=product.brand,
+        price=price,
+        locale=store.locale,
+        unit_price=_unit_price(product, price),
+        promo=_promo_info(regular, promotion, history, promotions, store),
+        stock=_stock_info(product),
+        digital_link=DIGITAL_LINK_BASE + to_gtin14(gtin),
+        size_text=size_text(product.net_quantity, product.unit, store.locale),
+    )
+
+
+def _unit_price(product: ProductLike, price: Money) -> UnitPrice | None:
+    quote = unit_price(price.minor, price.currency, product.net_quantity, product.unit)
+    return UnitPrice(Money(quote.minor, quote.currency), quote.per) if quote else None
+
+
+def _promo_info(
+    regular: Money,
+    promotion: PromotionLike | None,
+    history: Sequence[PricedAt],
+    promotions: Sequence[PromotionLike],
+    store: StoreLike,
+) -> PromoInfo | None:
+    if promotion is None:
+        return None
+    others = [promo for promo in promotions if promo is not promotion]
+    prior = prior_lowest_price(history, promotion.starts_at, earlier_promotions=others)
+    known = prior.lowest_minor is not None
+    return PromoInfo(
+        was=regular,
+        prior_lowest=Money(prior.lowest_minor, regular.currency) if known else None,
+        prior_note=None if known else prior_note(prior, store.locale),
+        ends=last_local_day(promotion.ends_at, store.timezone),
+    )
+
+
+def prior_note(prior: PriorPrice, locale: str) -> str:
+    """The label's words for a missing prior price, in the store's language (English else)."""
+    notes = PRIOR_NOTES.get(locale.split("_")[0], PRIOR_NOTES["en"])
+    key = "new" if prior.gap == "new_product" else "history"
+    return notes[key].format(covered=prior.covered_days, window=prior.window_days)
+
+
+def last_local_day(ends_at: datetime, timezone: str) -> date:
+    """The last store-local day a promotion ending (exclusively) at `ends_at` is on.
+
+    A naive `ends_at` is taken as UTC.
+    """
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown store timezone {timezone!r}") from exc
+    aware = ends_at if ends_at.tzinfo is not None else ends_at.replace(tzinfo=UTC)
+    last_moment = aware - timedelta(microseconds=1)
+    return last_moment.astimezone(zone).date()
+
+
+def _stock_info(product: ProductLike) -> StockInfo:
+    level = stock_level(product.stock, product.low_stock_threshold)
+    # A restock date only means something while the shelf is short.
+    restock = product.restock_date if level != "in_stock" else None
+    return StockInfo(level=level, quantity=product.stock, restock_date=restock)
+
+
+FINGERPRINT_VERSION = "1"  # bump when the fingerprint's encoding changes
+
+
+def content_fingerprint(content: LabelContent, template: str, model: str) -> str:
+    """A stable sha256 hex of everything the renderer uses: equal inputs, equal fingerprint."""
+    document = {
+        "v": FINGERPRINT_VERSION,
+        "template": template,
+        "model": model,
+        "content": asdict(content),
+    }
+    encoded = json.dumps(
+        document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_value
+    )
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot fingerprint {type(value).__name__}: {value!r}")

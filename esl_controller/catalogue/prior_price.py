@@ -1,0 +1,112 @@
+"""The prior price of a reduction (EU 2019/2161, Article 6a of Directive 98/6/EC).
+
+An announced price reduction must show the lowest price *applied* during the 30 days before
+the reduction. Prices applied means every price a customer could pay in that window: the
+price already in force when the window opened, every later change, and earlier promotions
+that overlapped the window. When the history cannot prove what that lowest price was, the
+answer is None with the reason; never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from esl_controller.catalogue.promotions import PromotionLike
+
+WINDOW_DAYS = 30
+
+
+class PricedAt(Protocol):
+    """A price that took effect at a moment (`models.PriceHistory` has these attributes)."""
+
+    price_minor: int
+    effective_at: datetime
+
+
+@dataclass(frozen=True)
+class PricePoint:
+    price_minor: int
+    effective_at: datetime  # aware UTC, like every time in the controller
+
+
+@dataclass(frozen=True)
+class PriorPrice:
+    lowest_minor: int | None  # None when the history cannot show it; `reason` says why
+    reason: str | None = None
+    # "no_history" | "short_history" | "new_product" when `lowest_minor` is None
+    gap: str | None = None
+    covered_days: int = 0  # whole days of the window the history covers
+    window_days: int = WINDOW_DAYS
+
+
+def prior_lowest_price(
+    history: Sequence[PricedAt],
+    reduction_start: datetime,
+    window_days: int = WINDOW_DAYS,
+    *,
+    earlier_promotions: Iterable[PromotionLike] = (),
+    on_sale_since: datetime | None = None,
+) -> PriorPrice:
+    """The lowest price applied in the `window_days` before `reduction_start`.
+
+    `history` holds the regular prices with the moment each took effect; `earlier_promotions`
+    are other promotions of the product (those that overlap the window count as applied).
+    `on_sale_since`, when known, tells a new product from a short history.
+    """
+    if window_days <= 0:
+        raise ValueError(f"window_days must be positive, got {window_days}")
+    window_start = reduction_start - timedelta(days=window_days)
+    before = sorted(
+        (p for p in history if p.effective_at < reduction_start), key=lambda p: p.effective_at
+    )
+    gap = _coverage_gap(before, reduction_start, window_start, window_days, on_sale_since)
+    if gap is not None:
+        return gap
+    in_force_at_start = [p for p in before if p.effective_at <= window_start][-1]
+    changes = [p.price_minor for p in before if p.effective_at > window_start]
+    promos = [
+        promo.price_minor
+        for promo in earlier_promotions
+        if promo.starts_at < reduction_start and promo.ends_at > window_start
+    ]
+    lowest = min([in_force_at_start.price_minor, *changes, *promos])
+    return PriorPrice(lowest, covered_days=window_days, window_days=window_days)
+
+
+def _coverage_gap(
+    before: Sequence[PricedAt],
+    reduction_start: datetime,
+    window_start: datetime,
+    window_days: int,
+    on_sale_since: datetime | None,
+) -> PriorPrice | None:
+    if on_sale_since is not None and on_sale_since > window_start:
+        days = _whole_days(reduction_start - on_sale_since)
+        return PriorPrice(
+            None,
+            f"product on sale for only {days} of the {window_days} days before the reduction",
+            "new_product",
+            days,
+            window_days,
+        )
+    if not before:
+        return PriorPrice(
+            None, "no price history before the reduction", "no_history", 0, window_days
+        )
+    if before[0].effective_at > window_start:
+        days = _whole_days(reduction_start - before[0].effective_at)
+        return PriorPrice(
+            None,
+            f"price history covers only {days} of the {window_days} days before the reduction",
+            "short_history",
+            days,
+            window_days,
+        )
+    return None
+
+
+def _whole_days(span: timedelta) -> int:
+    return max(0, span.days)
