@@ -1,0 +1,74 @@
+"""The web process: dashboard and JSON API over the store database.
+
+It never talks MQTT and never runs scheduled jobs; dashboard actions write outbox rows
+that the worker publishes. Built by `create_app()`, one `init_app(app)` per subsystem.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from esl_controller import db
+from esl_controller.config import Settings
+
+SECRET_KEY_FILE = "secret_key"
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What every request needs, kept in `app.extensions["esl"]`."""
+
+    settings: Settings
+    engine: Engine
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    if engine is None:
+        engine = db.make_engine(settings.resolved_database_url)
+        db.init_db(engine)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or load_or_create_secret_key(settings.data_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+    )
+    app.extensions["esl"] = WebContext(settings=settings, engine=engine)
+
+    from esl_controller.web import api, auth, dashboard, database, openapi, security_headers
+
+    database.init_app(app)
+    auth.init_app(app)
+    dashboard.init_app(app)
+    api.init_app(app)
+    openapi.init_app(app)
+    security_headers.init_app(app)
+    return app
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """The key signing session cookies, generated once so logins survive restarts.
+
+    O_EXCL makes the first of several starting web workers the only writer; the others
+    read what it wrote.
+    """
+    path = data_dir / SECRET_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if not key:
+            raise RuntimeError(f"{path} is empty; delete it to generate a new key") from None
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key

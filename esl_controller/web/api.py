@@ -1,0 +1,461 @@
+"""The JSON API under /api/v1: every dashboard action is also a call here.
+
+Each view's docstring carries its OpenAPI operation (YAML after `---`); `openapi.py`
+collects them, so the document lists exactly the routes that exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from marshmallow import Schema, ValidationError
+from sqlalchemy import select, text
+from werkzeug.exceptions import HTTPException
+
+from esl_controller.esl import commands
+from esl_controller.models import OutboxMessage, User
+from esl_controller.web import auth, queries
+from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.schemas import (
+    BaseStationListSchema,
+    CommandQueuedSchema,
+    FlashRequestSchema,
+    IncidentPageSchema,
+    IncidentQuerySchema,
+    LabelDetailSchema,
+    LabelPageSchema,
+    LabelQuerySchema,
+    SummarySchema,
+    UserCreateSchema,
+    UserListSchema,
+    UserSchema,
+)
+
+API_PREFIX = "/api/v1"
+
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+auth.csrf.exempt(bp)  # replaced by a check that only cookie-authenticated writes need
+bp.before_request(auth.protect_cookie_requests)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.register_error_handler(HTTPException, json_errors_for_api)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError) -> tuple[Response, int]:
+    return jsonify(error=error.message), error.status
+
+
+@bp.errorhandler(ValidationError)
+def invalid_request(error: ValidationError) -> tuple[Response, int]:
+    return jsonify(error="invalid request", errors=error.messages), 400
+
+
+def json_errors_for_api(error: HTTPException) -> Any:
+    """API clients get JSON for 404/405 and friends; dashboard pages keep HTML."""
+    if not request.path.startswith(API_PREFIX + "/"):
+        return error
+    return jsonify(error=error.description), error.code
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    return schema.load(request.args.to_dict())
+
+
+def load_body(schema: Schema) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return schema.load(body)
+
+
+def command_result(label_id: str, message: OutboxMessage | None) -> dict[str, Any]:
+    if message is None:
+        return {"queued": False, "label_id": label_id}
+    return {
+        "queued": True,
+        "outbox_id": message.id,
+        "label_id": label_id,
+        "kind": message.kind,
+        "seq": message.seq,
+        "priority": message.priority,
+        "state": message.state,
+    }
+
+
+def run_label_command(action: Any) -> Any:
+    """Map the commands' errors to HTTP: unknown label 404, unrenderable label 422."""
+    try:
+        return action()
+    except LookupError as exc:
+        raise ApiError(404, str(exc.args[0]) if exc.args else "not found") from exc
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@bp.get("/summary")
+@auth.api_auth()
+def summary() -> Any:
+    """Store overview: label states, base stations, outbox depth, incidents.
+    ---
+    get:
+      tags: [overview]
+      summary: Counts for the overview page, polled while long operations run
+      responses:
+        200:
+          description: current counts
+          content:
+            application/json:
+              schema: SummarySchema
+        401: Unauthorized
+    """
+    return SummarySchema().dump(queries.summary(get_session()).as_dict())
+
+
+@bp.get("/labels")
+@auth.api_auth()
+def list_labels() -> Any:
+    """Labels, filtered and paged.
+    ---
+    get:
+      tags: [labels]
+      summary: List labels with filters (state, base station, template, text) and paging
+      parameters:
+        - in: query
+          schema: LabelQuerySchema
+      responses:
+        200:
+          description: one page of labels, ordered by label id
+          content:
+            application/json:
+              schema: LabelPageSchema
+        400: BadRequest
+        401: Unauthorized
+    """
+    args = load_query(LabelQuerySchema())
+    limit, offset = args.pop("limit"), args.pop("offset")
+    page = queries.list_labels(get_session(), queries.LabelFilters(**args), limit, offset)
+    return LabelPageSchema().dump(page)
+
+
+@bp.get("/labels/<label_id>")
+@auth.api_auth()
+def get_label(label_id: str) -> Any:
+    """One label with its last outbox rows.
+    ---
+    get:
+      tags: [labels]
+      summary: A label's state, product, telemetry and last 10 outbox rows
+      parameters:
+        - LabelId
+      responses:
+        200:
+          description: the label
+          content:
+            application/json:
+              schema: LabelDetailSchema
+        401: Unauthorized
+        404: NotFound
+    """
+    session = get_session()
+    detail = queries.label_detail(session, label_id)
+    if detail is None:
+        raise ApiError(404, f"unknown label {label_id!r}")
+    detail["outbox"] = queries.label_outbox_history(session, label_id)
+    return LabelDetailSchema().dump(detail)
+
+
+@bp.get("/labels/<label_id>/preview.png")
+@auth.api_auth()
+def label_preview(label_id: str) -> Any:
+    """What the label shows (or will show once delivered), as a PNG.
+    ---
+    get:
+      tags: [labels]
+      summary: Rendered preview of the label
+      parameters:
+        - LabelId
+      responses:
+        200:
+          description: PNG image
+          content:
+            image/png:
+              schema: {type: string, format: binary}
+        401: Unauthorized
+        404: NotFound
+        422: Unprocessable
+    """
+    png = run_label_command(
+        lambda: commands.label_preview_png(get_session(), label_id, get_settings())
+    )
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"  # prices change; never show a stale one
+    return response
+
+
+@bp.get("/base-stations")
+@auth.api_auth()
+def list_base_stations() -> Any:
+    """Base stations.
+    ---
+    get:
+      tags: [base stations]
+      summary: Every base station with online state, queue and label count
+      responses:
+        200:
+          description: the base stations
+          content:
+            application/json:
+              schema: BaseStationListSchema
+        401: Unauthorized
+    """
+    return BaseStationListSchema().dump({"items": queries.list_base_stations(get_session())})
+
+
+@bp.get("/incidents")
+@auth.api_auth()
+def list_incidents() -> Any:
+    """Recent problems, newest first.
+    ---
+    get:
+      tags: [incidents]
+      summary: Incidents with an optional kind filter, and counts by kind
+      parameters:
+        - in: query
+          schema: IncidentQuerySchema
+      responses:
+        200:
+          description: one page of incidents
+          content:
+            application/json:
+              schema: IncidentPageSchema
+        400: BadRequest
+        401: Unauthorized
+    """
+    args = load_query(IncidentQuerySchema())
+    session = get_session()
+    page = queries.list_incidents(session, args.get("kind"), args["limit"], args["offset"])
+    body = {
+        "items": page.items,
+        "counts": queries.incident_counts(session),
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    return IncidentPageSchema().dump(body)
+
+
+# --- label actions ---------------------------------------------------------------------
+
+
+@bp.post("/labels/<label_id>/repush")
+@auth.api_auth()
+def repush(label_id: str) -> Any:
+    """Render the label now and queue it first in line.
+    ---
+    post:
+      tags: [labels]
+      summary: Re-push the label's image at manager priority, even if unchanged
+      parameters:
+        - LabelId
+      responses:
+        202:
+          description: queued; the worker sends it
+          content:
+            application/json:
+              schema: CommandQueuedSchema
+        400: BadRequest
+        401: Unauthorized
+        404: NotFound
+        422: Unprocessable
+    """
+    message = run_label_command(
+        lambda: commands.repush_label(get_session(), label_id, get_settings())
+    )
+    return CommandQueuedSchema().dump(command_result(label_id, message)), 202
+
+
+@bp.post("/labels/<label_id>/flash")
+@auth.api_auth()
+def flash_led(label_id: str) -> Any:
+    """Flash the label's LED so a store assistant finds it.
+    ---
+    post:
+      tags: [labels]
+      summary: Queue an LED flash
+      parameters:
+        - LabelId
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: FlashRequestSchema
+      responses:
+        202:
+          description: queued; the worker sends it
+          content:
+            application/json:
+              schema: CommandQueuedSchema
+        400: BadRequest
+        401: Unauthorized
+        404: NotFound
+    """
+    args = load_body(FlashRequestSchema())
+    message = run_label_command(
+        lambda: commands.flash_led(
+            get_session(), label_id, args["colour"], args["pattern"], args["seconds"]
+        )
+    )
+    return CommandQueuedSchema().dump(command_result(label_id, message)), 202
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+def _user_body(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "has_api_token": user.api_token_hash is not None,
+    }
+
+
+@bp.get("/users")
+@auth.api_auth(roles=["admin"])
+def list_users() -> Any:
+    """Users (admin only).
+    ---
+    get:
+      tags: [users]
+      summary: Every dashboard and API user
+      responses:
+        200:
+          description: the users
+          content:
+            application/json:
+              schema: UserListSchema
+        401: Unauthorized
+        403: Forbidden
+    """
+    users = get_session().scalars(select(User).order_by(User.username))
+    return UserListSchema().dump({"items": [_user_body(user) for user in users]})
+
+
+@bp.post("/users")
+@auth.api_auth(roles=["admin"])
+def create_user() -> Any:
+    """Create a user (admin only).
+    ---
+    post:
+      tags: [users]
+      summary: Create a dashboard and API user
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: UserCreateSchema
+      responses:
+        201:
+          description: created
+          content:
+            application/json:
+              schema: UserSchema
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        409:
+          description: the username is taken
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    args = load_body(UserCreateSchema())
+    session = get_session()
+    try:
+        user = auth.create_user(session, args["username"], args["password"], args["role"])
+    except auth.DuplicateUser as exc:
+        raise ApiError(409, str(exc)) from exc
+    except auth.UserError as exc:
+        raise ApiError(400, str(exc)) from exc
+    session.commit()
+    return UserSchema().dump(_user_body(user)), 201
+
+
+@bp.post("/users/<username>/token")
+@auth.api_auth(roles=["admin"])
+def issue_token(username: str) -> Any:
+    """Issue a new API token for a user (admin only); replaces the old one.
+    ---
+    post:
+      tags: [users]
+      summary: Issue an API token, shown only in this response
+      parameters:
+        - in: path
+          name: username
+          required: true
+          schema: {type: string}
+      responses:
+        201:
+          description: the token
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  token: {type: string}
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+    """
+    session = get_session()
+    try:
+        token = auth.issue_api_token(session, username)
+    except LookupError as exc:
+        raise ApiError(404, str(exc)) from exc
+    session.commit()
+    return jsonify(token=token), 201
+
+
+# --- health ----------------------------------------------------------------------------
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    """Liveness for load balancers; no login needed.
+    ---
+    get:
+      tags: [health]
+      summary: The web process runs and reaches its database
+      security: []
+      responses:
+        200:
+          description: healthy
+          content:
+            application/json:
+              schema: HealthSchema
+        503:
+          description: the database does not answer
+          content:
+            application/json:
+              schema: HealthSchema
+    """
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not healthy", reported not raised
+        return jsonify(status="unhealthy", database=type(exc).__name__), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,254 @@
+"""Who may do what: dashboard logins (flask-login sessions) and API tokens, two roles.
+
+Passwords are stored as werkzeug hashes; API tokens are random and only their sha256
+is stored, so a leaked database does not leak working tokens. Dashboard forms carry a
+CSRF token; the JSON API accepts either the session cookie (then POSTs must send the
+`X-CSRFToken` header) or `Authorization: Bearer <token>` (no cookie, so no CSRF risk).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import select
+from sqlmodel import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from esl_controller.models import User
+from esl_controller.web.database import get_session
+
+ROLES = ("admin", "manager")
+MIN_PASSWORD_LENGTH = 8
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+# Checked against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked; the message says why."""
+
+
+class DuplicateUser(UserError):
+    """The username is taken."""
+
+
+@dataclass(frozen=True)
+class SessionUser(UserMixin):
+    """The logged-in user as flask-login sees it: plain values, no live ORM object."""
+
+    id: int
+    username: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> SessionUser:
+        assert user.id is not None
+        return cls(id=user.id, username=user.username, role=user.role)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "error"
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.register_error_handler(CSRFError, csrf_failed)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> SessionUser | None:
+    if not user_id.isdigit():
+        return None
+    user = get_session().get(User, int(user_id))
+    return SessionUser.of(user) if user else None
+
+
+# --- users and tokens ------------------------------------------------------------------
+
+
+def create_user(session: Session, username: str, password: str, role: str) -> User:
+    """Add a user; raise UserError for a bad name, a taken name, a short password or role."""
+    if not USERNAME_PATTERN.match(username):
+        raise UserError("username must be 1-64 letters, digits or . _ @ -")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if find_user(session, username) is not None:
+        raise DuplicateUser(f"user {username!r} already exists")
+    user = User(username=username, password_hash=generate_password_hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def check_password(session: Session, username: str, password: str) -> User | None:
+    user = find_user(session, username)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def issue_api_token(session: Session, username: str) -> str:
+    """Give the user a new API token (replacing any old one); return it, shown only once."""
+    user = find_user(session, username)
+    if user is None:
+        raise LookupError(f"unknown user {username!r}")
+    token = secrets.token_urlsafe(32)
+    user.api_token_hash = _token_digest(token)
+    session.add(user)
+    session.flush()
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> User | None:
+    if not token:
+        return None
+    return session.scalars(select(User).where(User.api_token_hash == _token_digest(token))).first()
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- guarding views --------------------------------------------------------------------
+
+
+def login_required(view: View) -> View:
+    """Dashboard views: a logged-in session, else off to the login page and back."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+def api_auth(roles: Iterable[str] = ROLES) -> Callable[[View], View]:
+    """API views: a Bearer token or a session cookie of a user with one of `roles`.
+
+    A request carrying an Authorization header is judged by it alone, never by a cookie.
+    The user is left in `g.api_user`.
+    """
+    allowed = tuple(roles)
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = _api_user()
+            if user is None:
+                response = jsonify(error="authentication required: log in or send a Bearer token")
+                response.status_code = 401
+                response.headers["WWW-Authenticate"] = 'Bearer realm="esl-controller"'
+                return response
+            if user.role not in allowed:
+                return jsonify(error=f"this needs the role {' or '.join(allowed)}"), 403
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def has_bearer_header() -> bool:
+    return "Authorization" in request.headers
+
+
+def _api_user() -> SessionUser | None:
+    if has_bearer_header():
+        scheme, _, token = request.headers["Authorization"].partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        user = authenticate_token(get_session(), token.strip())
+        return SessionUser.of(user) if user else None
+    return current_user if current_user.is_authenticated else None
+
+
+def protect_cookie_requests() -> None:
+    """CSRF check for API writes that ride on the session cookie (Bearer ones cannot be
+    forged by another site, so they skip it)."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not has_bearer_header():
+        csrf.protect()
+
+
+def csrf_failed(error: CSRFError) -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify(error=f"CSRF check failed: {error.description}"), 400
+    return render_template("error.html", title="Form expired", message=error.description), 400
+
+
+# --- login pages -----------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("dashboard.overview"))
+        return render_template("login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip()
+    user = check_password(get_session(), username, request.form.get("password", ""))
+    if user is None:
+        flash("Wrong username or password.", "error")
+        return render_template("login.html", next=request.form.get("next", "")), 401
+    login_user(SessionUser.of(user))
+    return redirect(_safe_next(request.form.get("next", "")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    flash("You are logged out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths, so the login form cannot bounce users to another site."""
+    # Browsers read a backslash as a slash ("/\host" is "//host"), so none may appear.
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not parts.netloc
+    ):
+        return target
+    return url_for("dashboard.overview")

@@ -1,0 +1,233 @@
+"""Fixtures for the web tests: a seeded store, users with tokens, logged-in clients,
+and (for browser tests) the app served by a real WSGI server in a thread."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
+from werkzeug.serving import make_server
+
+from esl_controller.clock import utcnow
+from esl_controller.config import Settings
+from esl_controller.db import session_scope
+from esl_controller.models import (
+    BaseStation,
+    Incident,
+    Label,
+    OutboxMessage,
+    PriceHistory,
+    Product,
+    Store,
+)
+from esl_controller.web import create_app
+from esl_controller.web.auth import create_user, issue_api_token
+
+ADMIN = ("alice", "alice-password-1")
+MANAGER = ("bob", "bob-password-1")
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Seed:
+    admin_token: str
+    manager_token: str
+    label_ids: dict[str, str]  # state -> label id
+
+
+@pytest.fixture
+def seed(engine: Engine, settings: Settings) -> Seed:
+    now = utcnow()
+    with session_scope(engine) as session:
+        session.add(Store(id=settings.store_id, name="Test store", locale="ro_RO", currency="RON"))
+        session.flush()  # no ORM relationships, so flush parents before children
+        session.add_all(
+            [
+                BaseStation(
+                    id="bs-1",
+                    store_id=settings.store_id,
+                    name="Aisle 1",
+                    online=True,
+                    last_seen=now,
+                    firmware="1.4.2",
+                    queue_depth=1,
+                ),
+                BaseStation(
+                    id="bs-2",
+                    store_id=settings.store_id,
+                    name="Aisle 2",
+                    online=False,
+                    last_seen=now - timedelta(hours=2),
+                    firmware="1.4.2",
+                ),
+            ]
+        )
+        session.flush()
+        products = [
+            Product(
+                store_id=settings.store_id,
+                gtin="5901234123457",
+                name="Cașcaval Dalia",
+                brand="Hochland",
+                net_quantity=400,
+                unit="g",
+                price_minor=2499,
+                currency="RON",
+                stock=40,
+            ),
+            Product(
+                store_id=settings.store_id,
+                gtin="4006381333931",
+                name="Grüner Tee",
+                brand="Teekanne",
+                net_quantity=35,
+                unit="g",
+                price_minor=1150,
+                currency="RON",
+                stock=3,
+            ),
+            Product(
+                store_id=settings.store_id,
+                gtin="9780201379624",
+                name="Молоко 3,2%",
+                brand="Простоквашино",
+                net_quantity=1,
+                unit="l",
+                price_minor=899,
+                currency="RON",
+                stock=12,
+            ),
+        ]
+        session.add_all(products)
+        session.flush()
+        for product in products:
+            session.add(
+                PriceHistory(
+                    product_id=product.id,
+                    price_minor=product.price_minor,
+                    effective_at=now - timedelta(days=60),
+                )
+            )
+        label_ids = {
+            state: f"L-{state.upper()}"
+            for state in ("acked", "pending", "sent", "failed", "unbound")
+        }
+        for index, (state, label_id) in enumerate(label_ids.items()):
+            bound = state != "unbound"
+            session.add(
+                Label(
+                    id=label_id,
+                    store_id=settings.store_id,
+                    model="2.9-bwr",
+                    base_station_id="bs-1" if index % 2 == 0 else "bs-2",
+                    product_id=products[index % 3].id if bound else None,
+                    template="promo" if state == "sent" else "price",
+                    state=state,
+                    battery=80 - index,
+                    signal=-60 - index,
+                    temperature=21.5,
+                    last_seen=now if bound else None,
+                    last_error="no ack after 5 attempts" if state == "failed" else None,
+                )
+            )
+        session.flush()
+        session.add(
+            OutboxMessage(
+                label_id=label_ids["failed"],
+                base_station_id="bs-1",
+                seq=1,
+                payload=b"x",
+                state="failed",
+                attempts=5,
+                reason="no ack after 5 attempts",
+            )
+        )
+        session.add(
+            OutboxMessage(
+                label_id=label_ids["pending"],
+                base_station_id="bs-2",
+                seq=1,
+                payload=b"x",
+                state="pending",
+            )
+        )
+        session.add(
+            Incident(
+                kind="invalid_gtin",
+                subject="1234567890123",
+                message="check digit should be 8, got 3",
+            )
+        )
+        session.add(
+            Incident(
+                kind="delivery_failed",
+                subject=label_ids["failed"],
+                message="no ack after 5 attempts",
+            )
+        )
+        create_user(session, *ADMIN, "admin")
+        create_user(session, *MANAGER, "manager")
+        admin_token = issue_api_token(session, ADMIN[0])
+        manager_token = issue_api_token(session, MANAGER[0])
+    return Seed(admin_token=admin_token, manager_token=manager_token, label_ids=label_ids)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, seed: Seed) -> Flask:
+    app = create_app(settings, engine)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token_from(client: FlaskClient, path: str = "/login") -> str:
+    match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, username: str, password: str, next_path: str = ""):
+    token = csrf_token_from(client)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": next_path},
+    )
+
+
+@pytest.fixture
+def manager_client(client: FlaskClient) -> FlaskClient:
+    assert log_in(client, *MANAGER).status_code == 302
+    return client
+
+
+@pytest.fixture
+def admin_client(client: FlaskClient) -> FlaskClient:
+    assert log_in(client, *ADMIN).status_code == 302
+    return client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
