@@ -1,0 +1,629 @@
+"""The ESL base-station wire contract: topics, the binary image frame, the JSON messages.
+
+This module is the only place that knows topic strings and payload shapes; the
+controller (outbox, dispatcher) and the base-station simulator both import it, and
+docs/protocol.md describes the same bytes for station vendors. It is pure: no network,
+no clock, no database.
+
+Decisions worth knowing (see docs/protocol.md for the full contract):
+- An accent pixel (red/yellow) sets ONLY the accent bit; the black bit stays 0, so a
+  station may drive each plane independently and a set/set pair is a malformed frame.
+- JSON messages ignore unknown fields (vendors add telemetry; old controllers keep
+  working), but every known field is type- and range-checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+from PIL import Image, ImageChops
+
+PROTOCOL_VERSION = 1
+
+
+class ProtocolError(ValueError):
+    """A topic, frame or message that does not follow the contract."""
+
+
+class FrameError(ProtocolError):
+    """A binary image frame that cannot be trusted (bad header, size, CRC, compression)."""
+
+
+class BatchError(ProtocolError):
+    """Some acks in a batched message were malformed; `valid` holds the good ones."""
+
+    def __init__(self, message: str, valid: list[Ack]) -> None:
+        super().__init__(message)
+        self.valid = valid
+
+
+# --- topics -------------------------------------------------------------------------------
+
+MAX_ID_LENGTH = 64
+LABEL_COMMANDS = ("image", "led", "page")
+STATION_REPORTS = ("ack", "status")
+_FORBIDDEN_IN_ID = re.compile(r"[/+#\s]")
+
+
+@dataclass(frozen=True)
+class ParsedTopic:
+    store: str
+    station: str
+    kind: str  # image | led | page | ack | status
+    label_id: str | None = None
+
+
+def validate_id(what: str, value: str) -> str:
+    """An id that is safe as one MQTT topic level, or ProtocolError saying what is wrong."""
+    if not isinstance(value, str) or not value:
+        raise ProtocolError(f"{what} id must be a non-empty string, got {value!r}")
+    if len(value) > MAX_ID_LENGTH:
+        raise ProtocolError(f"{what} id is {len(value)} characters; at most {MAX_ID_LENGTH}")
+    if _FORBIDDEN_IN_ID.search(value) or not value.isprintable():
+        raise ProtocolError(
+            f"{what} id {value!r} must be printable without whitespace, '/', '+' or '#'"
+        )
+    return value
+
+
+def _validate_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or not prefix:
+        raise ProtocolError("topic prefix must be a non-empty string")
+    for level in prefix.split("/"):
+        validate_id("topic prefix level", level)
+    return prefix
+
+
+def _station_base(prefix: str, store: str, station: str) -> str:
+    return (
+        f"{_validate_prefix(prefix)}/{validate_id('store', store)}/"
+        f"{validate_id('base station', station)}"
+    )
+
+
+def _label_topic(prefix: str, store: str, station: str, label_id: str, kind: str) -> str:
+    base = _station_base(prefix, store, station)
+    return f"{base}/label/{validate_id('label', label_id)}/{kind}"
+
+
+def image_topic(prefix: str, store: str, station: str, label_id: str) -> str:
+    return _label_topic(prefix, store, station, label_id, "image")
+
+
+def led_topic(prefix: str, store: str, station: str, label_id: str) -> str:
+    return _label_topic(prefix, store, station, label_id, "led")
+
+
+def page_topic(prefix: str, store: str, station: str, label_id: str) -> str:
+    return _label_topic(prefix, store, station, label_id, "page")
+
+
+def ack_topic(prefix: str, store: str, station: str) -> str:
+    return f"{_station_base(prefix, store, station)}/ack"
+
+
+def status_topic(prefix: str, store: str, station: str) -> str:
+    return f"{_station_base(prefix, store, station)}/status"
+
+
+def controller_subscriptions(prefix: str, store: str) -> list[str]:
+    base = f"{_validate_prefix(prefix)}/{validate_id('store', store)}"
+    return [f"{base}/+/ack", f"{base}/+/status"]
+
+
+def station_subscription(prefix: str, store: str, station: str) -> str:
+    return f"{_station_base(prefix, store, station)}/label/+/+"
+
+
+def parse_topic(prefix: str, topic: str) -> ParsedTopic:
+    """Split a topic under `prefix` into its parts; anything off-contract is a ProtocolError."""
+    head = f"{_validate_prefix(prefix)}/"
+    if not topic.startswith(head):
+        raise ProtocolError(f"topic {topic!r} is not under prefix {prefix!r}")
+    levels = topic[len(head) :].split("/")
+    try:
+        if len(levels) == 3 and levels[2] in STATION_REPORTS:
+            store, station, kind = levels
+            return ParsedTopic(
+                validate_id("store", store), validate_id("base station", station), kind
+            )
+        if len(levels) == 5 and levels[2] == "label" and levels[4] in LABEL_COMMANDS:
+            store, station, _, label_id, kind = levels
+            return ParsedTopic(
+                validate_id("store", store),
+                validate_id("base station", station),
+                kind,
+                validate_id("label", label_id),
+            )
+    except ProtocolError as exc:
+        raise ProtocolError(f"topic {topic!r}: {exc}") from exc
+    raise ProtocolError(
+        f"topic {topic!r} is neither <store>/<station>/ack|status nor "
+        "<store>/<station>/label/<label>/image|led|page"
+    )
+
+
+# --- image frame --------------------------------------------------------------------------
+
+MAGIC = b"ESLF"
+# magic, version, colour mode, flags, reserved, width, height, seq, crc32, payload length
+HEADER = struct.Struct(">4sBBBBHHIII")
+HEADER_SIZE = HEADER.size  # 24 bytes
+FLAG_ZLIB = 0x01
+MAX_DIMENSION = 4096
+MAX_SEQ = 2**32 - 1
+COLOUR_MODES = ("BW", "BWR", "BWY")  # wire codes 0, 1, 2
+WHITE, BLACK, ACCENT = 0, 1, 2
+# Level 3 packs a label to within ~20% of level 6 in a third of the time; the bytes on the
+# broker hardly matter, encoding throughput during a full-store re-price does.
+ZLIB_LEVEL = 3
+_HIGHEST_VALUE = {"BW": BLACK, "BWR": ACCENT, "BWY": ACCENT}
+
+_ACCENT_RGB = {"BW": None, "BWR": (200, 0, 0), "BWY": (230, 190, 0)}
+_BIT_TO_BLACK = [BLACK if value else WHITE for value in range(256)]
+_BIT_TO_ACCENT = [ACCENT if value else WHITE for value in range(256)]
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """A label image ready for the wire but for its sequence number (see `frame_bytes`)."""
+
+    width: int
+    height: int
+    colour_mode: str
+    crc32: int
+    compressed: bytes
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    width: int
+    height: int
+    colour_mode: str
+    seq: int
+    crc32: int
+    planes: bytes
+
+    @property
+    def plane_size(self) -> int:
+        return plane_size(self.width, self.height)
+
+    @property
+    def black_plane(self) -> bytes:
+        return self.planes[: self.plane_size]
+
+    @property
+    def accent_plane(self) -> bytes | None:
+        return self.planes[self.plane_size :] if self.colour_mode != "BW" else None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.width, self.height, self.colour_mode, self.planes)
+
+    def to_image(self) -> Image.Image:
+        """A mode "P" image with 0 white, 1 black, 2 accent, palette set for previews."""
+        size = (self.width, self.height)
+        image = Image.frombytes("1", size, self.black_plane).point(_BIT_TO_BLACK, "L")
+        accent = self.accent_plane
+        if accent is not None:
+            accent_image = Image.frombytes("1", size, accent).point(_BIT_TO_ACCENT, "L")
+            # Planes never overlap (checked on decode), so a per-pixel max merges them.
+            image = ImageChops.lighter(image, accent_image)
+        indexed = Image.frombytes("P", size, image.tobytes())
+        indexed.putpalette(palette(self.colour_mode))
+        return indexed
+
+
+def palette(colour_mode: str) -> list[int]:
+    """Flat RGB palette for index 0 white, 1 black, 2 accent (for previews and PNGs)."""
+    accent = _ACCENT_RGB[_checked_mode(colour_mode)] or (255, 255, 255)
+    return [255, 255, 255, 0, 0, 0, *accent]
+
+
+def plane_size(width: int, height: int) -> int:
+    """Bytes in one 1-bit plane: every row padded to a whole byte."""
+    return (width + 7) // 8 * height
+
+
+def content_hash(width: int, height: int, colour_mode: str, planes: bytes) -> str:
+    """What the label shows, independent of sequence number and compression."""
+    digest = hashlib.sha256(struct.pack(">HHB", width, height, _mode_code(colour_mode)))
+    digest.update(planes)
+    return digest.hexdigest()
+
+
+def _checked_mode(colour_mode: str) -> str:
+    mode = colour_mode.upper() if isinstance(colour_mode, str) else colour_mode
+    if mode not in COLOUR_MODES:
+        raise ValueError(
+            f"colour mode must be one of {', '.join(COLOUR_MODES)}, got {colour_mode!r}"
+        )
+    return mode
+
+
+def _mode_code(colour_mode: str) -> int:
+    return COLOUR_MODES.index(_checked_mode(colour_mode))
+
+
+def _check_dimensions(width: int, height: int, error: type[Exception]) -> None:
+    if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
+        raise error(f"image is {width}x{height}; each side must be 1..{MAX_DIMENSION} pixels")
+
+
+def encode_image(image: Image.Image, colour_mode: str) -> EncodedImage:
+    """Pack a mode "P" image (0 white, 1 black, 2 accent) into compressed 1-bit planes.
+
+    The expensive half of encoding, done once per rendered image (in the render pool);
+    `frame_bytes` later adds the header with the sequence number.
+    """
+    mode = _checked_mode(colour_mode)
+    if image.mode not in ("P", "L"):
+        raise ValueError(f"image must be mode 'P' with values 0/1/2, got mode {image.mode!r}")
+    width, height = image.size
+    _check_dimensions(width, height, ValueError)
+    pixels = np.asarray(image)  # height x width palette indices, no copy
+    highest = int(pixels.max()) if pixels.size else 0
+    if highest > _HIGHEST_VALUE[mode]:
+        raise ValueError(
+            f"pixel value {highest} is not valid for a {mode} label "
+            f"(allowed: 0 white, 1 black{', 2 accent' if mode != 'BW' else ''})"
+        )
+    # packbits pads every row to a whole byte, MSB first: exactly the wire's plane layout.
+    planes = np.packbits(pixels == BLACK, axis=1).tobytes()
+    if mode != "BW":
+        planes += np.packbits(pixels == ACCENT, axis=1).tobytes()
+    return EncodedImage(
+        width=width,
+        height=height,
+        colour_mode=mode,
+        crc32=zlib.crc32(planes),
+        compressed=zlib.compress(planes, ZLIB_LEVEL),
+        content_hash=content_hash(width, height, mode, planes),
+    )
+
+
+def frame_bytes(encoded: EncodedImage, seq: int) -> bytes:
+    """The wire frame: 24-byte header (with `seq`) followed by the compressed planes."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        raise ValueError(f"sequence number must be an integer 0..{MAX_SEQ}, got {seq!r}")
+    header = HEADER.pack(
+        MAGIC,
+        PROTOCOL_VERSION,
+        _mode_code(encoded.colour_mode),
+        FLAG_ZLIB,
+        0,
+        encoded.width,
+        encoded.height,
+        seq,
+        encoded.crc32,
+        len(encoded.compressed),
+    )
+    return header + encoded.compressed
+
+
+def decode_frame(data: bytes) -> DecodedFrame:
+    """Validate and unpack a wire frame; every way it can be wrong is a specific FrameError."""
+    if len(data) < HEADER_SIZE:
+        raise FrameError(f"frame is {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
+    magic, version, mode_code, flags, reserved, width, height, seq, crc, length = (
+        HEADER.unpack_from(data)
+    )
+    if magic != MAGIC:
+        raise FrameError(f"bad magic {magic!r}, expected {MAGIC!r}")
+    if version != PROTOCOL_VERSION:
+        raise FrameError(
+            f"unsupported frame version {version}, this side speaks {PROTOCOL_VERSION}"
+        )
+    if mode_code >= len(COLOUR_MODES):
+        raise FrameError(f"unknown colour mode {mode_code} (0 BW, 1 BWR, 2 BWY)")
+    if flags & ~FLAG_ZLIB or reserved:
+        raise FrameError(f"unknown flags 0x{flags:02x} / reserved byte {reserved} must be 0")
+    _check_dimensions(width, height, FrameError)
+    if length != len(data) - HEADER_SIZE:
+        raise FrameError(
+            f"header declares a {length}-byte payload but {len(data) - HEADER_SIZE} bytes follow"
+        )
+    mode = COLOUR_MODES[mode_code]
+    expected = plane_size(width, height) * (1 if mode == "BW" else 2)
+    payload = memoryview(data)[HEADER_SIZE:]
+    planes = _inflate(payload, expected) if flags & FLAG_ZLIB else bytes(payload)
+    if len(planes) != expected:
+        raise FrameError(
+            f"planes are {len(planes)} bytes, a {width}x{height} {mode} needs {expected}"
+        )
+    actual_crc = zlib.crc32(planes)
+    if actual_crc != crc:
+        raise FrameError(f"CRC mismatch: header says {crc:08x}, planes give {actual_crc:08x}")
+    if mode != "BW" and _planes_overlap(planes, expected // 2):
+        raise FrameError("a pixel is set in both the black and the accent plane")
+    return DecodedFrame(width, height, mode, seq, crc, planes)
+
+
+def _inflate(payload: memoryview, expected: int) -> bytes:
+    """Decompress at most `expected` bytes: a payload that inflates further is a zip bomb."""
+    inflater = zlib.decompressobj()
+    try:
+        planes = inflater.decompress(payload, expected)
+        if inflater.unconsumed_tail or (not inflater.eof and inflater.decompress(b"", 1)):
+            raise FrameError(f"payload inflates beyond the {expected} bytes the header allows")
+    except zlib.error as exc:
+        raise FrameError(f"payload is not valid zlib data: {exc}") from exc
+    if not inflater.eof:
+        raise FrameError("zlib payload is truncated")
+    return planes
+
+
+def _planes_overlap(planes: bytes, size: int) -> bool:
+    black = int.from_bytes(planes[:size], "big")
+    accent = int.from_bytes(planes[size:], "big")
+    return bool(black & accent)
+
+
+# --- JSON messages ------------------------------------------------------------------------
+
+ACK_STATUSES = ("ok", "nack")
+LED_COLOURS = ("red", "green", "blue", "yellow", "cyan", "magenta", "white")
+LED_PATTERNS = ("solid", "blink", "fast_blink", "pulse")
+LED_MAX_SECONDS = 600
+PAGE_COUNT = 8
+PAGE_MAX_SECONDS = 3600
+STATION_STATES = ("online", "offline")
+MAX_ACKS_PER_MESSAGE = 1000
+
+
+@dataclass(frozen=True)
+class Ack:
+    label: str
+    seq: int
+    status: str = "ok"  # ok | nack
+    kind: str = "image"  # image | led | page
+    reason: str | None = None  # required for a nack
+    battery: int | None = None  # percent
+    signal: int | None = None  # dBm
+    temperature: float | None = None  # degrees Celsius
+
+
+@dataclass(frozen=True)
+class StationStatus:
+    state: str  # online | offline
+    queue: int | None = None
+    firmware: str | None = None
+    uptime: int | None = None  # seconds
+    labels: int | None = None
+
+
+@dataclass(frozen=True)
+class LedCommand:
+    seq: int
+    colour: str
+    pattern: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class PageCommand:
+    seq: int
+    page: int
+    seconds: int  # 0: stay on the page
+
+
+def _seq_field() -> fields.Integer:
+    return fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_SEQ))
+
+
+class _Message(Schema):
+    class Meta:
+        unknown = EXCLUDE  # forward compatible: newer stations may report more
+
+
+class _StrictFloat(fields.Float):
+    """JSON numbers only: no strings, no booleans, no NaN."""
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class AckSchema(_Message):
+    label = fields.String(required=True)
+    seq = _seq_field()
+    status = fields.String(required=True, validate=validate.OneOf(ACK_STATUSES))
+    kind = fields.String(required=True, validate=validate.OneOf(LABEL_COMMANDS))
+    reason = fields.String(validate=validate.Length(1, 500))
+    battery = fields.Integer(strict=True, validate=validate.Range(0, 100))
+    signal = fields.Integer(strict=True, validate=validate.Range(-120, 0))
+    temperature = _StrictFloat(allow_nan=False, validate=validate.Range(-50, 100))
+
+    @validates_schema
+    def _nack_has_reason(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("status") == "nack" and not data.get("reason"):
+            raise ValidationError("a nack must say why", "reason")
+
+    @validates_schema
+    def _label_is_an_id(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "label" in data:
+            try:
+                validate_id("label", data["label"])
+            except ProtocolError as exc:
+                raise ValidationError(str(exc), "label") from exc
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> Ack:
+        return Ack(**data)
+
+
+class StatusSchema(_Message):
+    state = fields.String(required=True, validate=validate.OneOf(STATION_STATES))
+    queue = fields.Integer(strict=True, validate=validate.Range(min=0))
+    firmware = fields.String(validate=validate.Length(max=100))
+    uptime = fields.Integer(strict=True, validate=validate.Range(min=0))
+    labels = fields.Integer(strict=True, validate=validate.Range(min=0))
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> StationStatus:
+        return StationStatus(**data)
+
+
+class LedSchema(_Message):
+    seq = _seq_field()
+    colour = fields.String(required=True, validate=validate.OneOf(LED_COLOURS))
+    pattern = fields.String(required=True, validate=validate.OneOf(LED_PATTERNS))
+    seconds = fields.Integer(
+        required=True, strict=True, validate=validate.Range(1, LED_MAX_SECONDS)
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> LedCommand:
+        return LedCommand(**data)
+
+
+class PageSchema(_Message):
+    seq = _seq_field()
+    page = fields.Integer(required=True, strict=True, validate=validate.Range(0, PAGE_COUNT - 1))
+    seconds = fields.Integer(
+        required=True, strict=True, validate=validate.Range(0, PAGE_MAX_SECONDS)
+    )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_kwargs: Any) -> PageCommand:
+        return PageCommand(**data)
+
+
+_ACK = AckSchema()
+_STATUS = StatusSchema()
+_LED = LedSchema()
+_PAGE = PageSchema()
+
+
+def _describe(messages: Mapping[Any, Any] | Sequence[Any], path: str = "") -> list[str]:
+    """marshmallow's nested error dict as `field: message` lines (`[2].seq: ...` in lists)."""
+    if isinstance(messages, Mapping):
+        lines = []
+        for key, value in messages.items():
+            where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key
+            if key == "_schema":
+                where = path or "message"
+            lines.extend(_describe(value, where))
+        return lines
+    return [f"{path}: {message}" for message in messages]
+
+
+def _decode_json(what: str, payload: bytes | str) -> Any:
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"{what}: not valid JSON ({exc})") from exc
+
+
+def _load(what: str, schema: Schema, document: Any) -> Any:
+    if not isinstance(document, dict):
+        raise ProtocolError(f"{what}: expected a JSON object, got {type(document).__name__}")
+    try:
+        return schema.load(document)
+    except ValidationError as exc:
+        raise ProtocolError(f"{what}: " + "; ".join(_describe(exc.messages))) from exc
+
+
+def _dump(value: Any) -> bytes:
+    fields_set = {key: item for key, item in asdict(value).items() if item is not None}
+    return json.dumps(fields_set, separators=(",", ":")).encode()
+
+
+def parse_ack(payload: bytes | str) -> Ack:
+    """One ack object. Use `parse_acks` on the ack topic, where batches are allowed."""
+    return _load("ack", _ACK, _decode_json("ack", payload))
+
+
+def parse_acks(payload: bytes | str) -> list[Ack]:
+    """An ack object or a JSON list of them, always as a list.
+
+    A batch with some malformed entries raises BatchError carrying the valid acks, so
+    the caller can book those and record the rest (nothing silently dropped).
+    """
+    document = _decode_json("ack", payload)
+    if isinstance(document, dict):
+        return [_load("ack", _ACK, document)]
+    if not isinstance(document, list):
+        raise ProtocolError(f"ack: expected an object or a list, got {type(document).__name__}")
+    if len(document) > MAX_ACKS_PER_MESSAGE:
+        raise ProtocolError(
+            f"ack: batch of {len(document)} acks; at most {MAX_ACKS_PER_MESSAGE} per message"
+        )
+    valid, errors = [], []
+    for index, item in enumerate(document):
+        try:
+            valid.append(_load(f"ack[{index}]", _ACK, item))
+        except ProtocolError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise BatchError("; ".join(errors), valid)
+    return valid
+
+
+def ack_payload(ack: Ack) -> bytes:
+    _checked(_ACK, ack, "ack")
+    return _dump(ack)
+
+
+def acks_payload(acks: Sequence[Ack]) -> bytes:
+    """A batch: one JSON list, for a station that confirms many transfers at once."""
+    for ack in acks:
+        _checked(_ACK, ack, "ack")
+    fields_set = [{k: v for k, v in asdict(ack).items() if v is not None} for ack in acks]
+    return json.dumps(fields_set, separators=(",", ":")).encode()
+
+
+def parse_status(payload: bytes | str) -> StationStatus:
+    return _load("status", _STATUS, _decode_json("status", payload))
+
+
+def status_payload(status: StationStatus) -> bytes:
+    _checked(_STATUS, status, "status")
+    return _dump(status)
+
+
+def led_payload(seq: int, colour: str, pattern: str, seconds: int) -> bytes:
+    command = LedCommand(seq, colour, pattern, seconds)
+    _checked(_LED, command, "led")
+    return _dump(command)
+
+
+def parse_led(payload: bytes | str) -> LedCommand:
+    return _load("led", _LED, _decode_json("led", payload))
+
+
+def page_payload(seq: int, page: int, seconds: int = 0) -> bytes:
+    command = PageCommand(seq, page, seconds)
+    _checked(_PAGE, command, "page")
+    return _dump(command)
+
+
+def parse_page(payload: bytes | str) -> PageCommand:
+    return _load("page", _PAGE, _decode_json("page", payload))
+
+
+def _checked(schema: Schema, value: Any, what: str) -> None:
+    """Builders validate too: the controller must never put an off-contract message on air."""
+    document = {key: item for key, item in asdict(value).items() if item is not None}
+    errors = schema.validate(document)
+    if errors:
+        raise ProtocolError(f"{what}: " + "; ".join(_describe(errors)))
