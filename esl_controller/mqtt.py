@@ -72,6 +72,7 @@ class MqttClient:
         self._handlers: list[tuple[str, int, Handler]] = []
         self.on_connected = on_connected
         self._connected = threading.Event()
+        self._stopping = False
         self._client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -107,6 +108,7 @@ class MqttClient:
         return self
 
     def stop(self) -> None:
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -139,7 +141,8 @@ class MqttClient:
 
     def _handle_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
         self._connected.clear()
-        log.warning("MQTT disconnected (%s); paho reconnects", reason_code)
+        if not self._stopping:
+            log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
     def _handle_message(self, _client, _userdata, message: paho.MQTTMessage) -> None:
         for topic_filter, _qos, handler in self._handlers:

@@ -23,9 +23,7 @@ from esl_controller.broker import EmbeddedBroker
 from esl_controller.config import Settings
 
 MOSQUITTO = ("127.0.0.1", 1883)
-POSTGRES_URL = os.environ.get(
-    "ESL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("ESL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -91,3 +89,55 @@ def mqtt_url() -> Iterator[str]:
         yield broker.url
     finally:
         broker.stop()
+
+
+def make_gtin(n: int, prefix: str = "594") -> str:
+    """A valid GTIN-13: prefix, a running number, and its computed check digit."""
+    from esl_controller.catalogue.gtin import gtin_check_digit
+
+    body = f"{prefix}{n:09d}"
+    return body + str(gtin_check_digit(body))
+
+
+@pytest.fixture
+def seed_store(engine: Engine, settings: Settings):
+    """`seed_store(labels=10, stations=2)` -> label ids: a small store with bound labels."""
+    from esl_controller.models import BaseStation, Label, Product, Store
+
+    def seed(labels: int = 10, stations: int = 2, model: str = "2.9-bwr") -> list[str]:
+        station_ids = [f"bs-{n:02d}" for n in range(1, stations + 1)]
+        with db.session_scope(engine) as s:
+            s.add(Store(id=settings.store_id, name="Test store", locale="ro_RO", currency="RON"))
+            s.flush()
+            for station in station_ids:
+                s.add(BaseStation(id=station, store_id=settings.store_id))
+            s.flush()
+            ids = []
+            for n in range(labels):
+                product = Product(
+                    store_id=settings.store_id,
+                    gtin=make_gtin(n),
+                    name=f"Brânză telemea de vacă {n}",
+                    net_quantity=400,
+                    unit="g",
+                    price_minor=1299 + n,
+                    currency="RON",
+                    stock=20,
+                )
+                s.add(product)
+                s.flush()
+                label_id = f"LBL{n:05d}"
+                s.add(
+                    Label(
+                        id=label_id,
+                        store_id=settings.store_id,
+                        model=model,
+                        base_station_id=station_ids[n % stations],
+                        product_id=product.id,
+                        template="price",
+                    )
+                )
+                ids.append(label_id)
+        return ids
+
+    return seed

@@ -29,9 +29,11 @@ def test_fresh_database_records_schema_version(settings: Settings) -> None:
     engine = db.make_engine(settings.resolved_database_url)
     assert db.init_db(engine) == db.SCHEMA_VERSION
     path = settings.resolved_database_url.removeprefix("sqlite:///")
-    row = sqlite3.connect(path).execute(
-        "SELECT value FROM schema_meta WHERE key = 'schema_version'"
-    ).fetchone()
+    row = (
+        sqlite3.connect(path)
+        .execute("SELECT value FROM schema_meta WHERE key = 'schema_version'")
+        .fetchone()
+    )
     assert row == (str(db.SCHEMA_VERSION),)
 
 

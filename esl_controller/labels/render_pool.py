@@ -1,0 +1,118 @@
+"""Rendering many labels at once: a process pool whose workers load templates once.
+
+Rendering is pure and CPU-bound, so bulk jobs (a full-store re-price) fan out over the
+cores. A pool of size 1 renders in the calling process: no start-up cost for the single
+label a manager re-pushes, and simple to debug.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from esl_controller.esl import protocol
+from esl_controller.labels.content import LabelContent
+from esl_controller.labels.hardware import HardwareModel, load_hardware_models
+from esl_controller.labels.render import panel_image, render_label
+from esl_controller.labels.templates import LabelTemplate, TemplateError, load_templates
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    label_id: str
+    template: str
+    model: str
+    content: LabelContent
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    label_id: str
+    encoded: protocol.EncodedImage | None = None
+    error_kind: str | None = None  # template_error | render_error
+    error: str | None = None
+
+
+class LabelRenderer:
+    """Templates and hardware models loaded once; renders and encodes jobs."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        self.models: dict[str, HardwareModel] = load_hardware_models(
+            templates_dir / "hardware.yaml" if templates_dir else None
+        )
+        self.templates: dict[str, LabelTemplate] = load_templates(templates_dir, self.models)
+
+    def render(self, job: RenderJob) -> tuple[Image.Image, HardwareModel]:
+        model = self.models.get(job.model)
+        if model is None:
+            raise TemplateError(f"label {job.label_id}: unknown hardware model {job.model!r}")
+        template = self.templates.get(job.template)
+        if template is None:
+            raise TemplateError(f"label {job.label_id}: unknown template {job.template!r}")
+        return render_label(template, job.content, model), model
+
+    def encode(self, job: RenderJob) -> RenderOutcome:
+        try:
+            image, model = self.render(job)
+            encoded = protocol.encode_image(panel_image(image, model), model.colour_mode)
+        except TemplateError as exc:
+            return RenderOutcome(job.label_id, error_kind="template_error", error=str(exc))
+        except Exception as exc:  # a bad product must not stop the other labels
+            return RenderOutcome(
+                job.label_id, error_kind="render_error", error=f"{type(exc).__name__}: {exc}"
+            )
+        return RenderOutcome(job.label_id, encoded=encoded)
+
+
+_worker_renderer: LabelRenderer | None = None
+
+
+def _init_worker(templates_dir: Path | None) -> None:
+    global _worker_renderer
+    _worker_renderer = LabelRenderer(templates_dir)
+
+
+def _encode_in_worker(job: RenderJob) -> RenderOutcome:
+    assert _worker_renderer is not None, "pool worker not initialised"
+    return _worker_renderer.encode(job)
+
+
+class RenderPool:
+    """`with RenderPool(workers) as pool: pool.encode_all(jobs)`."""
+
+    def __init__(self, workers: int = 0, templates_dir: Path | None = None) -> None:
+        self.workers = workers or multiprocessing.cpu_count()
+        self.templates_dir = templates_dir
+        self._executor: ProcessPoolExecutor | None = None
+        self._local: LabelRenderer | None = None
+
+    def __enter__(self) -> RenderPool:
+        if self.workers <= 1:
+            self._local = LabelRenderer(self.templates_dir)
+        else:
+            # forkserver: the worker process has MQTT and scheduler threads; forking it
+            # directly could copy a held lock into the children.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_worker,
+                initargs=(self.templates_dir,),
+            )
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._executor:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def encode_all(self, jobs: Iterable[RenderJob]) -> Iterator[RenderOutcome]:
+        if self._executor is None:
+            renderer = self._local or LabelRenderer(self.templates_dir)
+            self._local = renderer
+            return (renderer.encode(job) for job in jobs)
+        return self._executor.map(_encode_in_worker, jobs, chunksize=64)
