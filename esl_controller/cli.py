@@ -1,0 +1,194 @@
+"""The `esl-controller` command: demo, worker, web, render, refresh, simulators, users."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from esl_controller.config import Settings
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # APScheduler logs every run of every job at INFO: noise in an operator's log.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """esl-controller: electronic shelf labels and in-store signage for one store."""
+    _setup_logging(verbose)
+
+
+@main.command()
+@click.option("--products", default=300, show_default=True, help="Products in the demo store.")
+@click.option("--stations", default=4, show_default=True, help="Simulated base stations.")
+@click.option("--airtime", default=0.05, show_default=True, help="Seconds of radio per image.")
+@click.option("--port", default=8080, show_default=True, help="Dashboard port.")
+@click.option("--exit-when-delivered", is_flag=True, help="Stop once every label is acked.")
+def demo(products: int, stations: int, airtime: float, port: int, exit_when_delivered: bool):
+    """Everything in one process on embedded defaults: broker, worker, simulators, dashboard."""
+    from esl_controller.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        products=products,
+        stations=stations,
+        airtime_s=airtime,
+        web_port=port,
+        exit_when_delivered=exit_when_delivered,
+    )
+    sys.exit(run_demo(Settings.from_env(), options, wait=_wait_for_signal))
+
+
+@main.command()
+def worker() -> None:
+    """The MQTT session, scheduler and outbox. Exactly one per store database."""
+    from esl_controller.worker import Worker
+
+    settings = Settings.from_env()
+    if not settings.mqtt_url:
+        settings = settings.with_overrides(mqtt_url="mqtt://127.0.0.1:1883")
+    running = Worker(settings).start()
+    try:
+        _wait_for_signal()
+    finally:
+        running.stop()
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default ESL_WEB_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default ESL_WEB_PORT).")
+@click.option("--threads", default=4, show_default=True)
+def web(host: str | None, port: int | None, threads: int) -> None:
+    """The dashboard and JSON API (waitress). Run as many as you like."""
+    import waitress
+
+    from esl_controller.web import create_app
+
+    settings = Settings.from_env()
+    app = create_app(settings)
+    waitress.serve(
+        app, host=host or settings.web_host, port=port or settings.web_port, threads=threads
+    )
+
+
+@main.command()
+@click.option("--product", "gtin", required=True, help="GTIN of the product to show.")
+@click.option("--template", default="price", show_default=True)
+@click.option("--model", default="2.9-bwr", show_default=True, help="Hardware model id.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
+def render(gtin: str, template: str, model: str, out: Path) -> None:
+    """Write a preview PNG of exactly what a label will show."""
+    from esl_controller.labels.product_preview import render_preview_file
+
+    try:
+        render_preview_file(Settings.from_env(), gtin, template, model, out)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--all", "everything", is_flag=True, help="Every bound label, not just changed.")
+def refresh(everything: bool) -> None:
+    """Re-render labels and queue what changed (the worker sends them), with progress."""
+    from tqdm import tqdm
+
+    from esl_controller import db
+    from esl_controller.labels.refresh import refresh_labels
+    from esl_controller.labels.render_pool import RenderPool
+
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.resolved_database_url)
+    db.init_db(engine)
+    bar = tqdm(total=0, unit="label", desc="rendering")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    with RenderPool(settings.render_workers, settings.templates_dir) as pool:
+        report = refresh_labels(engine, pool, progress=progress, force=everything)
+    bar.close()
+    click.echo(
+        f"rendered {report.rendered}, queued {report.queued}, unchanged {report.unchanged}, "
+        f"errors {dict(report.errors) or 0}"
+    )
+
+
+@main.group()
+def sim() -> None:
+    """Simulators that are real MQTT / HTTP peers."""
+
+
+@sim.command(
+    "base-station",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def sim_base_station(ctx: click.Context) -> None:
+    """Simulated ESL base stations (see --help)."""
+    from esl_controller.sims.base_station import run_base_station_sim
+
+    sys.exit(run_base_station_sim(list(ctx.args)))
+
+
+@main.group()
+def user() -> None:
+    """Dashboard users and API tokens."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "manager"]), default="manager")
+@click.password_option()
+def user_add(username: str, role: str, password: str) -> None:
+    from esl_controller import db
+    from esl_controller.web.auth import create_user
+
+    engine = db.make_engine(Settings.from_env().resolved_database_url)
+    db.init_db(engine)
+    try:
+        with db.session_scope(engine) as session:
+            create_user(session, username, password, role)
+    except ValueError as exc:  # short password, taken name: say so, no traceback
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {role} {username}")
+
+
+@user.command("token")
+@click.argument("username")
+def user_token(username: str) -> None:
+    """Issue an API token (shown once; only its hash is stored)."""
+    from esl_controller import db
+    from esl_controller.web.auth import issue_api_token
+
+    engine = db.make_engine(Settings.from_env().resolved_database_url)
+    try:
+        with db.session_scope(engine) as session:
+            token = issue_api_token(session, username)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token)
+
+
+if __name__ == "__main__":
+    main()

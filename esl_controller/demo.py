@@ -1,0 +1,176 @@
+"""`esl-controller demo`: the whole system moving in one process, on embedded defaults.
+
+A SQLite file, the embedded MQTT broker (unless ESL_MQTT_URL names one), a seeded demo
+store, simulated base stations with radio airtime, the worker and the dashboard. Prices
+change every minute so there is always something to watch.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from tqdm import tqdm
+
+from esl_controller import db
+from esl_controller.broker import EmbeddedBroker, free_port
+from esl_controller.clock import utcnow
+from esl_controller.config import Settings
+from esl_controller.demo_seed import DEMO_PASSWORD, DEMO_USER, seed_demo_store
+from esl_controller.models import Label, PriceHistory, Product
+from esl_controller.sims.base_station import BaseStationSim
+from esl_controller.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    products: int = 300
+    stations: int = 4
+    airtime_s: float = 0.05
+    web_port: int = 8080
+    exit_when_delivered: bool = False
+    price_change_every_s: float = 60.0
+    delivery_timeout_s: float = 300.0
+
+
+def run_demo(settings: Settings, options: DemoOptions, wait: Callable[[], None]) -> int:
+    """Start everything, show delivery progress, then `wait()` (Ctrl-C) unless told to exit."""
+    stack = _DemoStack(settings, options)
+    try:
+        stack.start()
+        delivered = stack.show_delivery_progress()
+        if options.exit_when_delivered:
+            return 0 if delivered else 1
+        wait()
+        return 0
+    finally:
+        stack.stop()
+
+
+class _DemoStack:
+    def __init__(self, settings: Settings, options: DemoOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.broker: EmbeddedBroker | None = None
+        self.engine: Engine | None = None
+        self.sims: BaseStationSim | None = None
+        self.worker: Worker | None = None
+        self.web_server = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        logging.getLogger("esl_controller.incidents").setLevel(logging.ERROR)
+        if not self.settings.mqtt_url:
+            self.broker = EmbeddedBroker().start()
+            self.settings = self.settings.with_overrides(mqtt_url=self.broker.url)
+        self.engine = db.make_engine(self.settings.resolved_database_url)
+        db.init_db(self.engine)
+        stations = seed_demo_store(
+            self.engine, self.settings.store_id, self.options.products, self.options.stations
+        )
+        self.sims = BaseStationSim(
+            self.settings.mqtt_url,
+            self.settings.topic_prefix,
+            self.settings.store_id,
+            stations,
+            image_dir=self.settings.label_images_dir,
+            airtime_s=self.options.airtime_s,
+        )
+        self.sims.start()
+        self.worker = Worker(self.settings, self.engine).start()
+        url = self._start_web()
+        threading.Thread(target=self._change_prices, name="demo-prices", daemon=True).start()
+        print(
+            "\n  esl-controller demo\n"
+            f"  dashboard      {url}   (login: {DEMO_USER} / {DEMO_PASSWORD})\n"
+            f"  MQTT broker    {self.settings.mqtt_url}"
+            f"{' (embedded)' if self.broker else ''}\n"
+            f"  database       {self.settings.resolved_database_url}\n"
+            f"  label images   {self.settings.label_images_dir}/<station>/<label>.png\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+
+    def _start_web(self) -> str:
+        from waitress import create_server
+
+        from esl_controller.web import create_app
+
+        app = create_app(self.settings, self.engine)
+        port = self.options.web_port
+        try:
+            self.web_server = create_server(app, host=self.settings.web_host, port=port, threads=4)
+        except OSError:
+            port = free_port(self.settings.web_host)
+            self.web_server = create_server(app, host=self.settings.web_host, port=port, threads=4)
+        threading.Thread(target=self.web_server.run, name="demo-web", daemon=True).start()
+        return f"http://{self.settings.web_host}:{port}/"
+
+    def show_delivery_progress(self) -> bool:
+        """A progress bar until every bound label is acknowledged by its base station."""
+        assert self.engine is not None
+        deadline = time.monotonic() + self.options.delivery_timeout_s
+        with tqdm(total=_bound_labels(self.engine), unit="label", desc="labels acked") as bar:
+            while time.monotonic() < deadline and not self._stop.is_set():
+                acked = _acked_labels(self.engine)
+                bar.n = acked
+                bar.refresh()
+                if acked >= bar.total:
+                    return True
+                time.sleep(0.5)
+        return False
+
+    def _change_prices(self) -> None:
+        """Until the ERP simulator lands, the demo store changes a few prices every minute."""
+        rng = random.Random(11)
+        while not self._stop.wait(self.options.price_change_every_s):
+            assert self.engine is not None
+            with db.session_scope(self.engine) as session:
+                ids = list(session.scalars(select(Product.id)))
+                now = utcnow()
+                for product_id in rng.sample(ids, min(5, len(ids))):
+                    product = session.get(Product, product_id)
+                    product.price_minor = max(
+                        9, product.price_minor + rng.choice((-20, -10, 10, 30))
+                    )
+                    product.updated_at = now
+                    session.add(
+                        PriceHistory(
+                            product_id=product_id,
+                            price_minor=product.price_minor,
+                            effective_at=now,
+                            source="demo",
+                        )
+                    )
+            log.info("demo: changed 5 prices")
+
+    def stop(self) -> None:
+        self._stop.set()
+        for part in (self.worker, self.sims):
+            if part is not None:
+                part.stop()
+        if self.web_server is not None:
+            self.web_server.close()
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def _bound_labels(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(
+            select(func.count()).select_from(Label).where(Label.product_id.is_not(None))
+        )
+
+
+def _acked_labels(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(Label).where(Label.state == "acked"))

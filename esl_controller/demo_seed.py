@@ -1,0 +1,145 @@
+"""Put the demo store into a database: products, history, promotions, stations, labels, a user.
+
+Idempotent: a database that already has the demo store is left as it is, so `make demo`
+can be stopped and started again and picks up where it was.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from esl_controller.clock import utcnow
+from esl_controller.db import session_scope
+from esl_controller.demo_data import DemoCatalogue, demo_catalogue
+from esl_controller.labels.content import LabelContent, build_label_content
+from esl_controller.labels.hardware import load_hardware_models
+from esl_controller.labels.templates import load_templates
+from esl_controller.models import BaseStation, Label, PriceHistory, Store, User
+
+DEMO_USER = "manager"
+DEMO_PASSWORD = "esl-demo"
+
+# (hardware model, template) pairs the demo spreads its labels over: every size and colour
+# mode, every template; promo labels go to products with an active promotion.
+DEMO_MODELS = (
+    "2.9-bwr",
+    "2.13-bwr",
+    "2.9-bw",
+    "4.2-bwr",
+    "2.13-bwy",
+    "2.9-bwy",
+    "4.2-bw",
+    "1.54-bwr",
+    "7.5-bwr",
+    "2.13-bw",
+    "4.2-bwy",
+)
+
+
+def station_ids(count: int) -> list[str]:
+    return [f"bs-{n:02d}" for n in range(1, count + 1)]
+
+
+def seed_demo_store(engine: Engine, store_id: str, products: int, stations: int) -> list[str]:
+    """Seed once; return the base-station ids of the demo store."""
+    with session_scope(engine) as session:
+        if session.get(Store, store_id) is None:
+            _seed(session, demo_catalogue(store_id, n_products=products, now=utcnow()), stations)
+        _ensure_demo_user(session)
+        return list(
+            session.scalars(
+                select(BaseStation.id)
+                .where(BaseStation.store_id == store_id)
+                .order_by(BaseStation.id)
+            )
+        )
+
+
+def _seed(session: Session, catalogue: DemoCatalogue, stations: int) -> None:
+    store = catalogue.store
+    session.add(store)
+    session.flush()
+    for station in station_ids(stations):
+        session.add(BaseStation(id=station, store_id=store.id, name=f"Aisle {station[-2:]}"))
+    session.flush()
+    product_ids: list[int] = []
+    for product in catalogue.products:
+        session.add(product)
+        session.flush()
+        product_ids.append(product.id)
+    history_rows = [
+        {
+            "product_id": product_ids[index],
+            "price_minor": point.price_minor,
+            "effective_at": point.effective_at,
+            "source": "demo",
+        }
+        for index, points in catalogue.history.items()
+        for point in points
+    ]
+    if history_rows:
+        session.execute(insert(PriceHistory), history_rows)
+    promoted: set[int] = set()
+    for index, promotion in catalogue.promotions:
+        promotion.product_id = product_ids[index]
+        promoted.add(index)
+        session.add(promotion)
+    session.flush()
+    for index, product_id in enumerate(product_ids):
+        session.add(_demo_label(store.id, index, product_id, index in promoted, stations))
+
+
+def _demo_label(store_id: str, index: int, product_id: int, promoted: bool, stations: int) -> Label:
+    if promoted:
+        template = "promo"
+    elif index % 7 == 3:
+        template = "stock"
+    else:
+        template = "price"
+    models = _models_with_layout(template)
+    model = models[index % len(models)]
+    return Label(
+        id=f"{0xE5100000 + index:08X}",
+        store_id=store_id,
+        model=model,
+        base_station_id=station_ids(stations)[index % stations],
+        product_id=product_id,
+        template=template,
+        state="pending",
+    )
+
+
+@lru_cache(maxsize=8)
+def _models_with_layout(template: str) -> tuple[str, ...]:
+    """The demo's hardware models this template has a layout for (not every size has all)."""
+    hardware = load_hardware_models()
+    sizes = load_templates(models=hardware)[template].layouts
+    return tuple(m for m in DEMO_MODELS if hardware[m].size_key in sizes)
+
+
+def _ensure_demo_user(session: Session) -> None:
+    from esl_controller.web.auth import create_user
+
+    exists = session.scalars(select(User).where(User.username == DEMO_USER)).first()
+    if exists is None:
+        create_user(session, DEMO_USER, DEMO_PASSWORD, "admin")
+
+
+@lru_cache(maxsize=1)
+def _demo_products(store_id: str) -> DemoCatalogue:
+    return demo_catalogue(store_id, now=utcnow())
+
+
+def demo_label_content(store_id: str, gtin: str) -> LabelContent | None:
+    """The demo catalogue's content for a GTIN, for previews without a database."""
+    catalogue = _demo_products(store_id)
+    for index, product in enumerate(catalogue.products):
+        if product.gtin == gtin:
+            promotions = [promo for i, promo in catalogue.promotions if i == index]
+            history = catalogue.history.get(index, [])
+            return build_label_content(product, catalogue.store, history, promotions, utcnow())
+    return None
