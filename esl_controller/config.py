@@ -60,6 +60,20 @@ class Settings:
     max_attempts: int = 5
     render_workers: int = 0  # 0: one per CPU core
     outbox_poll_s: float = 0.2
+    # ERP sync
+    erp_feed: str = "json"  # json | csv | odoo
+    erp_url: str = ""  # base URL of the JSON feed or Odoo; for csv a file path or URL
+    erp_token: str = ""  # bearer token / Odoo API key (secret: from the environment only)
+    erp_database: str = ""  # Odoo database name, when the server hosts several
+    sync_interval_s: float = 300.0
+    sync_cron: str = ""  # e.g. "*/10 6-22 * * *"; overrides the interval when set
+    erp_page_size: int = 500
+    erp_timeout_s: float = 15.0
+    erp_overlap_s: float = 120.0  # re-read this much before the watermark (clock skew)
+    # A full sync that would delist more than this share of active products is refused
+    # (an empty or truncated feed must not blank the store).
+    delist_safety_ratio: float = 0.2
+    delisted_template: str = "not_for_sale"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +96,17 @@ class Settings:
             max_attempts=_env_int("ESL_MAX_ATTEMPTS", 5),
             render_workers=_env_int("ESL_RENDER_WORKERS", 0),
             outbox_poll_s=_env_float("ESL_OUTBOX_POLL", 0.2),
+            erp_feed=_env("ESL_ERP_FEED", "json"),
+            erp_url=_env("ESL_ERP_URL", ""),
+            erp_token=_env("ESL_ERP_TOKEN", ""),
+            erp_database=_env("ESL_ERP_DATABASE", ""),
+            sync_interval_s=_env_float("ESL_SYNC_INTERVAL", 300.0),
+            sync_cron=_env("ESL_SYNC_CRON", ""),
+            erp_page_size=_env_int("ESL_ERP_PAGE_SIZE", 500),
+            erp_timeout_s=_env_float("ESL_ERP_TIMEOUT", 15.0),
+            erp_overlap_s=_env_float("ESL_ERP_OVERLAP", 120.0),
+            delist_safety_ratio=_env_float("ESL_DELIST_SAFETY_RATIO", 0.2),
+            delisted_template=_env("ESL_DELISTED_TEMPLATE", "not_for_sale"),
         )
 
     @property

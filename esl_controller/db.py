@@ -20,10 +20,39 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _v2_erp_sync(conn: Connection) -> None:
+    """ERP sync: run log, dead letters, feed watermarks; product listing dates; render
+    fingerprints; promotions keyed by their ERP id."""
+    SQLModel.metadata.create_all(
+        conn,
+        tables=[
+            models.SyncRun.__table__,
+            models.DeadLetter.__table__,
+            models.FeedState.__table__,
+        ],
+    )
+    timestamp = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    for table, column, sql_type in (
+        ("product", "listed_at", timestamp),
+        ("product", "delisted_at", timestamp),
+        ("product", "erp_modified_at", timestamp),
+        ("promotion", "external_id", "VARCHAR"),
+        ("label", "render_fingerprint", "VARCHAR"),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    conn.execute(
+        text(
+            "CREATE UNIQUE INDEX uq_promotion_source_external "
+            "ON promotion (source, external_id)"
+        )
+    )
+
 
 # version reached -> step that brings a database from (version - 1) to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_erp_sync}
 
 
 class SchemaError(RuntimeError):

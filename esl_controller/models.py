@@ -45,6 +45,9 @@ class Product(SQLModel, table=True):
     restock_date: date | None = None
     status: str = "active"  # active | delisted
     updated_at: datetime = Field(default_factory=utcnow)
+    listed_at: datetime | None = None  # first seen on sale; "new product" for the 30-day rule
+    delisted_at: datetime | None = None
+    erp_modified_at: datetime | None = None  # the ERP's own change time for this record
 
 
 class PriceHistory(SQLModel, table=True):
@@ -60,12 +63,16 @@ class PriceHistory(SQLModel, table=True):
 
 
 class Promotion(SQLModel, table=True):
+    __table_args__ = (
+        Index("uq_promotion_source_external", "source", "external_id", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="product.id", index=True)
     price_minor: int
     starts_at: datetime
     ends_at: datetime
     source: str = "erp"
+    external_id: str | None = None  # the ERP's id for it: re-syncing updates, never duplicates
 
 
 class BaseStation(SQLModel, table=True):
@@ -90,6 +97,7 @@ class Label(SQLModel, table=True):
     state: str = Field(default="unbound", index=True)
     content_hash: str | None = None  # newest image queued for the label
     shown_hash: str | None = None  # image the base station confirmed on the label
+    render_fingerprint: str | None = None  # inputs of the last render; equal -> no re-render
     seq: int = 0  # last image sequence number issued
     shown_seq: int = 0
     battery: int | None = None  # percent
@@ -151,3 +159,56 @@ class User(SQLModel, table=True):
     password_hash: str
     role: str = "manager"  # admin | manager
     api_token_hash: str | None = Field(default=None, index=True)
+
+
+class SyncRun(SQLModel, table=True):
+    """One ERP sync: what it fetched, changed and rejected, and where to resume it."""
+
+    __tablename__ = "sync_run"
+    id: int | None = Field(default=None, primary_key=True)
+    feed: str  # json | csv | odoo
+    trigger: str = "schedule"  # schedule | manual | cli | retry
+    # requested (by the dashboard, picked up by the worker) | running | succeeded | failed
+    status: str = Field(default="requested", index=True)
+    requested_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    full: bool = True  # a full snapshot (absent products are delisted) or incremental
+    since: datetime | None = None  # modified-since this run asked for
+    phase: str | None = None  # products | promotions: the stream being read
+    resume_cursor: str | None = None  # next page of `phase` to fetch after the last commit
+    pages_done: int = 0
+    fetched: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    delisted: int = 0
+    labels_rendered: int = 0
+    labels_queued: int = 0
+    alert: str | None = None  # e.g. a refused mass delisting, for the manager
+    error: str | None = None
+    retry_of: int | None = Field(default=None, foreign_key="sync_run.id")
+
+
+class DeadLetter(SQLModel, table=True):
+    """An ERP record that was refused, with the field and the reason; the rest still apply."""
+
+    __tablename__ = "dead_letter"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="sync_run.id", index=True)
+    kind: str = "product"  # product | promotion
+    record_key: str = ""  # GTIN, promotion id or row number: what the manager searches for
+    field: str = ""
+    reason: str
+    raw: str = ""  # the record as received (JSON), truncated
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FeedState(SQLModel, table=True):
+    """Per feed and stream: the modified-since watermark and the last ETag."""
+
+    __tablename__ = "feed_state"
+    key: str = Field(primary_key=True)  # e.g. "json:products"
+    watermark: datetime | None = None
+    etag: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -91,3 +91,31 @@ def test_same_schema_works_on_postgresql(pg_engine) -> None:
         label = session.exec(select(Label)).one()
         assert (label.store_id, label.state, label.seq) == ("pg", "unbound", 0)
     assert db.init_db(pg_engine) == db.SCHEMA_VERSION
+
+
+def test_a_stored_version_1_database_is_migrated_and_keeps_its_data(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    from esl_controller.models import Product, Promotion, SyncRun
+
+    old = tmp_path / "v1.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "schema_v1.db", old)
+    engine = db.make_engine(f"sqlite:///{old}")
+    assert db.init_db(engine) == db.SCHEMA_VERSION
+    with db.session_scope(engine) as session:
+        label = session.get(Label, "E5100001")
+        assert (label.state, label.seq, label.shown_hash) == ("acked", 3, "abc")
+        assert label.render_fingerprint is None
+        product = session.exec(select(Product)).one()
+        assert (product.gtin, product.price_minor, product.listed_at) == (
+            "5941234567899",
+            799,
+            None,
+        )
+        promotion = session.exec(select(Promotion)).one()
+        promotion.external_id = "P-1"
+        session.add(SyncRun(feed="json"))
+    with Session(engine) as session:
+        assert session.exec(select(SyncRun)).one().status == "requested"
+    engine.dispose()
