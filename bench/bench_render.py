@@ -113,6 +113,22 @@ def run(count: int) -> None:
     print(f"raw 1-bit planes:  {model.width * model.height * model.planes // 8:8d} bytes")
 
 
+def frame_sizes_by_model(count: int = 200) -> None:
+    """Mean wire-frame bytes of a price label on every panel the price template covers."""
+    models = load_hardware_models()
+    template = load_templates(models=models)["price"]
+    _name, encode = pick_encoder()
+    print(f"mean encoded frame per panel ({count} distinct price labels each):")
+    for model in sorted(models.values(), key=lambda m: (m.width * m.height, m.id)):
+        if model.size_key not in template.layouts:
+            continue
+        sizes = [len(encode(render_label(template, make_content(i), model), model))
+                 for i in range(count)]  # fmt: skip
+        raw = model.width * model.height * model.planes // 8
+        print(f"  {model.id:10s} {model.size_key:>8s}: {sum(sizes) / count:7.0f} bytes "
+              f"(raw planes ~{raw} bytes)")  # fmt: skip
+
+
 def write_previews(directory: Path) -> int:
     models = load_hardware_models()
     templates = load_templates(models=models)
@@ -179,6 +195,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as promised
     run(args.count)
+    frame_sizes_by_model()
     written = write_previews(args.previews)
     print(f"previews:          {written} PNGs in {args.previews}")
 

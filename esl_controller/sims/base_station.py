@@ -207,7 +207,10 @@ class _Station:
                 if not ready:
                     batch_started = now
                 ready.append(heapq.heappop(delayed)[2])
-            if ready and (not self.sim.batch_acks or now - batch_started >= ACK_BATCH_WINDOW_S):
+            # Batching only pays at (near) zero airtime; with real airtime an ack held back
+            # would wait a whole transfer and leave the controller's window empty.
+            flush = not self.sim.batch_acks or self.sim.airtime_s > 0
+            if ready and (flush or now - batch_started >= ACK_BATCH_WINDOW_S):
                 self._send_acks(ready)
                 ready = []
             if now >= next_status and self.online.is_set():
