@@ -88,7 +88,13 @@ class Worker:
     ) -> RefreshReport:
         assert self.pool is not None, "start() the worker first"
         with self._refresh_lock:
-            return refresh_labels(self.engine, self.pool, priority=priority, progress=progress)
+            return refresh_labels(
+                self.engine,
+                self.pool,
+                priority=priority,
+                progress=progress,
+                delisted_template=self.settings.delisted_template,
+            )
 
     def refresh_changed(self, retry_errors: bool = False) -> RefreshReport:
         """Labels whose product changed since the last run, or that were never rendered.
@@ -112,7 +118,11 @@ class Worker:
                     )
                 )
             report = refresh_labels(
-                self.engine, self.pool, label_ids=ids, priority=Priority.PRICE_CHANGE
+                self.engine,
+                self.pool,
+                label_ids=ids,
+                priority=Priority.PRICE_CHANGE,
+                delisted_template=self.settings.delisted_template,
             )
             _set_watermark(self.engine, scan_started)
             if ids:

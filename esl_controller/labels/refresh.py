@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,7 +24,11 @@ from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_images
 from esl_controller.incidents import record_incident
-from esl_controller.labels.content import LabelContent, build_label_content
+from esl_controller.labels.content import (
+    LabelContent,
+    build_label_content,
+    content_fingerprint,
+)
 from esl_controller.labels.render_pool import RenderJob, RenderPool
 from esl_controller.models import Label, PriceHistory, Product, Promotion, Store
 
@@ -61,14 +65,18 @@ def refresh_labels(
     force: bool = False,
     progress: Progress | None = None,
     chunk_size: int = 1000,
+    delisted_template: str = "not_for_sale",
 ) -> RefreshReport:
-    """Render and queue the given labels (all bound labels when None)."""
+    """Render and queue the given labels (all bound labels when None).
+
+    Labels whose render inputs are unchanged are skipped unless `force`.
+    """
     with Session(engine) as session:
         ids = list(label_ids) if label_ids is not None else _bound_label_ids(session)
     report = RefreshReport()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
-        report.add(_refresh_chunk(engine, pool, chunk, priority, force))
+        report.add(_refresh_chunk(engine, pool, chunk, priority, force, delisted_template))
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return report
@@ -81,17 +89,24 @@ def _bound_label_ids(session: Session) -> list[str]:
 
 
 def _refresh_chunk(
-    engine: Engine, pool: RenderPool, label_ids: Sequence[str], priority: int, force: bool
+    engine: Engine,
+    pool: RenderPool,
+    label_ids: Sequence[str],
+    priority: int,
+    force: bool,
+    delisted_template: str,
 ) -> RefreshReport:
     report = RefreshReport(considered=len(label_ids))
     now = utcnow()
     with session_scope(engine) as session:
-        jobs = list(_jobs_for(session, label_ids, now, report))
+        candidates = _jobs_for(session, label_ids, now, report, delisted_template)
+        jobs, fingerprints = _fresh_jobs(session, candidates, pool, force, report)
     queued: list[QueuedImage] = []
     failures: list[tuple[str, str, str]] = []
     for outcome in pool.encode_all(jobs):
         if outcome.encoded is None:
             failures.append((outcome.label_id, outcome.error_kind or "render_error", outcome.error))
+            fingerprints.pop(outcome.label_id, None)  # retried when its inputs change
             continue
         report.rendered += 1
         queued.append(QueuedImage(outcome.label_id, outcome.encoded, priority, force))
@@ -99,8 +114,51 @@ def _refresh_chunk(
         for label_id, kind, error in failures:
             _label_problem(session, label_id, kind, error or "render failed", report)
         report.queued = queue_images(session, queued)
-    report.unchanged = report.rendered - report.queued
+        _store_fingerprints(session, fingerprints)
+    report.unchanged += report.rendered - report.queued
     return report
+
+
+def _fresh_jobs(
+    session: Session,
+    candidates: Iterable[RenderJob],
+    pool: RenderPool,
+    force: bool,
+    report: RefreshReport,
+) -> tuple[list[RenderJob], dict[str, str]]:
+    """The jobs whose inputs changed since their last render, and their new fingerprints.
+
+    The fingerprint covers the content, template, hardware model and the template files
+    themselves, so an unchanged label costs a hash instead of a render.
+    """
+    candidates = list(candidates)
+    previous = dict(
+        session.execute(
+            select(Label.id, Label.render_fingerprint).where(
+                Label.id.in_([job.label_id for job in candidates])
+            )
+        ).all()
+    )
+    jobs, fingerprints = [], {}
+    for job in candidates:
+        fingerprint = content_fingerprint(job.content, job.template, job.model)
+        fingerprint = f"{fingerprint}:{pool.templates_digest}"
+        if not force and previous.get(job.label_id) == fingerprint:
+            report.unchanged += 1
+            continue
+        jobs.append(job)
+        fingerprints[job.label_id] = fingerprint
+    return jobs, fingerprints
+
+
+def _store_fingerprints(session: Session, fingerprints: dict[str, str]) -> None:
+    if fingerprints:
+        session.connection().execute(
+            update(Label.__table__)
+            .where(Label.__table__.c.id == bindparam("b_id"))
+            .values(render_fingerprint=bindparam("b_fp")),
+            [{"b_id": label_id, "b_fp": fp} for label_id, fp in fingerprints.items()],
+        )
 
 
 class LabelProblem(ValueError):
@@ -112,13 +170,17 @@ class LabelProblem(ValueError):
 
 
 def _jobs_for(
-    session: Session, label_ids: Sequence[str], now: datetime, report: RefreshReport
+    session: Session,
+    label_ids: Sequence[str],
+    now: datetime,
+    report: RefreshReport,
+    delisted_template: str = "not_for_sale",
 ) -> Iterable[RenderJob]:
     labels = session.scalars(select(Label).where(Label.id.in_(label_ids))).all()
     for missing in sorted(set(label_ids) - {label.id for label in labels}):
         report.errors["unknown_label"] += 1
         record_incident(session, "unknown_label", missing, "refresh asked for an unknown label")
-    catalogue = CatalogueSlice.load(session, labels, now)
+    catalogue = CatalogueSlice.load(session, labels, now, delisted_template)
     for label in labels:
         try:
             yield catalogue.job_for(label)
@@ -135,9 +197,16 @@ class CatalogueSlice:
     stores: dict[str, Store]
     promotions: dict[int, list[Promotion]]
     history: dict[int, list[PriceHistory]]
+    delisted_template: str = "not_for_sale"
 
     @classmethod
-    def load(cls, session: Session, labels: Sequence[Label], now: datetime) -> CatalogueSlice:
+    def load(
+        cls,
+        session: Session,
+        labels: Sequence[Label],
+        now: datetime,
+        delisted_template: str = "not_for_sale",
+    ) -> CatalogueSlice:
         products = _by_id(session, Product, {lb.product_id for lb in labels if lb.product_id})
         promotions = _promotions_by_product(session, products.keys(), now)
         return cls(
@@ -146,6 +215,7 @@ class CatalogueSlice:
             stores={store.id: store for store in session.scalars(select(Store)).all()},
             promotions=promotions,
             history=_history_by_product(session, promotions.keys()),
+            delisted_template=delisted_template,
         )
 
     def job_for(self, label: Label) -> RenderJob:
@@ -165,7 +235,9 @@ class CatalogueSlice:
         content = _content(
             product, self.stores.get(product.store_id), self.history, self.promotions, self.now
         )
-        return RenderJob(label.id, label.template, label.model, content)
+        # A delisted product's label says so instead of showing a stale price.
+        template = self.delisted_template if product.status == "delisted" else label.template
+        return RenderJob(label.id, template, label.model, content)
 
 
 def _content(

@@ -7,6 +7,7 @@ label a manager re-pushes, and simple to debug.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from esl_controller.config import PROJECT_ROOT
 from esl_controller.esl import protocol
 from esl_controller.labels.content import LabelContent
 from esl_controller.labels.hardware import HardwareModel, load_hardware_models
@@ -82,12 +84,26 @@ def _encode_in_worker(job: RenderJob) -> RenderOutcome:
     return _worker_renderer.encode(job)
 
 
+def templates_digest(directory: Path | None = None) -> str:
+    """A short hash of every file in the templates folder (layouts, hardware, fonts, logos).
+
+    Part of each label's render fingerprint: editing a template re-renders its labels.
+    """
+    directory = directory or PROJECT_ROOT / "label_templates"
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class RenderPool:
     """`with RenderPool(workers) as pool: pool.encode_all(jobs)`."""
 
     def __init__(self, workers: int = 0, templates_dir: Path | None = None) -> None:
         self.workers = workers or multiprocessing.cpu_count()
         self.templates_dir = templates_dir
+        self.templates_digest = templates_digest(templates_dir)
         self._executor: ProcessPoolExecutor | None = None
         self._local: LabelRenderer | None = None
 
