@@ -1,0 +1,41 @@
+"""ERP feed clients: the generic JSON feed, a CSV price file and Odoo's JSON-2 API."""
+
+from __future__ import annotations
+
+import requests
+
+from esl_controller.config import Settings
+from esl_controller.erp.feeds.base import STREAMS, Feed, FeedError, FeedPage
+
+FEED_KINDS = ("json", "csv", "odoo")
+
+# The feed modules are imported inside feed_from_settings: they use erp.http, which imports
+# FeedError from this package, so importing them here would be circular.
+__all__ = ["FEED_KINDS", "STREAMS", "Feed", "FeedError", "FeedPage", "feed_from_settings"]
+
+
+def feed_from_settings(settings: Settings, session: requests.Session | None = None) -> Feed:
+    """The feed `ESL_ERP_FEED` names, reading `ESL_ERP_URL` with one shared session."""
+    kind = settings.erp_feed.strip().lower()
+    if kind not in FEED_KINDS:
+        raise ValueError(
+            f"ESL_ERP_FEED={settings.erp_feed!r} is not a feed; use one of {', '.join(FEED_KINDS)}"
+        )
+    if not settings.erp_url.strip():
+        where = "a CSV file path or URL" if kind == "csv" else "the ERP's base URL"
+        raise ValueError(f"ESL_ERP_URL is not set: set it to {where} for the {kind} feed")
+    from esl_controller.erp.feeds.csv_feed import CsvFeed
+    from esl_controller.erp.feeds.json_feed import JsonFeed
+    from esl_controller.erp.feeds.odoo import OdooFeed
+    from esl_controller.erp.http import make_session
+
+    # Odoo documents the scheme in lower case ("bearer <key>").
+    session = session or make_session(
+        settings, auth_scheme="bearer" if kind == "odoo" else "Bearer"
+    )
+    url = settings.erp_url.strip()
+    if kind == "csv":
+        return CsvFeed(url, session, settings.erp_page_size)
+    if kind == "odoo":
+        return OdooFeed(url, session, settings.erp_page_size, database=settings.erp_database)
+    return JsonFeed(url, session, settings.erp_page_size)
