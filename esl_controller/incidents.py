@@ -26,6 +26,7 @@ KINDS = (
     "unknown_station",
     "delivery_failed",
     "render_error",
+    "delist_refused",
 )
 
 

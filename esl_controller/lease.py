@@ -1,0 +1,64 @@
+"""Named leases in `schema_meta`: one holder at a time, expiring by themselves after a crash.
+
+A lease is a row `key -> "holder|expires-iso"`. Taking it is one transaction, so two
+processes racing for the same key cannot both win. The worker lease (one worker per
+database) and the sync lock (one ERP sync at a time) are both leases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from esl_controller.clock import utcnow
+
+
+class LeaseHeld(RuntimeError):
+    """Another holder has the lease and it has not expired; `.holder` and `.until` say who."""
+
+    def __init__(self, key: str, holder: str, until: str) -> None:
+        super().__init__(f"{key} is held by {holder} until {until} UTC")
+        self.key = key
+        self.holder = holder
+        self.until = until
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire(
+    engine: Engine, key: str, holder: str, seconds: float, now: datetime | None = None
+) -> None:
+    """Take or renew the lease `key` for `seconds`; raise LeaseHeld if another holder has it."""
+    now = now or utcnow()
+    value = f"{holder}|{(now + timedelta(seconds=seconds)).isoformat()}"
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT value FROM schema_meta WHERE key = :k"), {"k": key}).first()
+        if row is None:
+            conn.execute(
+                text("INSERT INTO schema_meta (key, value) VALUES (:k, :v)"), {"k": key, "v": value}
+            )
+            return
+        other, _, until = row[0].rpartition("|")
+        if other != holder and datetime.fromisoformat(until) > now:
+            raise LeaseHeld(key, other, until)
+        # The guard on the old value makes the takeover atomic even without row locks.
+        taken = conn.execute(
+            text("UPDATE schema_meta SET value = :v WHERE key = :k AND value = :old"),
+            {"k": key, "v": value, "old": row[0]},
+        )
+        if taken.rowcount != 1:
+            raise LeaseHeld(key, "a concurrent taker", "now")
+
+
+def release(engine: Engine, key: str, holder: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM schema_meta WHERE key = :k AND value LIKE :v"),
+            {"k": key, "v": f"{holder}|%"},
+        )
