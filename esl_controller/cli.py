@@ -133,6 +133,47 @@ def refresh(everything: bool) -> None:
     )
 
 
+@main.command()
+@click.option("--full", is_flag=True, help="Full snapshot (delists absent products).")
+def sync(full: bool) -> None:
+    """Sync prices, promotions and stock from the ERP now, then queue the changed labels."""
+    from tqdm import tqdm
+
+    from esl_controller import db
+    from esl_controller.erp.runner import SyncRunner
+    from esl_controller.labels.refresh import refresh_labels
+    from esl_controller.labels.render_pool import RenderPool
+
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.resolved_database_url)
+    db.init_db(engine)
+    bar = tqdm(unit="record", desc="syncing")
+
+    def progress(run) -> None:
+        bar.n = run.fetched
+        bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
+
+    with RenderPool(settings.render_workers, settings.templates_dir) as pool:
+        runner = SyncRunner(
+            engine,
+            settings,
+            lambda ids: refresh_labels(
+                engine, pool, label_ids=ids, delisted_template=settings.delisted_template
+            ),
+        )
+        outcome = runner.run("cli", full=True if full else None, progress=progress)
+    bar.close()
+    click.echo(
+        f"run {outcome.run_id}: {outcome.status}; fetched {outcome.fetched}, changed "
+        f"{outcome.changed}, rejected {outcome.rejected}, delisted {outcome.delisted}"
+    )
+    for line in (outcome.alert, outcome.error):
+        if line:
+            click.echo(line, err=True)
+    if outcome.status == "failed":
+        sys.exit(1)
+
+
 @main.group()
 def sim() -> None:
     """Simulators that are real MQTT / HTTP peers."""
@@ -149,6 +190,19 @@ def sim_base_station(ctx: click.Context) -> None:
     from esl_controller.sims.base_station import run_base_station_sim
 
     sys.exit(run_base_station_sim(list(ctx.args)))
+
+
+@sim.command(
+    "erp",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def sim_erp(ctx: click.Context) -> None:
+    """A simulated ERP serving the generic JSON feed over HTTP (see --help)."""
+    from esl_controller.sims.erp import run_erp_sim
+
+    sys.exit(run_erp_sim(list(ctx.args)))
 
 
 @main.group()

@@ -44,10 +44,7 @@ def _v2_erp_sync(conn: Connection) -> None:
     ):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
     conn.execute(
-        text(
-            "CREATE UNIQUE INDEX uq_promotion_source_external "
-            "ON promotion (source, external_id)"
-        )
+        text("CREATE UNIQUE INDEX uq_promotion_source_external ON promotion (source, external_id)")
     )
 
 

@@ -1,14 +1,13 @@
 """`esl-controller demo`: the whole system moving in one process, on embedded defaults.
 
 A SQLite file, the embedded MQTT broker (unless ESL_MQTT_URL names one), a seeded demo
-store, simulated base stations with radio airtime, the worker and the dashboard. Prices
-change every minute so there is always something to watch.
+store, a simulated ERP over HTTP whose prices change every minute, simulated base stations
+with radio airtime, the worker (which syncs the ERP) and the dashboard.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,11 +20,11 @@ from tqdm import tqdm
 
 from esl_controller import db
 from esl_controller.broker import EmbeddedBroker, free_port
-from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.demo_seed import DEMO_PASSWORD, DEMO_USER, seed_demo_store
-from esl_controller.models import Label, PriceHistory, Product
+from esl_controller.models import Label
 from esl_controller.sims.base_station import BaseStationSim
+from esl_controller.sims.erp import ErpSimulator
 from esl_controller.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -39,6 +38,7 @@ class DemoOptions:
     web_port: int = 8080
     exit_when_delivered: bool = False
     price_change_every_s: float = 60.0
+    sync_every_s: float = 30.0
     delivery_timeout_s: float = 300.0
 
 
@@ -65,6 +65,7 @@ class _DemoStack:
         self.sims: BaseStationSim | None = None
         self.worker: Worker | None = None
         self.web_server = None
+        self.erp: ErpSimulator | None = None
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -72,6 +73,7 @@ class _DemoStack:
         if not self.settings.mqtt_url:
             self.broker = EmbeddedBroker().start()
             self.settings = self.settings.with_overrides(mqtt_url=self.broker.url)
+        self._start_erp()
         self.engine = db.make_engine(self.settings.resolved_database_url)
         db.init_db(self.engine)
         stations = seed_demo_store(
@@ -88,16 +90,33 @@ class _DemoStack:
         self.sims.start()
         self.worker = Worker(self.settings, self.engine).start()
         url = self._start_web()
-        threading.Thread(target=self._change_prices, name="demo-prices", daemon=True).start()
         print(
             "\n  esl-controller demo\n"
             f"  dashboard      {url}   (login: {DEMO_USER} / {DEMO_PASSWORD})\n"
             f"  MQTT broker    {self.settings.mqtt_url}"
             f"{' (embedded)' if self.broker else ''}\n"
             f"  database       {self.settings.resolved_database_url}\n"
+            f"  ERP feed       {self.settings.erp_url} (synced every "
+            f"{self.settings.sync_interval_s:g} s)\n"
             f"  label images   {self.settings.label_images_dir}/<station>/<label>.png\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
+        )
+
+    def _start_erp(self) -> None:
+        """The simulated ERP serves the demo catalogue and changes a few prices a minute;
+        the worker syncs it on a short interval so the manager sees labels follow."""
+        if self.settings.erp_url:
+            return  # a real (or separately started) ERP was configured
+        self.erp = ErpSimulator(
+            products=self.options.products, store_id=self.settings.store_id, token="demo"
+        ).start()
+        self.erp.drift_every(self.options.price_change_every_s)
+        self.settings = self.settings.with_overrides(
+            erp_feed="json",
+            erp_url=self.erp.url,
+            erp_token="demo",
+            sync_interval_s=self.options.sync_every_s,
         )
 
     def _start_web(self) -> str:
@@ -129,30 +148,6 @@ class _DemoStack:
                 time.sleep(0.5)
         return False
 
-    def _change_prices(self) -> None:
-        """Until the ERP simulator lands, the demo store changes a few prices every minute."""
-        rng = random.Random(11)
-        while not self._stop.wait(self.options.price_change_every_s):
-            assert self.engine is not None
-            with db.session_scope(self.engine) as session:
-                ids = list(session.scalars(select(Product.id)))
-                now = utcnow()
-                for product_id in rng.sample(ids, min(5, len(ids))):
-                    product = session.get(Product, product_id)
-                    product.price_minor = max(
-                        9, product.price_minor + rng.choice((-20, -10, 10, 30))
-                    )
-                    product.updated_at = now
-                    session.add(
-                        PriceHistory(
-                            product_id=product_id,
-                            price_minor=product.price_minor,
-                            effective_at=now,
-                            source="demo",
-                        )
-                    )
-            log.info("demo: changed 5 prices")
-
     def stop(self) -> None:
         self._stop.set()
         for part in (self.worker, self.sims):
@@ -162,6 +157,8 @@ class _DemoStack:
             self.web_server.close()
         if self.broker is not None:
             self.broker.stop()
+        if self.erp is not None:
+            self.erp.stop()
 
 
 def _bound_labels(engine: Engine) -> int:

@@ -19,6 +19,7 @@ from esl_controller.labels.content import LabelContent, build_label_content
 from esl_controller.labels.hardware import load_hardware_models
 from esl_controller.labels.templates import load_templates
 from esl_controller.models import BaseStation, Label, PriceHistory, Store, User
+from esl_controller.sims.erp import PROMOTION_ID_BASE
 
 DEMO_USER = "manager"
 DEMO_PASSWORD = "esl-demo"
@@ -84,8 +85,12 @@ def _seed(session: Session, catalogue: DemoCatalogue, stations: int) -> None:
     if history_rows:
         session.execute(insert(PriceHistory), history_rows)
     promoted: set[int] = set()
-    for index, promotion in catalogue.promotions:
+    # As if the ERP had synced them already: same source and ids the ERP simulator serves,
+    # so the first sync recognises them instead of adding duplicates.
+    for number, (index, promotion) in enumerate(catalogue.promotions, start=1):
         promotion.product_id = product_ids[index]
+        promotion.source = "erp:json"
+        promotion.external_id = f"PR-{PROMOTION_ID_BASE + number}"
         promoted.add(index)
         session.add(promotion)
     session.flush()

@@ -63,9 +63,7 @@ class PriceHistory(SQLModel, table=True):
 
 
 class Promotion(SQLModel, table=True):
-    __table_args__ = (
-        Index("uq_promotion_source_external", "source", "external_id", unique=True),
-    )
+    __table_args__ = (Index("uq_promotion_source_external", "source", "external_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="product.id", index=True)
     price_minor: int

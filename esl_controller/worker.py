@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -18,18 +22,20 @@ from sqlmodel import Session
 from esl_controller import db, worker_lease
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
+from esl_controller.erp.runner import SyncRunner, labels_of_products
 from esl_controller.esl import protocol
 from esl_controller.esl.dispatcher import Dispatcher
 from esl_controller.esl.outbox import Priority
 from esl_controller.labels.refresh import Progress, RefreshReport, refresh_labels
 from esl_controller.labels.render_pool import RenderPool
-from esl_controller.models import Label, Product
+from esl_controller.models import Label, Product, Promotion
 from esl_controller.mqtt import MqttClient
 from esl_controller.scheduler import build_scheduler
 
 log = logging.getLogger(__name__)
 
 WATERMARK_KEY = "refresh_watermark"
+PROMOTION_CHECK_KEY = "promotions_checked_until"
 
 
 class Worker:
@@ -41,7 +47,10 @@ class Worker:
         self.dispatcher: Dispatcher | None = None
         self.pool: RenderPool | None = None
         self._scheduler = None
-        self._refresh_lock = threading.Lock()
+        # Re-entrant: a sync holds it for the sync and its label refresh, so the periodic
+        # refresh cannot render those labels in between and the run counts them.
+        self._refresh_lock = threading.RLock()
+        self.sync: SyncRunner | None = None
 
     def start(self, wait_for_broker: float = 30.0) -> Worker:
         db.init_db(self.engine)
@@ -60,15 +69,26 @@ class Worker:
             self.mqtt.subscribe(topic_filter, self.dispatcher.on_station_message)
         self.dispatcher.start()
         self.mqtt.start(wait=wait_for_broker)
+        self.sync = SyncRunner(self.engine, self.settings, self._refresh_for_sync)
         self._scheduler = build_scheduler(
             {
                 "refresh_changed_labels": (self.refresh_changed, 2.0),
                 "renew_worker_lease": (self._renew_lease, 10.0),
+                "requested_syncs": (self._holding_refresh(self.sync.run_requested), 2.0),
             }
         )
+        if self.settings.erp_url:
+            self._scheduler.add_job(
+                self._holding_refresh(self.sync.run), sync_trigger(self.settings), id="erp_sync"
+            )
+        # Promotions start and end on the minute, ERP reachable or not.
+        self._scheduler.add_job(self.flip_promotions, CronTrigger(second=0), id="promotions")
         self._scheduler.start()
-        # Once at start, in the background: labels a previous run could not render.
+        # Once at start, in the background: labels a previous run could not render, and a
+        # sync a crash interrupted.
         self._scheduler.add_job(self.refresh_changed, kwargs={"retry_errors": True})
+        if self.settings.erp_url:
+            self._scheduler.add_job(self._holding_refresh(self.sync.resume))
         log.info("worker started for store %s", self.settings.store_id)
         return self
 
@@ -129,21 +149,76 @@ class Worker:
                 log.info("refreshed %d changed labels, queued %d", len(ids), report.queued)
             return report
 
+    def flip_promotions(self, now: datetime | None = None) -> RefreshReport:
+        """Re-render the labels of products whose promotion started or ended since the last
+        check, so a promotion flips at its minute even when the ERP is unreachable then."""
+        now = now or utcnow()
+        with Session(self.engine) as session:
+            since = _meta_time(session, PROMOTION_CHECK_KEY) or now
+            product_ids = set(
+                session.scalars(
+                    select(Promotion.product_id).where(
+                        or_(
+                            and_(Promotion.starts_at > since, Promotion.starts_at <= now),
+                            and_(Promotion.ends_at > since, Promotion.ends_at <= now),
+                        )
+                    )
+                )
+            )
+        report = self._refresh_for_sync(labels_of_products(self.engine, product_ids))
+        _set_meta_time(self.engine, PROMOTION_CHECK_KEY, now)
+        if product_ids:
+            log.info("promotions flipped for %d products", len(product_ids))
+        return report
+
+    def _refresh_for_sync(self, label_ids: list[str]) -> RefreshReport:
+        assert self.pool is not None, "start() the worker first"
+        if not label_ids:
+            return RefreshReport()
+        with self._refresh_lock:
+            return refresh_labels(
+                self.engine,
+                self.pool,
+                label_ids=label_ids,
+                priority=Priority.PRICE_CHANGE,
+                delisted_template=self.settings.delisted_template,
+            )
+
+    def _holding_refresh(self, job: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            with self._refresh_lock:
+                return job()
+
+        return run
+
     def _renew_lease(self) -> None:
         worker_lease.acquire(self.engine, self.holder)
 
 
+def sync_trigger(settings: Settings) -> BaseTrigger:
+    """ESL_SYNC_CRON (crontab syntax, store time is UTC here) or every ESL_SYNC_INTERVAL s."""
+    if settings.sync_cron:
+        return CronTrigger.from_crontab(settings.sync_cron, timezone="UTC")
+    return IntervalTrigger(seconds=settings.sync_interval_s)
+
+
 def _watermark(session: Session) -> datetime:
-    row = session.execute(
-        text("SELECT value FROM schema_meta WHERE key = :k"), {"k": WATERMARK_KEY}
-    ).first()
-    return datetime.fromisoformat(row[0]) if row else datetime(1970, 1, 1, tzinfo=UTC)
+    return _meta_time(session, WATERMARK_KEY) or datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _set_watermark(engine: Engine, value: datetime) -> None:
+    _set_meta_time(engine, WATERMARK_KEY, value)
+
+
+def _meta_time(session: Session, key: str) -> datetime | None:
+    row = session.execute(text("SELECT value FROM schema_meta WHERE key = :k"), {"k": key}).first()
+    return datetime.fromisoformat(row[0]) if row else None
+
+
+def _set_meta_time(engine: Engine, key: str, value: datetime) -> None:
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM schema_meta WHERE key = :k"), {"k": WATERMARK_KEY})
+        conn.execute(text("DELETE FROM schema_meta WHERE key = :k"), {"k": key})
         conn.execute(
             text("INSERT INTO schema_meta (key, value) VALUES (:k, :v)"),
-            {"k": WATERMARK_KEY, "v": value.isoformat()},
+            {"k": key, "v": value.isoformat()},
         )

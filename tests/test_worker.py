@@ -160,3 +160,90 @@ def test_station_that_goes_offline_gets_its_images_when_it_returns(
         assert wait_until(lambda: acked(engine) == 4)
     finally:
         worker.stop()
+
+
+def test_a_sync_requested_from_the_dashboard_runs_in_the_worker_and_relabels(
+    engine, settings, sims
+):
+    from datetime import timedelta
+
+    from esl_controller.demo_seed import seed_demo_store
+    from esl_controller.models import SyncRun
+    from esl_controller.sims.erp import ErpSimulator
+
+    erp = ErpSimulator(products=30, store_id=settings.store_id, token="t0k").start()
+    settings = settings.with_overrides(erp_url=erp.url, erp_token="t0k", sync_interval_s=3600)
+    seed_demo_store(engine, settings.store_id, products=30, stations=2)
+    sims(stations=2)
+    worker = Worker(settings, engine).start()
+    try:
+        assert wait_until(lambda: acked(engine) == 30)
+        changed = erp.change_prices(3)
+        with Session(engine) as s:
+            s.add(SyncRun(feed="json", trigger="manual", status="requested", full=False))
+            s.commit()
+
+        def finished() -> SyncRun | None:
+            with Session(engine) as s:
+                run = s.scalars(select(SyncRun).where(SyncRun.trigger == "manual")).first()
+                # the run's label counts are written right after its sync part finishes
+                return run if run and run.labels_queued else None
+
+        assert wait_until(lambda: finished() is not None)
+        run = finished()
+        assert (run.status, run.changed, run.labels_rendered, run.labels_queued) == (
+            "succeeded",
+            3,
+            3,
+            3,
+        )
+        with Session(engine) as s:
+            prices = {
+                p.gtin: p.price_minor
+                for p in s.scalars(select(Product).where(Product.gtin.in_(changed)))
+            }
+        for gtin in changed:
+            assert f"{prices[gtin] / 100:.2f}" == erp.product(gtin)["price"]
+        assert wait_until(lambda: acked(engine) == 30)
+        assert run.finished_at - run.started_at < timedelta(hours=1)  # sanity, not speed
+    finally:
+        worker.stop()
+        erp.stop()
+
+
+def test_a_promotion_flips_its_labels_at_its_start_without_a_sync(
+    engine, settings, seed_store, sims
+):
+    from datetime import timedelta
+
+    from esl_controller.clock import utcnow
+    from esl_controller.models import Promotion
+    from esl_controller.worker import PROMOTION_CHECK_KEY, _set_meta_time
+
+    ids = seed_store(labels=3, stations=1)
+    sims(stations=1)
+    worker = Worker(settings, engine).start()
+    try:
+        worker.refresh_changed()
+        assert wait_until(lambda: acked(engine) == 3)
+        started = utcnow() - timedelta(seconds=30)
+        _set_meta_time(engine, PROMOTION_CHECK_KEY, started - timedelta(seconds=30))
+        with Session(engine) as s:
+            label = s.get(Label, ids[1])
+            before = label.content_hash
+            s.add(
+                Promotion(
+                    product_id=label.product_id,
+                    price_minor=999,
+                    starts_at=started,
+                    ends_at=started + timedelta(days=3),
+                )
+            )
+            s.commit()
+        report = worker.flip_promotions()
+        assert report.queued == 1
+        with Session(engine) as s:
+            assert s.get(Label, ids[1]).content_hash != before
+        assert worker.flip_promotions().queued == 0  # already flipped
+    finally:
+        worker.stop()

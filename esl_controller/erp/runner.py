@@ -1,0 +1,125 @@
+"""Run ERP syncs for the worker and the CLI, and bring the labels along.
+
+sync.py applies what the ERP says; this module decides when (schedule, a request from the
+dashboard, an interrupted run to resume) and afterwards renders the labels of the changed
+products, recording how many on the run so the manager sees the whole effect in one row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from esl_controller.clock import utcnow
+from esl_controller.config import Settings
+from esl_controller.erp.feeds import feed_from_settings
+from esl_controller.erp.feeds.base import Feed
+from esl_controller.erp.sync import Progress, SyncOutcome, resume_interrupted, run_sync
+from esl_controller.labels.refresh import RefreshReport
+from esl_controller.models import Label, SyncRun
+
+log = logging.getLogger(__name__)
+
+RefreshLabels = Callable[[list[str]], RefreshReport]
+
+# SQLite allows 32,766 bound parameters; stay far below it on every backend.
+_ID_CHUNK = 5000
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        refresh_labels: RefreshLabels,
+        feed_factory: Callable[[Settings], Feed] = feed_from_settings,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.refresh_labels = refresh_labels
+        self.feed_factory = feed_factory
+
+    def run(
+        self,
+        trigger: str = "schedule",
+        *,
+        full: bool | None = None,
+        run_id: int | None = None,
+        progress: Progress | None = None,
+    ) -> SyncOutcome:
+        try:
+            feed = self.feed_factory(self.settings)
+        except ValueError as exc:  # no ERP configured: say so on the run the manager sees
+            return self._refuse(trigger, run_id, str(exc))
+        outcome = run_sync(
+            self.engine,
+            feed,
+            self.settings,
+            trigger=trigger,
+            full=full,
+            run_id=run_id,
+            progress=progress,
+        )
+        self._follow_with_labels(outcome)
+        return outcome
+
+    def run_requested(self) -> SyncOutcome | None:
+        """The oldest sync the dashboard asked for, if any (the web never syncs itself)."""
+        with Session(self.engine) as session:
+            requested = session.scalars(
+                select(SyncRun).where(SyncRun.status == "requested").order_by(SyncRun.id)
+            ).first()
+        if requested is None:
+            return None
+        return self.run(requested.trigger, full=requested.full, run_id=requested.id)
+
+    def resume(self) -> SyncOutcome | None:
+        """A run a crashed worker left half done continues from its last committed page."""
+        outcome = resume_interrupted(self.engine, self.feed_factory(self.settings), self.settings)
+        if outcome is not None:
+            self._follow_with_labels(outcome)
+        return outcome
+
+    def _refuse(self, trigger: str, run_id: int | None, error: str) -> SyncOutcome:
+        now = utcnow()
+        with Session(self.engine) as session:
+            run = session.get(SyncRun, run_id) if run_id else None
+            run = run or SyncRun(feed=self.settings.erp_feed, trigger=trigger)
+            run.status, run.error, run.started_at, run.finished_at = "failed", error, now, now
+            session.add(run)
+            session.commit()
+            return SyncOutcome(run_id=run.id, status="failed", error=error)
+
+    def _follow_with_labels(self, outcome: SyncOutcome) -> None:
+        if outcome.status == "skipped" or not outcome.changed_product_ids:
+            return
+        label_ids = labels_of_products(self.engine, outcome.changed_product_ids)
+        report = self.refresh_labels(label_ids)
+        with Session(self.engine) as session:
+            session.execute(
+                update(SyncRun)
+                .where(SyncRun.id == outcome.run_id)
+                .values(labels_rendered=report.rendered, labels_queued=report.queued)
+            )
+            session.commit()
+        log.info(
+            "sync run %s: %d products changed, %d labels rendered, %d queued",
+            outcome.run_id,
+            len(outcome.changed_product_ids),
+            report.rendered,
+            report.queued,
+        )
+
+
+def labels_of_products(engine: Engine, product_ids: Iterable[int]) -> list[str]:
+    ids = sorted(product_ids)
+    labels: list[str] = []
+    with Session(engine) as session:
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            labels.extend(session.scalars(select(Label.id).where(Label.product_id.in_(chunk))))
+    return labels
