@@ -42,11 +42,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.extensions["esl"] = WebContext(settings=settings, engine=engine)
 
-    from esl_controller.web import api, auth, dashboard, database, openapi, security_headers
+    from esl_controller.web import (
+        api,
+        auth,
+        dashboard,
+        database,
+        openapi,
+        security_headers,
+        sync_views,
+    )
 
     database.init_app(app)
     auth.init_app(app)
     dashboard.init_app(app)
+    sync_views.init_app(app)
     api.init_app(app)
     openapi.init_app(app)
     security_headers.init_app(app)

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from esl_controller.esl import commands
 from esl_controller.models import OutboxMessage, User
-from esl_controller.web import auth, queries
+from esl_controller.web import auth, queries, sync_requests
 from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.schemas import (
     BaseStationListSchema,
@@ -26,7 +26,13 @@ from esl_controller.web.schemas import (
     LabelDetailSchema,
     LabelPageSchema,
     LabelQuerySchema,
+    PagingSchema,
     SummarySchema,
+    SyncRequestSchema,
+    SyncRunDetailSchema,
+    SyncRunPageSchema,
+    SyncRunQuerySchema,
+    SyncRunSchema,
     UserCreateSchema,
     UserListSchema,
     UserSchema,
@@ -321,6 +327,140 @@ def flash_led(label_id: str) -> Any:
         )
     )
     return CommandQueuedSchema().dump(command_result(label_id, message)), 202
+
+
+# --- ERP sync runs ---------------------------------------------------------------------
+
+
+@bp.get("/sync-runs")
+@auth.api_auth()
+def list_sync_runs() -> Any:
+    """ERP sync runs, newest first.
+    ---
+    get:
+      tags: [sync]
+      summary: Sync runs with counts, alert and error; filter by status, paged
+      parameters:
+        - in: query
+          schema: SyncRunQuerySchema
+      responses:
+        200:
+          description: one page of sync runs
+          content:
+            application/json:
+              schema: SyncRunPageSchema
+        400: BadRequest
+        401: Unauthorized
+    """
+    args = load_query(SyncRunQuerySchema())
+    page = queries.list_sync_runs(get_session(), args.get("status"), args["limit"], args["offset"])
+    return SyncRunPageSchema().dump(page)
+
+
+@bp.get("/sync-runs/<int:run_id>")
+@auth.api_auth()
+def get_sync_run(run_id: int) -> Any:
+    """One sync run with its dead letters (the records it refused).
+    ---
+    get:
+      tags: [sync]
+      summary: A sync run, its progress and a page of its dead letters
+      parameters:
+        - SyncRunId
+        - in: query
+          schema: PagingSchema
+      responses:
+        200:
+          description: the run
+          content:
+            application/json:
+              schema: SyncRunDetailSchema
+        400: BadRequest
+        401: Unauthorized
+        404: NotFound
+    """
+    args = load_query(PagingSchema())
+    session = get_session()
+    detail = queries.sync_run_detail(session, run_id)
+    if detail is None:
+        raise ApiError(404, f"there is no sync run #{run_id}")
+    detail["dead_letters"] = queries.list_dead_letters(
+        session, run_id, args["limit"], args["offset"]
+    )
+    return SyncRunDetailSchema().dump(detail)
+
+
+@bp.post("/sync-runs")
+@auth.api_auth()
+def request_sync() -> Any:
+    """Ask the worker for a sync now.
+    ---
+    post:
+      tags: [sync]
+      summary: Request a sync; the worker runs it (the web process never does)
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema: SyncRequestSchema
+      responses:
+        202:
+          description: requested; poll the run for progress
+          content:
+            application/json:
+              schema: SyncRunSchema
+        400: BadRequest
+        401: Unauthorized
+        409:
+          description: a sync is already requested or running
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object (or empty)")
+    args = SyncRequestSchema().load(body)
+    session = get_session()
+    try:
+        run = sync_requests.request_sync(session, get_settings(), full=args["full"])
+    except sync_requests.SyncAlreadyActive as exc:
+        raise ApiError(409, str(exc)) from exc
+    return SyncRunSchema().dump(queries.sync_run_detail(session, run.id)), 202
+
+
+@bp.post("/sync-runs/<int:run_id>/retry")
+@auth.api_auth()
+def retry_sync_run(run_id: int) -> Any:
+    """Re-run a failed (or skipped) sync.
+    ---
+    post:
+      tags: [sync]
+      summary: Request a new run of a failed or skipped one (same feed, mode and since)
+      parameters:
+        - SyncRunId
+      responses:
+        202:
+          description: requested; the new run names the failed one in retry_of
+          content:
+            application/json:
+              schema: SyncRunSchema
+        401: Unauthorized
+        404: NotFound
+        409:
+          description: the run neither failed nor was skipped, or a sync is already active
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    session = get_session()
+    try:
+        run = sync_requests.request_retry(session, run_id)
+    except LookupError as exc:
+        raise ApiError(404, str(exc)) from exc
+    except (ValueError, sync_requests.SyncAlreadyActive) as exc:
+        raise ApiError(409, str(exc)) from exc
+    return SyncRunSchema().dump(queries.sync_run_detail(session, run.id)), 202
 
 
 # --- users -----------------------------------------------------------------------------

@@ -79,11 +79,14 @@ def _add_shared_components(spec: APISpec) -> None:
     spec.components.parameter(
         "LabelId", "path", {"name": "label_id", "required": True, "schema": {"type": "string"}}
     )
+    spec.components.parameter(
+        "SyncRunId", "path", {"name": "run_id", "required": True, "schema": {"type": "integer"}}
+    )
     for name, status_text in (
         ("BadRequest", "the request failed validation; `errors` maps fields to messages"),
         ("Unauthorized", "no valid login or Bearer token"),
         ("Forbidden", "the user's role may not do this"),
-        ("NotFound", "no such label or user"),
+        ("NotFound", "no such label, user or sync run"),
         ("Unprocessable", "the label cannot be rendered (unbound, bad product or template)"),
     ):
         spec.components.response(

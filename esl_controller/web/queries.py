@@ -13,7 +13,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from esl_controller.models import BaseStation, Incident, Label, OutboxMessage, Product
+from esl_controller.clock import utcnow
+from esl_controller.models import (
+    BaseStation,
+    DeadLetter,
+    Incident,
+    Label,
+    OutboxMessage,
+    Product,
+    SyncRun,
+)
 
 LABEL_STATES = ("acked", "pending", "sent", "failed", "unbound")
 UNDELIVERED_OUTBOX_STATES = ("pending", "sent")
@@ -225,4 +234,53 @@ def list_incidents(session: Session, kind: str | None, limit: int, offset: int) 
     rows = session.execute(
         query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
     ).mappings()
+    return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+# --- ERP sync runs ---------------------------------------------------------------------
+
+SYNC_RUN_STATUSES = ("requested", "running", "succeeded", "failed", "skipped")
+
+
+def _sync_run_row(run: SyncRun) -> dict[str, Any]:
+    row = run.model_dump()
+    row["duration_s"] = _duration_s(run)
+    return row
+
+
+def _duration_s(run: SyncRun) -> float | None:
+    """Seconds from start to finish; so far, for a run still going."""
+    if run.started_at is None:
+        return None
+    end = run.finished_at or utcnow()
+    return round((end - run.started_at).total_seconds(), 1)
+
+
+def list_sync_runs(session: Session, status: str | None, limit: int, offset: int) -> Page:
+    query = select(SyncRun)
+    if status:
+        query = query.where(SyncRun.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    runs = session.scalars(query.order_by(SyncRun.id.desc()).limit(limit).offset(offset))
+    items = [_sync_run_row(run) for run in runs]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def sync_run_detail(session: Session, run_id: int) -> dict[str, Any] | None:
+    run = session.get(SyncRun, run_id)
+    return _sync_run_row(run) if run else None
+
+
+def list_dead_letters(session: Session, run_id: int, limit: int, offset: int) -> Page:
+    query = select(
+        DeadLetter.id,
+        DeadLetter.kind,
+        DeadLetter.record_key,
+        DeadLetter.field,
+        DeadLetter.reason,
+        DeadLetter.raw,
+        DeadLetter.created_at,
+    ).where(DeadLetter.run_id == run_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(DeadLetter.id).limit(limit).offset(offset)).mappings()
     return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from esl_controller.esl.protocol import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.web.auth import MIN_PASSWORD_LENGTH, ROLES, USERNAME_PATTERN
-from esl_controller.web.queries import LABEL_STATES
+from esl_controller.web.queries import LABEL_STATES, SYNC_RUN_STATUSES
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -47,6 +47,20 @@ class LabelQuerySchema(PagingSchema):
 
 class IncidentQuerySchema(PagingSchema):
     kind = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class SyncRunQuerySchema(PagingSchema):
+    status = fields.String(validate=validate.OneOf(SYNC_RUN_STATUSES))
+
+
+class SyncRequestSchema(Schema):
+    full = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "a full snapshot (absent products are delisted) or only the "
+            "changes since the last run"
+        },
+    )
 
 
 class FlashRequestSchema(Schema):
@@ -170,6 +184,63 @@ class IncidentPageSchema(Schema):
     total = fields.Integer()
     limit = fields.Integer()
     offset = fields.Integer()
+
+
+class SyncRunSchema(Schema):
+    id = fields.Integer()
+    feed = fields.String(metadata={"description": "json, csv or odoo"})
+    trigger = fields.String(metadata={"description": "schedule, manual, cli or retry"})
+    status = fields.String(metadata={"enum": list(SYNC_RUN_STATUSES)})
+    full = fields.Boolean()
+    requested_at = UtcDateTime()
+    started_at = UtcDateTime(allow_none=True)
+    finished_at = UtcDateTime(allow_none=True)
+    duration_s = fields.Float(
+        allow_none=True, metadata={"description": "start to finish; so far, while running"}
+    )
+    since = UtcDateTime(allow_none=True, metadata={"description": "modified-since asked for"})
+    phase = fields.String(allow_none=True, metadata={"description": "products or promotions"})
+    pages_done = fields.Integer()
+    fetched = fields.Integer()
+    changed = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    delisted = fields.Integer()
+    labels_rendered = fields.Integer()
+    labels_queued = fields.Integer()
+    alert = fields.String(allow_none=True, metadata={"description": "e.g. a refused delisting"})
+    error = fields.String(allow_none=True)
+    retry_of = fields.Integer(allow_none=True)
+
+
+class SyncRunPageSchema(Schema):
+    items = fields.List(fields.Nested(SyncRunSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class DeadLetterSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "product or promotion"})
+    record_key = fields.String(metadata={"description": "GTIN, promotion id or row number"})
+    field = fields.String()
+    reason = fields.String()
+    raw = fields.String(metadata={"description": "the record as received, truncated"})
+    created_at = UtcDateTime()
+
+
+class DeadLetterPageSchema(Schema):
+    items = fields.List(fields.Nested(DeadLetterSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class SyncRunDetailSchema(SyncRunSchema):
+    dead_letters = fields.Nested(
+        DeadLetterPageSchema, metadata={"description": "paged by limit and offset"}
+    )
 
 
 class UserSchema(Schema):

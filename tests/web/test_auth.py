@@ -84,7 +84,11 @@ def test_every_route_but_login_health_and_static_needs_a_login(app: Flask, clien
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
-        path = rule.rule.replace("<label_id>", "L-ACKED").replace("<username>", "bob")
+        path = (
+            rule.rule.replace("<label_id>", "L-ACKED")
+            .replace("<username>", "bob")
+            .replace("<int:run_id>", "1")
+        )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
             if rule.rule.startswith("/api/"):

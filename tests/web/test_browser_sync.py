@@ -1,0 +1,163 @@
+"""The sync pages in a real headless chromium against a real WSGI server: request a sync,
+watch it progress (the worker's part is played by writing the run row), read a failed
+run's dead letters and re-run it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from esl_controller.clock import utcnow
+from esl_controller.db import session_scope
+from esl_controller.models import DeadLetter, SyncRun
+from tests.web.conftest import MANAGER
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT_DIR = Path("/tmp")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed: apt-get install chromium (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server: str) -> Iterator:
+    context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: message.type == "error" and page.console_errors.append(message.text),
+    )
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def failed_run(engine: Engine, live_server: str) -> int:
+    with session_scope(engine) as session:
+        run = SyncRun(
+            feed="json",
+            trigger="schedule",
+            status="failed",
+            started_at=utcnow(),
+            finished_at=utcnow(),
+            fetched=40,
+            rejected=2,
+            error="ERP answered 503 after 3 retries",
+        )
+        session.add(run)
+        session.flush()
+        session.add_all(
+            [
+                DeadLetter(
+                    run_id=run.id,
+                    record_key="5940000000018",
+                    field="gtin",
+                    reason="check digit is 8, expected 7",
+                    raw='{"gtin": "5940000000018"}',
+                ),
+                DeadLetter(
+                    run_id=run.id,
+                    kind="promotion",
+                    record_key="PR-1007",
+                    field="ends_at",
+                    reason="the promotion ends before it starts",
+                ),
+            ]
+        )
+        session.flush()
+        return run.id
+
+
+def _log_in(page) -> None:
+    page.goto("/")
+    page.fill("input[name=username]", MANAGER[0])
+    page.fill("input[name=password]", MANAGER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def _newest_run(engine: Engine) -> SyncRun:
+    with Session(engine) as session:
+        return session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+
+
+def _worker_writes(engine: Engine, run_id: int, **values) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+
+
+def test_manager_requests_a_sync_and_watches_it(page, engine: Engine, failed_run: int):
+    from playwright.sync_api import expect
+
+    _log_in(page)
+    page.click("nav >> text=Sync")
+    page.wait_for_url("**/sync")
+    page.click("#sync-now")
+    expect(page.locator(".flash-success")).to_contain_text("requested")
+    requested = _newest_run(engine)
+    assert (requested.status, requested.trigger) == ("requested", "manual")
+    row = page.locator(f"#sync-run-{requested.id}")
+    expect(row.locator(".badge")).to_have_text("requested")
+
+    # The worker takes it: the page notices the new status by itself and shows progress.
+    _worker_writes(
+        engine, requested.id, status="running", started_at=utcnow(), phase="products",
+        pages_done=2, fetched=1000,
+    )  # fmt: skip
+    expect(row.locator(".badge")).to_have_text("running")
+    expect(row.locator(".sync-progress [data-field=fetched]")).to_have_text("1000")
+    _worker_writes(engine, requested.id, pages_done=3, fetched=1500)
+    expect(row.locator(".sync-progress [data-field=pages_done]")).to_have_text("3")
+    expect(row.locator(".sync-progress [data-field=fetched]")).to_have_text("1500")
+    page.screenshot(path=str(SCREENSHOT_DIR / "esl-sync-running.png"), full_page=True)
+
+    _worker_writes(
+        engine, requested.id, status="succeeded", finished_at=utcnow(), fetched=1500,
+        changed=12, labels_rendered=12,
+    )  # fmt: skip
+    expect(row.locator(".badge")).to_have_text("succeeded")
+    expect(row.locator("[data-field=labels_rendered]")).to_have_text("12")
+
+    page.click(f"#sync-runs-table >> text=#{failed_run}")
+    page.wait_for_url(f"**/sync/{failed_run}")
+    letters = page.locator("#dead-letters-table tbody tr")
+    expect(letters).to_have_count(2)
+    expect(letters.first).to_contain_text("check digit is 8, expected 7")
+    expect(letters.nth(1)).to_contain_text("PR-1007")
+    expect(page.locator("#run-error")).to_contain_text("503")
+    page.screenshot(path=str(SCREENSHOT_DIR / "esl-sync-failed-run.png"), full_page=True)
+
+    page.click("#rerun")
+    expect(page.locator(".flash-success")).to_contain_text(f"Re-run of #{failed_run} requested")
+    retry = _newest_run(engine)
+    assert (retry.status, retry.trigger, retry.retry_of) == ("requested", "retry", failed_run)
+    page.wait_for_url(f"**/sync/{retry.id}")
+    assert page.console_errors == []  # no CSP violations, no failed scripts
