@@ -21,15 +21,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from esl_controller import db
 from esl_controller.catalogue.gtin import gtin_check_digit
 from esl_controller.config import Settings
 from esl_controller.erp.feeds.base import FeedPage
+from esl_controller.erp.runner import SyncRunner
 from esl_controller.erp.sync import SyncOutcome, run_sync
-from esl_controller.models import PriceHistory, Store
+from esl_controller.labels.refresh import refresh_labels
+from esl_controller.labels.render_pool import RenderPool
+from esl_controller.models import BaseStation, Label, PriceHistory, Product, Store, SyncRun
 
 PAGE_SIZE = 1000
 
@@ -93,16 +96,45 @@ def product(n: int, price_minor: int, modified_at: datetime) -> dict[str, Any]:
     }
 
 
-def timed(label: str, sync: Any) -> SyncOutcome:
+def timed(label: str, sync: Any, runs: list[SyncRun] | None = None) -> SyncOutcome:
     start = time.perf_counter()
     outcome = sync()
     elapsed = time.perf_counter() - start
+    labels = ""
+    if runs is not None:
+        with Session(runs[0]) as session:
+            run = session.get(SyncRun, outcome.run_id)
+            labels = f"  labels rendered {run.labels_rendered:>6,}"
     print(
-        f"{label:<34} {elapsed:7.2f} s  fetched {outcome.fetched:>7,}  changed "
-        f"{outcome.changed:>7,}  changed ids {len(outcome.changed_product_ids):>7,}  "
-        f"status {outcome.status}"
+        f"{label:<38} {elapsed:7.2f} s  fetched {outcome.fetched:>7,}  changed "
+        f"{outcome.changed:>7,}{labels}  status {outcome.status}"
     )
     return outcome
+
+
+def add_labels(engine, store_id: str, stations: int = 25) -> None:
+    """One 2.9" price label per product, as a store would have."""
+    with db.session_scope(engine) as session:
+        station_ids = [f"bs-{n:02d}" for n in range(1, stations + 1)]
+        session.execute(insert(BaseStation), [{"id": b, "store_id": store_id} for b in station_ids])
+        ids = list(session.scalars(select(Product.id).order_by(Product.id)))
+        session.execute(
+            insert(Label),
+            [
+                {
+                    "id": f"L{n:07d}",
+                    "store_id": store_id,
+                    "model": "2.9-bwr",
+                    "base_station_id": station_ids[n % stations],
+                    "product_id": pid,
+                    "template": "price",
+                    "state": "pending",
+                    "seq": 0,
+                    "shown_seq": 0,
+                }
+                for n, pid in enumerate(ids)
+            ],
+        )
 
 
 def main() -> None:
@@ -123,21 +155,40 @@ def main() -> None:
         print(f"{count:,} products, pages of {PAGE_SIZE:,}, SQLite file, fresh store")
         timed("1. first full sync", lambda: run_sync(engine, MemoryFeed(records, t0), settings))
 
-        t1 = t0 + timedelta(hours=1)
-        for n in range(0, count, 100):  # 1 %
-            records[n] = product(n, prices[n] + 10, t1)
-        second = timed(
-            "2. full sync, 1 % prices changed",
-            lambda: run_sync(engine, MemoryFeed(records, t1), settings, full=True),
-        )
-        assert second.changed == count // 100, second
+        add_labels(engine, settings.store_id)
+        with RenderPool(0) as pool:
+            start = time.perf_counter()
+            initial = refresh_labels(engine, pool)
+            print(
+                f"{'   render every label once':<38} {time.perf_counter() - start:7.2f} s  "
+                f"rendered {initial.rendered:,} labels on {pool.workers} processes"
+            )
+            feed_time = [t0]
 
-        t2 = t1 + timedelta(hours=1)
-        third = timed(
-            "3. incremental, nothing changed",
-            lambda: run_sync(engine, MemoryFeed(records, t2), settings),
-        )
-        assert third.changed == 0, third
+            def runner() -> SyncRunner:
+                return SyncRunner(
+                    engine,
+                    settings,
+                    lambda ids: refresh_labels(engine, pool, label_ids=ids),
+                    feed_factory=lambda _settings: MemoryFeed(records, feed_time[0]),
+                )
+
+            t1 = t0 + timedelta(hours=1)
+            for n in range(0, count, 100):  # 1 %
+                records[n] = product(n, prices[n] + 10, t1)
+            feed_time[0] = t1
+            second = timed(
+                "2. full sync + labels, 1 % changed",
+                lambda: runner().run("bench", full=True),
+                [engine],
+            )
+            assert second.changed == count // 100, second
+
+            feed_time[0] = t1 + timedelta(hours=1)
+            third = timed(
+                "3. incremental + labels, no change", lambda: runner().run("bench"), [engine]
+            )
+            assert third.changed == 0, third
         with Session(engine) as session:
             history = session.execute(select(func.count()).select_from(PriceHistory)).scalar()
         print(f"price history rows: {history:,} (expected {count + count // 100:,})")
