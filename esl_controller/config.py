@@ -74,6 +74,14 @@ class Settings:
     # (an empty or truncated feed must not blank the store).
     delist_safety_ratio: float = 0.2
     delisted_template: str = "not_for_sale"
+    # Signage and triggers
+    media_base_url: str = ""  # where players fetch media; empty: http://{web_host}:{web_port}
+    trigger_retention_s: float = 24 * 3600.0  # raw trigger events; aggregates stay
+    trigger_rate_per_s: float = 20.0  # per sensor, sustained
+    trigger_burst: int = 40  # per sensor, short bursts
+    trigger_max_age_s: float = 300.0  # older triggers are refused as stale
+    trigger_max_skew_s: float = 30.0  # triggers from further in the future are refused
+    override_ttl_s: float = 30.0  # default lifetime of a targeted override
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -107,6 +115,13 @@ class Settings:
             erp_overlap_s=_env_float("ESL_ERP_OVERLAP", 120.0),
             delist_safety_ratio=_env_float("ESL_DELIST_SAFETY_RATIO", 0.2),
             delisted_template=_env("ESL_DELISTED_TEMPLATE", "not_for_sale"),
+            media_base_url=_env("ESL_MEDIA_BASE_URL", ""),
+            trigger_retention_s=_env_float("ESL_TRIGGER_RETENTION", 24 * 3600.0),
+            trigger_rate_per_s=_env_float("ESL_TRIGGER_RATE", 20.0),
+            trigger_burst=_env_int("ESL_TRIGGER_BURST", 40),
+            trigger_max_age_s=_env_float("ESL_TRIGGER_MAX_AGE", 300.0),
+            trigger_max_skew_s=_env_float("ESL_TRIGGER_MAX_SKEW", 30.0),
+            override_ttl_s=_env_float("ESL_OVERRIDE_TTL", 30.0),
         )
 
     @property
@@ -114,6 +129,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'esl.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def resolved_media_base_url(self) -> str:
+        return self.media_base_url or f"http://{self.web_host}:{self.web_port}"
 
     @property
     def label_images_dir(self) -> Path:

@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -48,8 +48,28 @@ def _v2_erp_sync(conn: Connection) -> None:
     )
 
 
+def _v3_signage(conn: Connection) -> None:
+    """Signage: zones, players, playlists, media, advertisers, campaigns, creatives,
+    overrides and trigger events (new tables only)."""
+    SQLModel.metadata.create_all(
+        conn,
+        tables=[
+            models.Zone.__table__,
+            models.Player.__table__,
+            models.PlaylistFile.__table__,
+            models.MediaAsset.__table__,
+            models.Advertiser.__table__,
+            models.Campaign.__table__,
+            models.Creative.__table__,
+            models.Override.__table__,
+            models.TriggerEvent.__table__,
+            models.TriggerAggregate.__table__,
+        ],
+    )
+
+
 # version reached -> step that brings a database from (version - 1) to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_erp_sync}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_erp_sync, 3: _v3_signage}
 
 
 class SchemaError(RuntimeError):
