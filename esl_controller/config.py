@@ -82,6 +82,14 @@ class Settings:
     trigger_max_age_s: float = 300.0  # older triggers are refused as stale
     trigger_max_skew_s: float = 30.0  # triggers from further in the future are refused
     override_ttl_s: float = 30.0  # default lifetime of a targeted override
+    # Proof of play and reports
+    play_retention_days: int = 90  # raw plays/impressions; older ones roll up hourly
+    pop_max_skew_s: float = 120.0  # a play may end this far in the future (player clocks)
+    smtp_url: str = ""  # smtp://user:pass@host:587?starttls=1 ; empty: no e-mail delivery
+    report_from: str = "reports@esl-controller.invalid"
+    webhook_timeout_s: float = 10.0
+    webhook_retry_base_s: float = 30.0
+    webhook_give_up_s: float = 6 * 3600.0  # then the delivery is failed with its reason
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -122,6 +130,13 @@ class Settings:
             trigger_max_age_s=_env_float("ESL_TRIGGER_MAX_AGE", 300.0),
             trigger_max_skew_s=_env_float("ESL_TRIGGER_MAX_SKEW", 30.0),
             override_ttl_s=_env_float("ESL_OVERRIDE_TTL", 30.0),
+            play_retention_days=_env_int("ESL_PLAY_RETENTION_DAYS", 90),
+            pop_max_skew_s=_env_float("ESL_POP_MAX_SKEW", 120.0),
+            smtp_url=_env("ESL_SMTP_URL", ""),
+            report_from=_env("ESL_REPORT_FROM", "reports@esl-controller.invalid"),
+            webhook_timeout_s=_env_float("ESL_WEBHOOK_TIMEOUT", 10.0),
+            webhook_retry_base_s=_env_float("ESL_WEBHOOK_RETRY_BASE", 30.0),
+            webhook_give_up_s=_env_float("ESL_WEBHOOK_GIVE_UP", 6 * 3600.0),
         )
 
     @property

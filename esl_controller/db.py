@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -68,8 +68,29 @@ def _v3_signage(conn: Connection) -> None:
     )
 
 
+def _v4_proof_of_play(conn: Connection) -> None:
+    """Proof of play: plays, the hash-chained impression log, hourly roll-ups, rejected
+    plays, report schedules and deliveries; buyers are users tied to an advertiser."""
+    SQLModel.metadata.create_all(
+        conn,
+        tables=[
+            models.Play.__table__,
+            models.Impression.__table__,
+            models.ImpressionHourly.__table__,
+            models.RejectedPlay.__table__,
+            models.ReportSchedule.__table__,
+            models.ReportDelivery.__table__,
+        ],
+    )
+    conn.execute(text('ALTER TABLE "user" ADD COLUMN advertiser_id INTEGER'))
+
+
 # version reached -> step that brings a database from (version - 1) to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_erp_sync, 3: _v3_signage}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _v2_erp_sync,
+    3: _v3_signage,
+    4: _v4_proof_of_play,
+}
 
 
 class SchemaError(RuntimeError):

@@ -155,8 +155,9 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True)
     password_hash: str
-    role: str = "manager"  # admin | manager
+    role: str = "manager"  # admin | manager | sensor | buyer
     api_token_hash: str | None = Field(default=None, index=True)
+    advertiser_id: int | None = None  # a buyer sees only this advertiser's campaigns
 
 
 class SyncRun(SQLModel, table=True):
@@ -356,3 +357,127 @@ class TriggerAggregate(SQLModel, table=True):
     outcome: str
     count: int = 0
     audience_sum: int = 0  # sum of audience counts, for averages without the raw events
+
+
+# --- proof of play and impressions (schema version 4) ---------------------------------
+# Plays and impressions copy the names they refer to, and hold no foreign keys to players,
+# campaigns or creatives: archiving or deleting those never deletes or orphans a record
+# a buyer was billed for.
+
+
+class Play(SQLModel, table=True):
+    """One proof of play as accepted (idempotent by the player's play id)."""
+
+    play_id: str = Field(primary_key=True)
+    player_id: str = Field(index=True)
+    zone_id: str = ""
+    item_id: str = ""
+    campaign_id: int | None = Field(default=None, index=True)
+    creative_id: int | None = None
+    override_id: int | None = None
+    trigger_id: int | None = None
+    started_at: datetime = Field(index=True)  # UTC, converted from the player's local time
+    ended_at: datetime
+    local_offset_minutes: int = 0
+    received_at: datetime = Field(default_factory=utcnow)
+    flag: str | None = None  # e.g. "player clock jumped back 3,600 s": kept, never double-counted
+
+
+class Impression(SQLModel, table=True):
+    """The billing log: append-only and hash-chained (each row carries the previous hash)."""
+
+    __table_args__ = (
+        Index("ix_impression_campaign_time", "campaign_id", "started_at"),
+        Index("ix_impression_advertiser_time", "advertiser_id", "started_at"),
+    )
+    seq: int | None = Field(default=None, primary_key=True)  # chain order
+    play_id: str = Field(unique=True)
+    campaign_id: int
+    campaign_name: str
+    advertiser_id: int
+    creative_id: int | None = None
+    creative_name: str = ""
+    player_id: str
+    player_name: str = ""
+    zone_id: str = ""
+    started_at: datetime
+    play_ms: int  # play duration in milliseconds
+    multiplier_milli: int  # audience per play x 1,000
+    multiplier_source: str  # measured | declared
+    impressions_milli: int  # impressions x 1,000 (= multiplier for one play)
+    cpm_minor: int  # the campaign's CPM when the play happened
+    currency: str = "EUR"
+    prev_hash: str
+    hash: str
+
+
+class ImpressionHourly(SQLModel, table=True):
+    """Roll-up of impressions past the raw retention; reports read it with the raw rows."""
+
+    __tablename__ = "impression_hourly"
+    __table_args__ = (
+        UniqueConstraint("hour", "campaign_id", "player_id", "creative_id", "multiplier_source"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    hour: datetime = Field(index=True)
+    campaign_id: int = Field(index=True)
+    campaign_name: str = ""
+    advertiser_id: int = Field(index=True)
+    creative_id: int | None = None
+    creative_name: str = ""
+    player_id: str = ""
+    player_name: str = ""
+    zone_id: str = ""
+    multiplier_source: str = "declared"
+    plays: int = 0
+    play_ms: int = 0
+    impressions_milli: int = 0
+    spend_basis: int = 0  # sum of impressions_milli x cpm_minor, for exact spend later
+    currency: str = "EUR"
+    first_seq: int = 0  # the chain segment this roll-up replaced (kept verifiable)
+    last_seq: int = 0
+    segment_hash: str = ""  # hash of the last raw row rolled up
+
+
+class RejectedPlay(SQLModel, table=True):
+    __tablename__ = "rejected_play"
+    id: int | None = Field(default=None, primary_key=True)
+    play_id: str = ""
+    player_id: str = Field(default="", index=True)
+    reason: str
+    received_at: datetime = Field(default_factory=utcnow)
+    raw: str = ""
+
+
+class ReportSchedule(SQLModel, table=True):
+    __tablename__ = "report_schedule"
+    id: int | None = Field(default=None, primary_key=True)
+    advertiser_id: int = Field(foreign_key="advertiser.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    cadence: str = "daily"  # daily | weekly | flight_end
+    format: str = "pdf"  # csv | json | pdf
+    group_by: str = "day"
+    email_to: str = ""  # comma-separated; empty: no e-mail
+    webhook_url: str = ""  # empty: no webhook
+    # The HMAC key is named, not stored: ESL_WEBHOOK_SECRET_<NAME> in the environment.
+    webhook_secret_name: str = ""
+    next_run_at: datetime | None = None
+    active: bool = True
+
+
+class ReportDelivery(SQLModel, table=True):
+    """One report sent (or being retried) on one channel; the manager sees this log."""
+
+    __tablename__ = "report_delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="report_schedule.id", index=True)
+    channel: str  # email | webhook
+    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    period_from: datetime
+    period_to: datetime
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    body_sha256: str = ""
