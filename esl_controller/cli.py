@@ -205,6 +205,19 @@ def sim_erp(ctx: click.Context) -> None:
     sys.exit(run_erp_sim(list(ctx.args)))
 
 
+@sim.command(
+    "player",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def sim_player(ctx: click.Context) -> None:
+    """Simulated signage players: real MQTT clients reporting proof of play (see --help)."""
+    from esl_controller.sims.player import run_player_sim
+
+    sys.exit(run_player_sim(list(ctx.args)))
+
+
 @main.group()
 def user() -> None:
     """Dashboard users and API tokens."""
