@@ -27,6 +27,8 @@ KINDS = (
     "delivery_failed",
     "render_error",
     "delist_refused",
+    "buyer_forbidden",
+    "unknown_player",
 )
 
 

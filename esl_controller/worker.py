@@ -31,6 +31,8 @@ from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import Label, Product, Promotion
 from esl_controller.mqtt import MqttClient
 from esl_controller.scheduler import build_scheduler
+from esl_controller.signage import protocol as signage_protocol
+from esl_controller.signage.service import SignageService
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class Worker:
         self.holder = worker_lease.holder_name()
         self.mqtt: MqttClient | None = None
         self.dispatcher: Dispatcher | None = None
+        self.signage: SignageService | None = None
         self.pool: RenderPool | None = None
         self._scheduler = None
         # Re-entrant: a sync holds it for the sync and its label refresh, so the periodic
@@ -68,6 +71,17 @@ class Worker:
         ):
             self.mqtt.subscribe(topic_filter, self.dispatcher.on_station_message)
         self.dispatcher.start()
+        mqtt = self.mqtt
+        self.signage = SignageService(
+            self.engine, self.settings, lambda topic, payload, retain: mqtt.publish(
+                topic, payload, retain=retain
+            )
+        )
+        for topic_filter in signage_protocol.controller_subscriptions(
+            self.settings.topic_prefix, self.settings.store_id
+        ):
+            self.mqtt.subscribe(topic_filter, self.signage.handle_message)
+        self.signage.start()
         self.mqtt.start(wait=wait_for_broker)
         self.sync = SyncRunner(self.engine, self.settings, self._refresh_for_sync)
         self._scheduler = build_scheduler(
@@ -97,6 +111,8 @@ class Worker:
             self._scheduler.shutdown(wait=False)
         if self.dispatcher:
             self.dispatcher.stop()
+        if self.signage:
+            self.signage.stop()
         if self.mqtt:
             self.mqtt.stop()
         if self.pool:

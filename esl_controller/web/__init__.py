@@ -47,8 +47,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         auth,
         dashboard,
         database,
+        media_views,
         openapi,
         security_headers,
+        signage_api,
+        signage_views,
         sync_views,
     )
 
@@ -56,7 +59,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     auth.init_app(app)
     dashboard.init_app(app)
     sync_views.init_app(app)
+    signage_views.init_app(app)
+    media_views.init_app(app)
     api.init_app(app)
+    signage_api.init_app(app)
     openapi.init_app(app)
     security_headers.init_app(app)
     return app

@@ -32,12 +32,17 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 from sqlmodel import Session
+from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from esl_controller.models import User
+from esl_controller.models import Advertiser, User
 from esl_controller.web.database import get_session
 
-ROLES = ("admin", "manager")
+# Staff use the dashboard and the whole API; machine roles get single endpoints only.
+STAFF_ROLES = ("admin", "manager")
+SENSOR_ROLE = "sensor"  # may only POST /api/v1/triggers
+BUYER_ROLE = "buyer"  # an advertiser's account: its own campaigns' reports, nothing else
+ROLES = (*STAFF_ROLES, SENSOR_ROLE, BUYER_ROLE)
 MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 # Checked against when the username is unknown, so both failures take the same time.
@@ -65,11 +70,14 @@ class SessionUser(UserMixin):
     id: int
     username: str
     role: str
+    advertiser_id: int | None = None  # set for buyers only
 
     @classmethod
     def of(cls, user: User) -> SessionUser:
         assert user.id is not None
-        return cls(id=user.id, username=user.username, role=user.role)
+        return cls(
+            id=user.id, username=user.username, role=user.role, advertiser_id=user.advertiser_id
+        )
 
     def get_id(self) -> str:
         return str(self.id)
@@ -96,20 +104,56 @@ def load_user(user_id: str) -> SessionUser | None:
 # --- users and tokens ------------------------------------------------------------------
 
 
-def create_user(session: Session, username: str, password: str, role: str) -> User:
-    """Add a user; raise UserError for a bad name, a taken name, a short password or role."""
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    advertiser_id: int | None = None,
+) -> User:
+    """Add a user; raise UserError for a bad name, a taken name, a short password or role.
+
+    A buyer belongs to exactly one advertiser (`advertiser_id`); no other role has one.
+    """
     if not USERNAME_PATTERN.match(username):
         raise UserError("username must be 1-64 letters, digits or . _ @ -")
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    _check_advertiser(session, role, advertiser_id)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     if find_user(session, username) is not None:
         raise DuplicateUser(f"user {username!r} already exists")
-    user = User(username=username, password_hash=generate_password_hash(password), role=role)
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(password),
+        role=role,
+        advertiser_id=advertiser_id,
+    )
     session.add(user)
     session.flush()
     return user
+
+
+def _check_advertiser(session: Session, role: str, advertiser_id: int | None) -> None:
+    if role != BUYER_ROLE:
+        if advertiser_id is not None:
+            raise UserError(f"only a {BUYER_ROLE} belongs to an advertiser, not a {role}")
+        return
+    if advertiser_id is None:
+        raise UserError(f"a {BUYER_ROLE} needs the advertiser it buys for (advertiser_id)")
+    if session.get(Advertiser, advertiser_id) is None:
+        raise UserError(f"there is no advertiser #{advertiser_id}")
+
+
+def advertiser_scope(user: SessionUser) -> int | None:
+    """The only advertiser whose campaigns `user` may see, or None for staff (all of them).
+
+    A buyer without an advertiser is scoped to an id no campaign has, never to everything.
+    """
+    if user.role == BUYER_ROLE:
+        return user.advertiser_id if user.advertiser_id is not None else -1
+    return None
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -156,12 +200,14 @@ def login_required(view: View) -> View:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
+        if current_user.role not in STAFF_ROLES:
+            raise Forbidden("This page is for store staff; your account is for machines.")
         return view(*args, **kwargs)
 
     return guarded  # type: ignore[return-value]
 
 
-def api_auth(roles: Iterable[str] = ROLES) -> Callable[[View], View]:
+def api_auth(roles: Iterable[str] = STAFF_ROLES) -> Callable[[View], View]:
     """API views: a Bearer token or a session cookie of a user with one of `roles`.
 
     A request carrying an Authorization header is judged by it alone, never by a cookie.

@@ -47,7 +47,7 @@ def build_spec(app: Flask) -> APISpec:
     )
     _add_shared_components(spec)
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
-        if not rule.endpoint.startswith("api."):
+        if not is_api_rule(rule.rule, rule.endpoint):
             continue
         operations = load_operations_from_docstring(app.view_functions[rule.endpoint].__doc__)
         wanted = {method.lower() for method in rule.methods or ()} - {"head", "options"}
@@ -55,6 +55,13 @@ def build_spec(app: Flask) -> APISpec:
         if operations:
             spec.path(path=flask_path_to_openapi(rule.rule), operations=operations)
     return spec
+
+
+def is_api_rule(path: str, endpoint: str) -> bool:
+    """Routes of `api` and of every other blueprint mounted under /api/v1 (signage, ...)."""
+    if endpoint.startswith("openapi."):
+        return False
+    return endpoint.startswith("api.") or path.startswith(API_PREFIX + "/")
 
 
 def flask_path_to_openapi(path: str) -> str:
@@ -81,6 +88,14 @@ def _add_shared_components(spec: APISpec) -> None:
     )
     spec.components.parameter(
         "SyncRunId", "path", {"name": "run_id", "required": True, "schema": {"type": "integer"}}
+    )
+    spec.components.parameter(
+        "PlaylistName", "path", {"name": "name", "required": True, "schema": {"type": "string"}}
+    )
+    spec.components.parameter(
+        "CampaignId",
+        "path",
+        {"name": "campaign_id", "required": True, "schema": {"type": "integer"}},
     )
     for name, status_text in (
         ("BadRequest", "the request failed validation; `errors` maps fields to messages"),

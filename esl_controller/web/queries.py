@@ -6,7 +6,10 @@ aggregate, so a store with 50,000 labels never loads them into memory.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -15,13 +18,22 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.models import (
+    Advertiser,
     BaseStation,
+    Campaign,
+    Creative,
     DeadLetter,
     Incident,
     Label,
+    MediaAsset,
     OutboxMessage,
+    Override,
+    Player,
+    PlaylistFile,
     Product,
     SyncRun,
+    TriggerEvent,
+    Zone,
 )
 
 LABEL_STATES = ("acked", "pending", "sent", "failed", "unbound")
@@ -284,3 +296,209 @@ def list_dead_letters(session: Session, run_id: int, limit: int, offset: int) ->
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(DeadLetter.id).limit(limit).offset(offset)).mappings()
     return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+# --- signage ---------------------------------------------------------------------------
+
+
+def active_overrides_by_zone(session: Session, now: datetime) -> dict[str, list[Override]]:
+    """Overrides in force (highest priority first), per zone."""
+    rows = session.scalars(
+        select(Override)
+        .where(Override.state == "active", Override.expires_at > now)
+        .order_by(Override.priority.desc(), Override.id.desc())
+    )
+    by_zone: dict[str, list[Override]] = {}
+    for override in rows:
+        by_zone.setdefault(override.zone_id, []).append(override)
+    return by_zone
+
+
+def _override_summary(override: Override) -> dict[str, Any]:
+    try:
+        item = json.loads(override.content).get("id")
+    except (ValueError, AttributeError):
+        item = None
+    return {
+        "id": override.id,
+        "kind": override.kind,
+        "item": item,
+        "priority": override.priority,
+        "expires_at": override.expires_at,
+    }
+
+
+def list_players(session: Session, include_archived: bool = False) -> list[dict[str, Any]]:
+    """Players by zone, each with the override it should be showing now (if any)."""
+    now = utcnow()
+    overrides = active_overrides_by_zone(session, now)
+    query = select(Player).order_by(Player.zone_id, Player.id)
+    if not include_archived:
+        query = query.where(Player.archived.is_(False))
+    result = []
+    for player in session.scalars(query):
+        mine = [o for o in overrides.get(player.zone_id, []) if o.player_id in (None, player.id)]
+        row = player.model_dump(
+            include={
+                "id", "name", "zone_id", "online", "last_seen", "now_playing",
+                "last_pop_at", "archived",
+            }
+        )  # fmt: skip
+        row["active_override"] = _override_summary(mine[0]) if mine else None
+        result.append(row)
+    return result
+
+
+def list_zones(session: Session) -> list[str]:
+    return list(session.scalars(select(Zone.id).order_by(Zone.id)))
+
+
+def playlist_summary(row: PlaylistFile | None, name: str, on_disk: bool) -> dict[str, Any]:
+    status = "not loaded" if row is None else "error" if row.error else "ok"
+    return {
+        "name": name,
+        "status": status,
+        "on_disk": on_disk,
+        "digest": row.digest if row else None,
+        "loaded_at": row.loaded_at if row else None,
+        "error": row.error if row else None,
+        "error_at": row.error_at if row else None,
+    }
+
+
+def list_playlists(session: Session, file_names: list[str]) -> list[dict[str, Any]]:
+    """The files in the playlists folder and every PlaylistFile row, merged by name."""
+    rows = {row.name: row for row in session.scalars(select(PlaylistFile))}
+    on_disk = set(file_names)
+    return [
+        playlist_summary(rows.get(name), name, name in on_disk)
+        for name in sorted(on_disk | rows.keys())
+    ]
+
+
+def media_url(base_url: str, sha256: str) -> str:
+    return f"{base_url.rstrip('/')}/media/{sha256}"
+
+
+def list_media(session: Session, base_url: str, limit: int = 50) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(MediaAsset).order_by(MediaAsset.created_at.desc(), MediaAsset.sha256).limit(limit)
+    )
+    return [media_row(asset, base_url) for asset in rows]
+
+
+def media_row(asset: MediaAsset, base_url: str) -> dict[str, Any]:
+    row = asset.model_dump()
+    row["url"] = media_url(base_url, asset.sha256)
+    return row
+
+
+def list_advertisers(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Advertiser).order_by(Advertiser.name))
+    return [row.model_dump(include={"id", "name", "contact_email"}) for row in rows]
+
+
+def campaign_row(
+    campaign: Campaign, advertiser_name: str, creatives: list[Creative]
+) -> dict[str, Any]:
+    row = campaign.model_dump()
+    row["advertiser"] = advertiser_name
+    row["cpm"] = f"{Decimal(campaign.cpm_minor) / 100:.2f}"
+    try:
+        row["targeting"] = json.loads(campaign.targeting or "{}")
+    except ValueError:
+        row["targeting"] = {}
+    row["creatives"] = [creative.model_dump() for creative in creatives]
+    return row
+
+
+def list_campaigns(session: Session, include_archived: bool = True) -> list[dict[str, Any]]:
+    query = (
+        select(Campaign, Advertiser.name)
+        .join(Advertiser, Advertiser.id == Campaign.advertiser_id)
+        .order_by(Campaign.id.desc())
+    )
+    if not include_archived:
+        query = query.where(Campaign.status != "archived")
+    pairs = session.execute(query).all()
+    creatives: dict[int, list[Creative]] = {}
+    ids = [campaign.id for campaign, _name in pairs]
+    if ids:
+        for creative in session.scalars(
+            select(Creative).where(Creative.campaign_id.in_(ids)).order_by(Creative.id)
+        ):
+            creatives.setdefault(creative.campaign_id, []).append(creative)
+    return [campaign_row(c, name, creatives.get(c.id, [])) for c, name in pairs]
+
+
+def campaign_detail(session: Session, campaign_id: int) -> dict[str, Any] | None:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    advertiser = session.get(Advertiser, campaign.advertiser_id)
+    creatives = list(
+        session.scalars(
+            select(Creative).where(Creative.campaign_id == campaign_id).order_by(Creative.id)
+        )
+    )
+    return campaign_row(campaign, advertiser.name if advertiser else "", creatives)
+
+
+@dataclass(frozen=True)
+class TriggerFilters:
+    outcome: str | None = None
+    kind: str | None = None
+    zone: str | None = None
+    sensor: str | None = None
+
+
+def list_trigger_events(session: Session, filters: TriggerFilters, limit: int, offset: int) -> Page:
+    query = select(
+        TriggerEvent.id,
+        TriggerEvent.sensor_id,
+        TriggerEvent.kind,
+        TriggerEvent.zone_id,
+        TriggerEvent.received_at,
+        TriggerEvent.occurred_at,
+        TriggerEvent.outcome,
+        TriggerEvent.reason,
+        TriggerEvent.override_id,
+    )
+    for column, value in (
+        (TriggerEvent.outcome, filters.outcome),
+        (TriggerEvent.kind, filters.kind),
+        (TriggerEvent.zone_id, filters.zone),
+        (TriggerEvent.sensor_id, filters.sensor),
+    ):
+        if value:
+            query = query.where(column == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(TriggerEvent.received_at.desc(), TriggerEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+def trigger_outcome_counts(session: Session, since: datetime) -> dict[str, int]:
+    """Raw events by outcome since `since` (raw events are kept for the retention only)."""
+    rows = session.execute(
+        select(TriggerEvent.outcome, func.count())
+        .where(TriggerEvent.received_at >= since)
+        .group_by(TriggerEvent.outcome)
+        .order_by(TriggerEvent.outcome)
+    )
+    return {outcome: count for outcome, count in rows}
+
+
+def trigger_counts(session: Session) -> dict[str, dict[str, int]]:
+    now = utcnow()
+    return {
+        "last_hour": trigger_outcome_counts(session, now - timedelta(hours=1)),
+        "last_24h": trigger_outcome_counts(session, now - timedelta(hours=24)),
+    }
+
+
+def recent_overrides(session: Session, limit: int = 20) -> list[Override]:
+    return list(session.scalars(select(Override).order_by(Override.id.desc()).limit(limit)))

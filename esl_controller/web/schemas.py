@@ -3,12 +3,18 @@ are the source of the OpenAPI document's components, so the three never disagree
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
 from esl_controller.esl.protocol import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
+from esl_controller.signage.targeting import parse_targeting
 from esl_controller.web.auth import MIN_PASSWORD_LENGTH, ROLES, USERNAME_PATTERN
 from esl_controller.web.queries import LABEL_STATES, SYNC_RUN_STATUSES
 
@@ -262,3 +268,320 @@ class HealthSchema(Schema):
 class ErrorSchema(Schema):
     error = fields.String(required=True)
     errors = fields.Dict(metadata={"description": "field name -> messages, for a 400"})
+
+
+# --- signage: requests -----------------------------------------------------------------
+
+SIGNAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # safe as an MQTT topic level
+TRIGGER_OUTCOMES = (
+    "pending",
+    "matched",
+    "no_match",
+    "rejected",
+    "rate_limited",
+    "expired_before_delivery",
+)
+TRIGGER_KINDS = ("audience", "zone", "loyalty")
+MAX_PLAYLIST_TEXT = 200_000
+MAX_OVERRIDE_SECONDS = 3600
+MIN_OVERRIDE_SECONDS = 5
+
+
+def _signage_id(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(
+            SIGNAGE_ID, error="1-64 letters, digits, '.', '_' or '-', starting with one"
+        ),
+        **kwargs,
+    )
+
+
+def _check_gtin(value: str) -> None:
+    try:
+        validate_gtin(value)
+    except InvalidGTIN as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _check_http_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("must be an http:// or https:// URL")
+
+
+class PlayerCreateSchema(Schema):
+    id = _signage_id(required=True)
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    zone = _signage_id(required=True, metadata={"description": "created if new"})
+
+
+class PlaylistTextSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PLAYLIST_TEXT))
+
+
+class AdvertiserCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    contact_email = fields.Email(load_default="")
+
+
+class MoneyAmount(fields.Decimal):
+    """A decimal amount in major units ("4.50") with at most two decimals."""
+
+    def _validated(self, value: Any) -> Decimal:
+        amount = super()._validated(value)
+        if amount is not None and (amount < 0 or amount.as_tuple().exponent < -2):
+            raise ValidationError("must be >= 0 with at most two decimals")
+        return amount
+
+
+class CampaignInputSchema(Schema):
+    advertiser_id = fields.Integer(required=True, strict=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    starts_at = fields.AwareDateTime(
+        required=True, metadata={"description": "ISO 8601 with an offset"}
+    )
+    ends_at = fields.AwareDateTime(required=True)
+    cpm = MoneyAmount(
+        required=True,
+        as_string=True,
+        metadata={"description": 'price per 1,000 impressions, e.g. "4.50"'},
+    )
+    currency = fields.String(
+        load_default="EUR", validate=validate.Regexp(r"^[A-Z]{3}$", error="ISO 4217 code")
+    )
+    priority = fields.Integer(load_default=50, strict=True, validate=validate.Range(0, 100))
+    targeting = fields.Dict(
+        load_default=dict, metadata={"description": "the shape documented in models.Campaign"}
+    )
+    frequency_cap_per_hour = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1)
+    )
+    share_of_voice = fields.Float(
+        load_default=1.0, validate=validate.Range(0, 1, min_inclusive=False)
+    )
+
+    @validates_schema
+    def _flight_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("the flight must end after it starts", "ends_at")
+
+    @validates_schema
+    def _valid_targeting(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        try:
+            parse_targeting(json.dumps(data.get("targeting", {})))
+        except ValueError as exc:
+            raise ValidationError(str(exc), "targeting") from exc
+
+    @post_load
+    def _to_columns(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["cpm_minor"] = int(Decimal(data.pop("cpm")) * 100)
+        data["starts_at"] = data["starts_at"].astimezone(UTC)
+        data["ends_at"] = data["ends_at"].astimezone(UTC)
+        data["targeting"] = json.dumps(data["targeting"], sort_keys=True)
+        return data
+
+
+class CampaignStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("active", "paused", "archived")))
+
+
+class CreativeInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("image", "video", "web", "promo_slide"))
+    )
+    duration_s = fields.Float(load_default=10.0, validate=validate.Range(1, 3600))
+    media_sha256 = fields.String(
+        validate=validate.Regexp(r"^[0-9a-f]{64}$", error="a lowercase hex sha256")
+    )
+    url = fields.String(validate=[validate.Length(max=2000), _check_http_url])
+    gtin = fields.String(validate=_check_gtin)
+
+    @validates_schema
+    def _content_for_kind(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        needed = {"image": "media_sha256", "video": "media_sha256", "web": "url"}.get(
+            data.get("kind", ""), "gtin"
+        )
+        if "kind" in data and not data.get(needed):
+            raise ValidationError(f"a {data['kind']} creative needs {needed}", needed)
+
+
+class OverrideCreateSchema(Schema):
+    zone = _signage_id(required=True)
+    text = fields.String(
+        validate=validate.Length(min=1, max=280), metadata={"description": "an announcement"}
+    )
+    media_sha256 = fields.String(
+        validate=validate.Regexp(r"^[0-9a-f]{64}$", error="a lowercase hex sha256")
+    )
+    gtin = fields.String(validate=_check_gtin, metadata={"description": "a product promo slide"})
+    seconds = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(MIN_OVERRIDE_SECONDS, MAX_OVERRIDE_SECONDS),
+    )
+    priority = fields.Integer(load_default=80, strict=True, validate=validate.Range(0, 100))
+
+    @validates_schema
+    def _one_content(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        given = [key for key in ("text", "media_sha256", "gtin") if data.get(key)]
+        if len(given) != 1:
+            raise ValidationError("give exactly one of text, media_sha256 or gtin", "content")
+
+
+class TriggerQuerySchema(PagingSchema):
+    outcome = fields.String(validate=validate.OneOf(TRIGGER_OUTCOMES))
+    kind = fields.String(validate=validate.OneOf(TRIGGER_KINDS))
+    zone = fields.String(validate=validate.Length(min=1, max=64))
+    sensor = fields.String(validate=validate.Length(min=1, max=100))
+
+
+# --- signage: responses ----------------------------------------------------------------
+
+
+class ActiveOverrideSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    item = fields.String(allow_none=True, metadata={"description": "the item id on screen"})
+    priority = fields.Integer()
+    expires_at = UtcDateTime()
+
+
+class PlayerSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    zone_id = fields.String()
+    online = fields.Boolean()
+    last_seen = UtcDateTime(allow_none=True)
+    now_playing = fields.String(allow_none=True)
+    last_pop_at = UtcDateTime(allow_none=True, metadata={"description": "last proof of play"})
+    archived = fields.Boolean()
+    active_override = fields.Nested(ActiveOverrideSchema, allow_none=True)
+
+
+class PlayerListSchema(Schema):
+    items = fields.List(fields.Nested(PlayerSchema))
+
+
+class PlaylistSummarySchema(Schema):
+    name = fields.String()
+    status = fields.String(metadata={"enum": ["ok", "error", "not loaded"]})
+    on_disk = fields.Boolean()
+    digest = fields.String(allow_none=True)
+    loaded_at = UtcDateTime(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "file:line: field: why"})
+    error_at = UtcDateTime(allow_none=True)
+
+
+class PlaylistListSchema(Schema):
+    items = fields.List(fields.Nested(PlaylistSummarySchema))
+
+
+class PlaylistDetailSchema(PlaylistSummarySchema):
+    text = fields.String(allow_none=True, metadata={"description": "the file's YAML"})
+
+
+class MediaAssetSchema(Schema):
+    sha256 = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    created_at = UtcDateTime()
+    url = fields.String(metadata={"description": "where players fetch it"})
+
+
+class MediaAssetListSchema(Schema):
+    items = fields.List(fields.Nested(MediaAssetSchema))
+
+
+class AdvertiserSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    contact_email = fields.String()
+
+
+class AdvertiserListSchema(Schema):
+    items = fields.List(fields.Nested(AdvertiserSchema))
+
+
+class CreativeSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    duration_s = fields.Float()
+    media_sha256 = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+    gtin = fields.String(allow_none=True)
+    archived = fields.Boolean()
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer()
+    advertiser_id = fields.Integer()
+    advertiser = fields.String()
+    name = fields.String()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    cpm = fields.String(metadata={"description": 'major units, e.g. "4.50"'})
+    cpm_minor = fields.Integer()
+    currency = fields.String()
+    priority = fields.Integer()
+    targeting = fields.Dict()
+    frequency_cap_per_hour = fields.Integer(allow_none=True)
+    share_of_voice = fields.Float()
+    status = fields.String(metadata={"enum": ["active", "paused", "archived"]})
+    creatives = fields.List(fields.Nested(CreativeSchema))
+
+
+class CampaignListSchema(Schema):
+    items = fields.List(fields.Nested(CampaignSchema))
+
+
+class OverrideRowSchema(Schema):
+    id = fields.Integer()
+    zone_id = fields.String()
+    kind = fields.String()
+    content = fields.Dict(metadata={"description": "the item the players show"})
+    priority = fields.Integer()
+    created_at = UtcDateTime()
+    expires_at = UtcDateTime()
+    state = fields.String()
+    created_by = fields.String()
+
+
+class TriggerEventSchema(Schema):
+    id = fields.Integer()
+    sensor_id = fields.String()
+    kind = fields.String()
+    zone_id = fields.String(allow_none=True)
+    received_at = UtcDateTime()
+    occurred_at = UtcDateTime(allow_none=True)
+    outcome = fields.String(metadata={"enum": list(TRIGGER_OUTCOMES)})
+    reason = fields.String(allow_none=True)
+    override_id = fields.Integer(allow_none=True)
+
+
+class TriggerCountsSchema(Schema):
+    last_hour = fields.Dict(keys=fields.String(), values=fields.Integer())
+    last_24h = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class TriggerPageSchema(Schema):
+    items = fields.List(fields.Nested(TriggerEventSchema))
+    counts = fields.Nested(TriggerCountsSchema, metadata={"description": "by outcome"})
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class TriggerAcceptedSchema(Schema):
+    id = fields.Integer()
+    outcome = fields.String(metadata={"description": "pending: the worker acts on it"})
+
+
+class TriggerRefusedSchema(Schema):
+    error = fields.String()
+    field = fields.String()
+    privacy = fields.Boolean(metadata={"description": "refused by the privacy guard"})
+    trigger_id = fields.Integer(metadata={"description": "the refusal as recorded"})

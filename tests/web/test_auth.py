@@ -23,7 +23,8 @@ from esl_controller.web.auth import (
 )
 from tests.web.conftest import ADMIN, MANAGER, Seed, bearer, csrf_token_from, log_in
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "healthz", "api.healthz"}
+# media.media: content-addressed files for players, which are screens, not users
+PUBLIC_ENDPOINTS = {"static", "auth.login", "healthz", "api.healthz", "media.media"}
 
 
 def test_login_lands_on_the_overview_with_a_hardened_cookie(client: FlaskClient):
@@ -88,6 +89,7 @@ def test_every_route_but_login_health_and_static_needs_a_login(app: Flask, clien
             rule.rule.replace("<label_id>", "L-ACKED")
             .replace("<username>", "bob")
             .replace("<int:run_id>", "1")
+            .replace("<int:campaign_id>", "1")
         )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
