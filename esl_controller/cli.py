@@ -174,6 +174,51 @@ def sync(full: bool) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@click.option("--from", "from_text", default=None, help="Store-local date or ISO date-time.")
+@click.option("--to", "to_text", default=None, help="Store-local date (inclusive) or ISO.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "pdf"]), default="csv")
+@click.option(
+    "--group-by",
+    type=click.Choice(["day", "hour", "player", "zone", "creative"]),
+    default="day",
+    show_default=True,
+)
+@click.option("--out", default="-", show_default=True, help="File to write, or - for stdout.")
+def report(
+    campaign_id: int, from_text: str | None, to_text: str | None, fmt: str, group_by: str, out: str
+) -> None:
+    """A campaign's proof-of-play report (the same one buyers get), with progress."""
+    from esl_controller import db
+    from esl_controller.ads.report_cli import tqdm_progress, write_report
+
+    engine = db.make_engine(Settings.from_env().resolved_database_url)
+    db.init_db(engine)
+    try:
+        written = write_report(
+            engine, campaign_id, from_text, to_text, fmt, group_by, out, tqdm_progress()
+        )
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if out != "-":
+        click.echo(f"wrote {written.path} ({written.plays} plays)", err=True)
+
+
+@main.command("verify-impressions")
+def verify_impressions_command() -> None:
+    """Prove the impression log's hash chain is intact (no record altered or removed)."""
+    from esl_controller import db
+    from esl_controller.ads.verify_cli import describe, verify_impressions
+
+    engine = db.make_engine(Settings.from_env().resolved_database_url)
+    db.init_db(engine)
+    result = verify_impressions(engine)
+    if not result.ok:
+        raise click.ClickException(describe(result))
+    click.echo(describe(result))
+
+
 @main.group()
 def sim() -> None:
     """Simulators that are real MQTT / HTTP peers."""

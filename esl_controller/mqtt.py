@@ -21,6 +21,8 @@ import paho.mqtt.client as paho
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, bytes], None]
+# A durable handler acks itself, once what it received is committed (see subscribe_durable).
+DurableHandler = Callable[[str, bytes, Callable[[], None]], None]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class MqttClient:
         self.client_id = client_id
         self.errors: Counter[str] = Counter()
         self._handlers: list[tuple[str, int, Handler]] = []
+        self._durable: list[tuple[str, int, DurableHandler]] = []
         self.on_connected = on_connected
         self._connected = threading.Event()
         self._stopping = False
@@ -86,6 +89,9 @@ class MqttClient:
             clean_session=False,
             reconnect_on_failure=True,
         )
+        # We ack QoS 1 messages ourselves: at once for ordinary handlers, and only after the
+        # data is committed for durable ones, so a crash makes the broker redeliver them.
+        self._client.manual_ack_set(True)
         # QoS 1 throughput: paho's default of 20 in-flight messages throttles a bulk push.
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
@@ -105,6 +111,16 @@ class MqttClient:
 
     def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
         self._handlers.append((topic_filter, qos, handler))
+        if self._connected.is_set():
+            self._client.subscribe(topic_filter, qos=qos)
+
+    def subscribe_durable(self, topic_filter: str, handler: DurableHandler, qos: int = 1) -> None:
+        """Like `subscribe`, but the handler gets an `ack()` to call after committing.
+
+        With the persistent session (clean_session=False), a message not acked when the
+        worker dies is delivered again after it reconnects: proof of play is never lost.
+        """
+        self._durable.append((topic_filter, qos, handler))
         if self._connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
 
@@ -140,7 +156,7 @@ class MqttClient:
         if reason_code.is_failure:
             log.error("MQTT connection refused: %s", reason_code)
             return
-        for topic_filter, qos, _handler in self._handlers:
+        for topic_filter, qos, _handler in [*self._handlers, *self._durable]:
             client.subscribe(topic_filter, qos=qos)
         self._connected.set()
         log.info(
@@ -157,8 +173,32 @@ class MqttClient:
     def _handle_message(self, _client, _userdata, message: paho.MQTTMessage) -> None:
         for topic_filter, _qos, handler in self._handlers:
             if paho.topic_matches_sub(topic_filter, message.topic):
-                try:
-                    handler(message.topic, message.payload)
-                except Exception:  # one bad message must not stop the loop
-                    self.errors[topic_filter] += 1
-                    log.exception("handler for %s failed on %s", topic_filter, message.topic)
+                self._run(topic_filter, handler, message.topic, message.payload)
+        durable = [
+            (topic_filter, handler)
+            for topic_filter, _qos, handler in self._durable
+            if paho.topic_matches_sub(topic_filter, message.topic)
+        ]
+        if not durable:
+            self._ack(message)
+            return
+        acked = threading.Event()
+
+        def ack() -> None:  # called by the consumer once it committed; once is enough
+            if not acked.is_set():
+                acked.set()
+                self._ack(message)
+
+        for topic_filter, handler in durable:
+            self._run(topic_filter, handler, message.topic, message.payload, ack)
+
+    def _run(self, topic_filter: str, handler: Callable, topic: str, *args: object) -> None:
+        try:
+            handler(topic, *args)
+        except Exception:  # one bad message must not stop the loop
+            self.errors[topic_filter] += 1
+            log.exception("handler for %s failed on %s", topic_filter, topic)
+
+    def _ack(self, message: paho.MQTTMessage) -> None:
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)

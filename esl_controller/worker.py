@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller import db, worker_lease
+from esl_controller.ads.delivery import run_due_deliveries
+from esl_controller.ads.retention import roll_up_impressions
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.erp.runner import SyncRunner, labels_of_products
@@ -80,7 +82,11 @@ class Worker:
         for topic_filter in signage_protocol.controller_subscriptions(
             self.settings.topic_prefix, self.settings.store_id
         ):
-            self.mqtt.subscribe(topic_filter, self.signage.handle_message)
+            # Proof of play is billed: acked to the broker only once it is committed.
+            if topic_filter.endswith("/pop"):
+                self.mqtt.subscribe_durable(topic_filter, self.signage.handle_message)
+            else:
+                self.mqtt.subscribe(topic_filter, self.signage.handle_message)
         self.signage.start()
         self.mqtt.start(wait=wait_for_broker)
         self.sync = SyncRunner(self.engine, self.settings, self._refresh_for_sync)
@@ -89,6 +95,8 @@ class Worker:
                 "refresh_changed_labels": (self.refresh_changed, 2.0),
                 "renew_worker_lease": (self._renew_lease, 10.0),
                 "requested_syncs": (self._holding_refresh(self.sync.run_requested), 2.0),
+                "report_deliveries": (self._deliver_reports, 60.0),
+                "impression_retention": (self._roll_up_impressions, 3600.0),
             }
         )
         if self.settings.erp_url:
@@ -206,6 +214,14 @@ class Worker:
                 return job()
 
         return run
+
+    def _deliver_reports(self) -> None:
+        run = run_due_deliveries(self.engine, self.settings, utcnow())
+        if run.created or run.sent or run.failed:
+            log.info("report deliveries: %s", run)
+
+    def _roll_up_impressions(self) -> None:
+        roll_up_impressions(self.engine, self.settings, utcnow())
 
     def _renew_lease(self) -> None:
         worker_lease.acquire(self.engine, self.holder)

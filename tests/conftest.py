@@ -141,3 +141,14 @@ def seed_store(engine: Engine, settings: Settings):
         return ids
 
     return seed
+
+
+@pytest.fixture
+def mosquitto_url() -> str:
+    """For behaviour only a production broker has (the embedded one lacks it)."""
+    if not _port_open(*MOSQUITTO):
+        pytest.skip(
+            "needs Mosquitto on 127.0.0.1:1883: the embedded amqtt broker does not redeliver "
+            "unacknowledged QoS 1 messages after a reconnect (apt-get install mosquitto)"
+        )
+    return f"mqtt://{MOSQUITTO[0]}:{MOSQUITTO[1]}"

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from esl_controller.ads.ingest import PlayIngestor, take_chain_lock
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
@@ -87,6 +88,7 @@ class _StatusIn:
 class _PopsIn:
     player: str
     plays: list[protocol.Play]
+    ack: Callable[[], None] | None = None  # to the broker, once the plays are committed
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class SignageService:
     ) -> None:
         self.engine = engine
         self.settings = settings
+        self.ingestor = PlayIngestor(engine, settings, clock=clock)
         self.publish = publish
         self.clock = clock
         self.campaign_refresh_s = campaign_refresh_s
@@ -171,7 +174,13 @@ class SignageService:
 
     # -- called from the MQTT network thread: split, stamp, enqueue ---------------------------
 
-    def handle_message(self, topic: str, payload: bytes) -> None:
+    def handle_message(
+        self, topic: str, payload: bytes, ack: Callable[[], None] | None = None
+    ) -> None:
+        """Parse and queue. `ack` (durable subscriptions) is called once what the message
+        carried is committed; for anything that is not proof of play, at once."""
+        if ack is not None and "/pop" not in topic:
+            ack()
         received_at, received_mono = self.clock(), time.monotonic()
         try:
             parsed = protocol.parse_topic(self.settings.topic_prefix, topic)
@@ -191,15 +200,21 @@ class SignageService:
             self._events.put(_StatusIn(parsed.player, status))
         elif parsed.kind == "pop" and parsed.player:
             try:
-                self._events.put(_PopsIn(parsed.player, protocol.parse_pops(payload)))
+                self._events.put(_PopsIn(parsed.player, protocol.parse_pops(payload), ack))
             except protocol.BatchError as exc:  # the good plays of a batch still count
-                self._events.put(_PopsIn(parsed.player, exc.valid))
+                self._events.put(_PopsIn(parsed.player, exc.valid, ack))
                 self._events.put(_Malformed("malformed_pop", parsed.player, str(exc)))
             except protocol.SignageProtocolError as exc:
                 self._events.put(_Malformed("malformed_pop", parsed.player, str(exc)))
+                if ack is not None:
+                    ack()  # nothing in it can ever be stored; redelivery would not help
 
-    def on_plays(self, plays: Sequence[protocol.Play]) -> None:
-        """Hook for proof of play (issue 5 stores the plays); called in the service thread."""
+    def on_plays(self, session: Session, plays: Sequence[protocol.Play]) -> None:
+        """Store proof of play in the service's transaction (impressions, hash chain)."""
+        result = self.ingestor.ingest_in(session, plays, "mqtt")
+        self.stats["plays_accepted"] += result.accepted
+        self.stats["plays_duplicate"] += result.duplicates
+        self.stats["plays_rejected"] += len(result.rejected)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -258,7 +273,10 @@ class SignageService:
         now = self.clock()
         triggers = [e for e in events if isinstance(e, _TriggerIn)]
         published = self._handle_triggers(triggers, now)
+        pops = [event for event in events if isinstance(event, _PopsIn)]
         with session_scope(self.engine) as session:
+            if pops:
+                take_chain_lock(session)  # first statement: one writer extends the chain
             for event in events:
                 if isinstance(event, _StatusIn):
                     published += self._apply_status(session, event, now)
@@ -276,6 +294,9 @@ class SignageService:
             published += self.playlists.tick(session, now)
             if self._is_due("retention", now, 3600.0) or self._retention_backlog:
                 self._roll_up(session, now)
+        for event in pops:  # committed: the broker may forget them now
+            if event.ack is not None:
+                event.ack()
         self.stats["published"] += published
         return published
 
@@ -713,7 +734,7 @@ class SignageService:
             row.last_pop_at = now
             session.add(row)
         self.stats["plays"] += len(event.plays)
-        self.on_plays(event.plays)
+        self.on_plays(session, event.plays)
 
     # -- retention --------------------------------------------------------------------------------
 

@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         database,
         media_views,
         openapi,
+        plays_api,
+        reports_api,
+        revenue_views,
         security_headers,
         signage_api,
         signage_views,
@@ -63,6 +66,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     media_views.init_app(app)
     api.init_app(app)
     signage_api.init_app(app)
+    plays_api.init_app(app)
+    reports_api.init_app(app)
+    revenue_views.init_app(app)
     openapi.init_app(app)
     security_headers.init_app(app)
     return app

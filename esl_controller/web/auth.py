@@ -42,7 +42,8 @@ from esl_controller.web.database import get_session
 STAFF_ROLES = ("admin", "manager")
 SENSOR_ROLE = "sensor"  # may only POST /api/v1/triggers
 BUYER_ROLE = "buyer"  # an advertiser's account: its own campaigns' reports, nothing else
-ROLES = (*STAFF_ROLES, SENSOR_ROLE, BUYER_ROLE)
+PLAYER_ROLE = "player"  # a screen (user name = player id): may only POST its own plays
+ROLES = (*STAFF_ROLES, SENSOR_ROLE, BUYER_ROLE, PLAYER_ROLE)
 MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 # Checked against when the username is unknown, so both failures take the same time.

@@ -340,19 +340,21 @@ def test_player_status_and_unknown_player(harness, engine):
     assert not player.online
 
 
-def test_proof_of_play_sets_last_pop_and_reaches_the_hook(harness, engine):
+def test_proof_of_play_is_stored_and_sets_last_pop(harness, engine):
+    from esl_controller.models import Play
+
     service, recorder = harness
-    seen = []
-    service.on_plays = seen.extend
     start = datetime.now(UTC) - timedelta(seconds=20)
     end = start + timedelta(seconds=10)
     play = protocol.Play(str(uuid.uuid4()), "scr-1", "welcome", start, end)
     recorder.send(protocol.pop_topic(recorder.prefix, recorder.store, "scr-1"),
                   protocol.pop_payload([play]))
-    pump(service, lambda: seen)
-    assert seen == [play]
+    pump(service, lambda: rows(engine, Play, Play.play_id == play.play_id))
+    [stored] = rows(engine, Play, Play.play_id == play.play_id)
+    assert (stored.player_id, stored.item_id, stored.campaign_id) == ("scr-1", "welcome", None)
     [player] = rows(engine, Player, Player.id == "scr-1")
     assert player.last_pop_at is not None
+    assert service.stats["plays_accepted"] == 1
 
 
 # --- schedules ----------------------------------------------------------------------------------

@@ -1,0 +1,171 @@
+"""One campaign's report from the database, encoded as JSON, CSV or PDF.
+
+The thin shell around the pure `reports.build_report`: it reads the campaign's facts and
+the chain head, then the billing log's hourly slices up to that head, so the figures and
+the chain head stamped on the report describe exactly the same records. Used by the
+reports API, scheduled delivery and the `esl-controller report` command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from esl_controller.ads import reports
+from esl_controller.ads.report_rows import HourlySlice, hourly_slices, store_timezone
+from esl_controller.ads.schedules import as_utc, local_midnight
+from esl_controller.models import Advertiser, Campaign, Impression, ImpressionHourly
+
+REPORT_FORMATS = ("json", "csv", "pdf")
+CONTENT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+}
+ENCODERS: dict[str, Callable[[reports.Report], bytes]] = {
+    "json": reports.to_json,
+    "csv": reports.to_csv,
+    "pdf": reports.to_pdf,
+}
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    body: bytes
+    content_type: str
+    filename: str
+    report: reports.Report
+
+
+def campaign_facts(session: Session, campaign: Campaign) -> reports.CampaignFacts:
+    advertiser = session.get(Advertiser, campaign.advertiser_id)
+    assert campaign.id is not None
+    return reports.CampaignFacts(
+        id=campaign.id,
+        name=campaign.name,
+        advertiser=advertiser.name if advertiser else f"#{campaign.advertiser_id}",
+        currency=campaign.currency,
+        cpm_minor=campaign.cpm_minor,
+        goal_kind=campaign.goal_kind,
+        goal_value=campaign.goal_value,
+        starts_at=as_utc(campaign.starts_at),
+        ends_at=as_utc(campaign.ends_at),
+        venue_type=campaign.venue_type,
+    )
+
+
+def chain_head(session: Session) -> tuple[int, str] | None:
+    """The impression chain's last (seq, hash): the newest raw row, else the newest roll-up."""
+    raw = session.execute(
+        select(Impression.seq, Impression.hash).order_by(Impression.seq.desc()).limit(1)
+    ).first()
+    if raw is not None:
+        return int(raw.seq), raw.hash
+    rolled = session.execute(
+        select(ImpressionHourly.last_seq, ImpressionHourly.segment_hash)
+        .where(ImpressionHourly.last_seq > 0)
+        .order_by(ImpressionHourly.last_seq.desc())
+        .limit(1)
+    ).first()
+    return (int(rolled.last_seq), rolled.segment_hash) if rolled else None
+
+
+def build_campaign_report(
+    session: Session,
+    campaign_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    group_by: str,
+    generated_at: datetime,
+    slices: Iterable[HourlySlice] | None = None,
+    head: tuple[int, str] | None = None,
+) -> reports.Report:
+    """The report of one campaign over [start, end). `LookupError` for an unknown campaign.
+
+    Callers that read the slices themselves (the CLI, in chunks with progress) pass them
+    with the chain head they read first.
+    """
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise LookupError(f"there is no campaign #{campaign_id}")
+    start, end = as_utc(start), as_utc(end)
+    if end <= start:
+        raise ValueError(
+            f"the period must end after it starts ({start:%Y-%m-%d} .. {end:%Y-%m-%d})"
+        )
+    if slices is None:
+        head = chain_head(session)
+        slices = hourly_slices(
+            session, start, end, campaign_id=campaign_id, max_seq=head[0] if head else None
+        )
+    return reports.build_report(
+        (item.as_report_row() for item in slices),
+        group_by,
+        store_timezone(session),
+        campaign_facts(session, campaign),
+        generated_at=generated_at,
+        period_from=start,
+        period_to=end,
+        chain_head=head,
+    )
+
+
+def encode_report(report: reports.Report, fmt: str) -> RenderedReport:
+    if fmt not in ENCODERS:
+        raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+    start = f"{report.period_from:%Y%m%d}" if report.period_from else "start"
+    end = f"{report.period_to:%Y%m%d}" if report.period_to else "end"
+    filename = f"report-campaign-{report.campaign.id}-{start}-{end}-{report.group_by}.{fmt}"
+    return RenderedReport(ENCODERS[fmt](report), CONTENT_TYPES[fmt], filename, report)
+
+
+def render_campaign_report(
+    session: Session,
+    campaign_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    group_by: str,
+    fmt: str,
+    generated_at: datetime,
+) -> RenderedReport:
+    """`build_campaign_report` then `encode_report`, for the API and scheduled delivery."""
+    report = build_campaign_report(
+        session, campaign_id, start, end, group_by=group_by, generated_at=generated_at
+    )
+    return encode_report(report, fmt)
+
+
+def report_period(
+    campaign: Campaign, from_text: str | None, to_text: str | None, tz: str
+) -> tuple[datetime, datetime]:
+    """[start, end) from the API's `from`/`to`: a store-local date (`to` includes the whole
+    day) or an ISO-8601 date-time with offset; absent bounds are the flight's.
+    `ValueError` names the bad bound."""
+    start = _bound("from", from_text, tz, end_of_day=False) or as_utc(campaign.starts_at)
+    end = _bound("to", to_text, tz, end_of_day=True) or as_utc(campaign.ends_at)
+    if end <= start:
+        raise ValueError(f"to: must be after from ({start.isoformat()})")
+    return start, end
+
+
+def _bound(name: str, text: str | None, tz: str, *, end_of_day: bool) -> datetime | None:
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return local_midnight(day + timedelta(days=1) if end_of_day else day, tz)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{name}: {text!r} is neither a date (YYYY-MM-DD) nor an ISO-8601 date-time"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name}: {text!r} needs its UTC offset (e.g. +02:00 or Z)")
+    return moment.astimezone(UTC)

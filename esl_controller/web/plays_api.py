@@ -1,0 +1,111 @@
+"""Proof of play over HTTP: `POST /api/v1/plays`, for players that cannot hold an MQTT
+session (or replay a large offline buffer faster this way).
+
+The same ingest as MQTT (`ads.ingest.PlayIngestor`): idempotent by play id, one transaction
+per batch, every refused play reported with its reason and recorded. A token of role
+"player" (its username is the player id) may only report its own plays; an admin's token may
+report any player's (a gateway, an import).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate
+
+from esl_controller.ads.ingest import MAX_BATCH, PlayIngestor
+from esl_controller.web import auth
+from esl_controller.web.api import API_PREFIX, ApiError
+from esl_controller.web.database import get_settings
+
+PLAY_POSTERS = (auth.PLAYER_ROLE, "admin")
+
+bp = Blueprint("plays_api", __name__, url_prefix=API_PREFIX)
+auth.csrf.exempt(bp)  # cookie-authenticated writes are checked by protect_cookie_requests
+bp.before_request(auth.protect_cookie_requests)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+class PlayBatchSchema(Schema):
+    """The request: plays in the pop wire shape (docs/protocol.md, "proof of play").
+
+    Each play is checked on its own, so one bad play never refuses the batch."""
+
+    plays = fields.List(
+        fields.Raw(metadata={"type": "object"}),
+        required=True,
+        validate=validate.Length(1, MAX_BATCH),
+        metadata={
+            "description": "play_id (uuid4), player, item, campaign_id, creative_id, "
+            "override_id, trigger_id, started_at and ended_at (ISO-8601 with the player's "
+            "local offset)"
+        },
+    )
+
+
+class RefusedPlaySchema(Schema):
+    play_id = fields.String()
+    reason = fields.String(metadata={"description": "code: explanation"})
+
+
+class FlaggedPlaySchema(Schema):
+    play_id = fields.String()
+    flag = fields.String()
+
+
+class PlayIngestResultSchema(Schema):
+    accepted = fields.Integer(metadata={"description": "plays stored now"})
+    duplicates = fields.Integer(metadata={"description": "plays already stored: not counted"})
+    rejected = fields.List(fields.Nested(RefusedPlaySchema))
+    flagged = fields.List(
+        fields.Nested(FlaggedPlaySchema),
+        metadata={"description": "stored and billed once, but overlapping earlier plays"},
+    )
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError) -> tuple[Response, int]:
+    return jsonify(error=error.message), error.status
+
+
+@bp.errorhandler(ValidationError)
+def invalid_request(error: ValidationError) -> tuple[Response, int]:
+    return jsonify(error="invalid request", errors=error.messages), 400
+
+
+@bp.post("/plays")
+@auth.api_auth(PLAY_POSTERS)
+def post_plays() -> Any:
+    """Report a batch of plays.
+    ---
+    post:
+      tags: [proof of play]
+      summary: Store proof-of-play records (idempotent by play id); bad plays are reported
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: PlayBatchSchema
+      responses:
+        200:
+          description: what happened to each play (accepted, duplicate or refused)
+          content:
+            application/json:
+              schema: PlayIngestResultSchema
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the request body must be a JSON object {"plays": [...]}')
+    plays = PlayBatchSchema().load(body)["plays"]
+    user = g.api_user
+    reporter = user.username if user.role == auth.PLAYER_ROLE else None
+    engine = current_app.extensions["esl"].engine
+    result = PlayIngestor(engine, get_settings()).ingest(plays, "http", reporter=reporter)
+    return PlayIngestResultSchema().dump(result.as_dict())

@@ -1,0 +1,153 @@
+"""Marshmallow schemas of the reports API (requests and responses), kept apart from the
+label/signage schemas; apispec finds them by class name for the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from esl_controller.ads.campaign_reports import REPORT_FORMATS
+from esl_controller.ads.delivery import CHANNELS
+from esl_controller.ads.reports import GROUP_BYS
+from esl_controller.ads.schedules import CADENCES
+from esl_controller.web.schemas import PagingSchema, UtcDateTime
+
+BOUND_HELP = (
+    "a store-local date (YYYY-MM-DD; `to` includes that whole day) or an ISO-8601 date-time "
+    "with its offset"
+)
+
+
+class ReportQuerySchema(Schema):
+    campaign = fields.Integer(required=True, validate=validate.Range(min=1))
+    from_ = fields.String(
+        data_key="from",
+        validate=validate.Length(min=10, max=40),
+        metadata={"description": f"start of the period: {BOUND_HELP}; default flight start"},
+    )
+    to = fields.String(
+        validate=validate.Length(min=10, max=40),
+        metadata={"description": f"end of the period: {BOUND_HELP}; default flight end"},
+    )
+    group_by = fields.String(load_default="day", validate=validate.OneOf(GROUP_BYS))
+    format = fields.String(load_default="json", validate=validate.OneOf(REPORT_FORMATS))
+
+
+class VerifyQuerySchema(Schema):
+    campaign = fields.Integer(required=True, validate=validate.Range(min=1))
+    anchor_seq = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "a chain head you were given earlier (a report's chain_head)"},
+    )
+    anchor_hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class VerifyResultSchema(Schema):
+    ok = fields.Boolean()
+    checked = fields.Integer(metadata={"description": "raw records whose hash was recomputed"})
+    rolled_up = fields.Integer(metadata={"description": "records replaced by hourly roll-ups"})
+    first_bad_seq = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    head_seq = fields.Integer(allow_none=True)
+    head_hash = fields.String()
+    campaign_id = fields.Integer()
+    campaign_records = fields.Integer(metadata={"description": "raw records of this campaign"})
+    campaign_first_seq = fields.Integer(allow_none=True)
+    campaign_last_seq = fields.Integer(allow_none=True)
+
+
+class ReportCampaignSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    advertiser_id = fields.Integer()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    status = fields.String()
+
+
+class ReportCampaignListSchema(Schema):
+    items = fields.List(fields.Nested(ReportCampaignSchema))
+
+
+class ReportScheduleCreateSchema(Schema):
+    campaign_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    cadence = fields.String(required=True, validate=validate.OneOf(CADENCES))
+    format = fields.String(load_default="pdf", validate=validate.OneOf(REPORT_FORMATS))
+    group_by = fields.String(load_default="day", validate=validate.OneOf(GROUP_BYS))
+    email_to = fields.String(load_default="", validate=validate.Length(max=1000))
+    webhook_url = fields.String(load_default="", validate=validate.Length(max=1000))
+    webhook_secret_name = fields.String(
+        load_default="",
+        validate=validate.Length(max=64),
+        metadata={"description": "the HMAC key is read from ESL_WEBHOOK_SECRET_<NAME>"},
+    )
+
+
+class ReportScheduleSchema(Schema):
+    id = fields.Integer()
+    advertiser_id = fields.Integer()
+    campaign_id = fields.Integer()
+    cadence = fields.String()
+    format = fields.String()
+    group_by = fields.String()
+    email_to = fields.String()
+    webhook_url = fields.String()
+    webhook_secret_name = fields.String()
+    next_run_at = UtcDateTime(allow_none=True)
+    active = fields.Boolean()
+
+
+class ReportScheduleListSchema(Schema):
+    items = fields.List(fields.Nested(ReportScheduleSchema))
+
+
+class ReportDeliveryQuerySchema(PagingSchema):
+    status = fields.String(validate=validate.OneOf(("pending", "sent", "failed")))
+
+
+class ReportDeliverySchema(Schema):
+    id = fields.Integer()
+    schedule_id = fields.Integer()
+    campaign_id = fields.Integer()
+    campaign_name = fields.String()
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    status = fields.String()
+    period_from = UtcDateTime()
+    period_to = UtcDateTime()
+    attempts = fields.Integer()
+    next_attempt_at = UtcDateTime()
+    created_at = UtcDateTime()
+    sent_at = UtcDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    body_sha256 = fields.String()
+
+
+class ReportDeliveryPageSchema(Schema):
+    items = fields.List(fields.Nested(ReportDeliverySchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class RevenueQuerySchema(Schema):
+    from_ = fields.Date(
+        data_key="from", metadata={"description": "store-local; default 30 days ago"}
+    )
+    to = fields.Date(metadata={"description": "store-local, inclusive; default today"})
+
+
+class RevenueLineSchema(Schema):
+    key = fields.String()
+    label = fields.String()
+    currency = fields.String()
+    plays = fields.Integer()
+    impressions_milli = fields.Integer()
+    spend_minor = fields.Integer()
+
+
+class RevenueSchema(Schema):
+    first_day = fields.Date()
+    last_day = fields.Date()
+    by_campaign = fields.List(fields.Nested(RevenueLineSchema))
+    by_screen = fields.List(fields.Nested(RevenueLineSchema))
+    by_day = fields.List(fields.Nested(RevenueLineSchema))
+    totals = fields.List(fields.Nested(RevenueLineSchema))

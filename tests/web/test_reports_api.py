@@ -1,0 +1,267 @@
+"""The reports API: a buyer sees only its own campaigns (403 + incident otherwise), reports in
+JSON/CSV/PDF over a period, the chain proof, schedules, the delivery log and revenue; plus
+the manager's revenue pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from esl_controller.db import session_scope
+from esl_controller.models import (
+    Impression,
+    Incident,
+    ReportDelivery,
+    ReportSchedule,
+)
+from esl_controller.web.auth import UserError, create_user
+from tests.web.ads_seed import BUYER, FLIGHT_START, Ads, ads_fixture  # noqa: F401
+from tests.web.conftest import Seed, bearer, csrf_token_from
+
+
+def test_buyer_gets_its_own_campaign_report_as_json(client: FlaskClient, ads: Ads):
+    response = client.get(
+        f"/api/v1/reports?campaign={ads.campaign_id}&group_by=player",
+        headers=bearer(ads.buyer_token),
+    )
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert report["campaign"]["name"] == "Milk spring"
+    assert report["total"]["plays"] == 4
+    groups = {group["key"]: group["plays"] for group in report["groups"]}
+    assert groups == {"s1": 2, "s2": 2}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_period_by_dates_includes_the_whole_last_day(client: FlaskClient, ads: Ads):
+    response = client.get(
+        f"/api/v1/reports?campaign={ads.campaign_id}&from=2026-03-01&to=2026-03-02",
+        headers=bearer(ads.buyer_token),
+    )
+    assert response.get_json()["total"]["plays"] == 3  # the play on March 6 is outside
+
+
+def test_report_as_csv_and_pdf(client: FlaskClient, ads: Ads):
+    csv_response = client.get(
+        f"/api/v1/reports?campaign={ads.campaign_id}&format=csv",
+        headers=bearer(ads.buyer_token),
+    )
+    assert csv_response.status_code == 200
+    assert csv_response.mimetype == "text/csv"
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    data_lines = [
+        line
+        for line in csv_response.get_data(as_text=True).splitlines()
+        if not line.startswith("#")
+    ]
+    rows = list(csv.reader(io.StringIO("\n".join(data_lines))))
+    assert len(rows) >= 2  # a header and at least one day
+    pdf = client.get(
+        f"/api/v1/reports?campaign={ads.campaign_id}&format=pdf", headers=bearer(ads.buyer_token)
+    )
+    assert pdf.mimetype == "application/pdf"
+    assert pdf.get_data().startswith(b"%PDF")
+
+
+def test_buyer_asking_for_another_advertisers_campaign_is_refused_and_logged(
+    client: FlaskClient, ads: Ads, engine: Engine
+):
+    for campaign in (ads.other_campaign_id, 999):  # someone else's, and one that does not exist
+        response = client.get(
+            f"/api/v1/reports?campaign={campaign}", headers=bearer(ads.buyer_token)
+        )
+        assert response.status_code == 403
+        assert "not one of your campaigns" in response.get_json()["error"]
+    verify = client.get(
+        f"/api/v1/impressions/verify?campaign={ads.other_campaign_id}",
+        headers=bearer(ads.buyer_token),
+    )
+    assert verify.status_code == 403
+    with session_scope(engine) as session:
+        incidents = session.scalars(
+            select(Incident).where(Incident.kind == "buyer_forbidden")
+        ).all()
+    assert len(incidents) == 3
+    assert all(incident.subject == BUYER[0] for incident in incidents)
+
+
+def test_buyer_lists_only_its_campaigns_and_nothing_else_of_the_api(client: FlaskClient, ads: Ads):
+    listed = client.get("/api/v1/reports/campaigns", headers=bearer(ads.buyer_token))
+    assert [item["id"] for item in listed.get_json()["items"]] == [ads.campaign_id]
+    for path in ("/api/v1/labels", "/api/v1/revenue", "/api/v1/report-deliveries"):
+        assert client.get(path, headers=bearer(ads.buyer_token)).status_code == 403
+
+
+def test_manager_sees_every_campaign(client: FlaskClient, ads: Ads, seed: Seed):
+    response = client.get(
+        f"/api/v1/reports?campaign={ads.other_campaign_id}", headers=bearer(seed.manager_token)
+    )
+    assert response.get_json()["total"]["plays"] == 1
+    missing = client.get("/api/v1/reports?campaign=999", headers=bearer(seed.manager_token))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("group_by=weekday", "group_by"),
+        ("format=xlsx", "format"),
+        ("from=yesterday", "from"),
+        ("from=2026-03-01T00:00:00", "from"),  # no offset: ambiguous
+        ("from=2026-03-05&to=2026-03-01", "to"),
+    ],
+)
+def test_bad_report_queries_name_the_field(client: FlaskClient, ads: Ads, query, field):
+    response = client.get(
+        f"/api/v1/reports?campaign={ads.campaign_id}&{query}", headers=bearer(ads.buyer_token)
+    )
+    assert response.status_code == 400
+    assert field in response.get_json()["errors"]
+
+
+def test_chain_proof_holds_then_catches_an_altered_record(
+    client: FlaskClient, ads: Ads, engine: Engine
+):
+    url = f"/api/v1/impressions/verify?campaign={ads.campaign_id}"
+    proof = client.get(url, headers=bearer(ads.buyer_token)).get_json()
+    assert proof["ok"] is True
+    assert (proof["checked"], proof["campaign_records"], proof["head_seq"]) == (5, 4, 5)
+
+    anchored = client.get(
+        f"{url}&anchor_seq={proof['head_seq']}&anchor_hash={proof['head_hash']}",
+        headers=bearer(ads.buyer_token),
+    ).get_json()
+    assert anchored["ok"] is True
+
+    with session_scope(engine) as session:
+        session.execute(update(Impression).where(Impression.seq == 2).values(impressions_milli=9))
+    tampered = client.get(url, headers=bearer(ads.buyer_token)).get_json()
+    assert (tampered["ok"], tampered["first_bad_seq"]) == (False, 2)
+    assert "altered" in tampered["reason"]
+
+
+def test_buyer_accounts_need_an_existing_advertiser(engine: Engine, ads: Ads):
+    with session_scope(engine) as session:
+        with pytest.raises(UserError, match="advertiser"):
+            create_user(session, "nobody-buyer", "long-password-1", "buyer")
+        with pytest.raises(UserError, match="no advertiser #999"):
+            create_user(session, "ghost-buyer", "long-password-1", "buyer", advertiser_id=999)
+        with pytest.raises(UserError, match="only a buyer"):
+            create_user(session, "mgr2", "long-password-1", "manager", advertiser_id=1)
+
+
+def test_schedule_created_over_the_api_and_listed(client: FlaskClient, ads: Ads, seed: Seed):
+    created = client.post(
+        "/api/v1/report-schedules",
+        json={"campaign_id": ads.campaign_id, "cadence": "weekly", "email_to": "b@dairy.example"},
+        headers=bearer(seed.manager_token),
+    )
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["next_run_at"] is not None
+    bad = client.post(
+        "/api/v1/report-schedules",
+        json={"campaign_id": ads.campaign_id, "cadence": "weekly", "webhook_url": "http://x.io"},
+        headers=bearer(seed.manager_token),
+    )
+    assert bad.status_code == 400
+    assert "webhook_url" in bad.get_json()["errors"]
+    listed = client.get("/api/v1/report-schedules", headers=bearer(seed.manager_token))
+    assert [item["cadence"] for item in listed.get_json()["items"]] == ["weekly"]
+
+
+def test_delivery_log_over_the_api(client: FlaskClient, ads: Ads, seed: Seed, engine: Engine):
+    with session_scope(engine) as session:
+        schedule = ReportSchedule(
+            advertiser_id=ads.advertiser_id,
+            campaign_id=ads.campaign_id,
+            webhook_url="https://b.example/h",
+        )
+        session.add(schedule)
+        session.flush()
+        session.add(
+            ReportDelivery(
+                schedule_id=schedule.id,
+                channel="webhook",
+                status="failed",
+                period_from=FLIGHT_START,
+                period_to=FLIGHT_START + timedelta(days=1),
+                attempts=9,
+                last_error="gave up after 9 attempts over 6.0 h: HTTP 503",
+            )
+        )
+    page = client.get(
+        "/api/v1/report-deliveries?status=failed", headers=bearer(seed.manager_token)
+    ).get_json()
+    (item,) = page["items"]
+    assert (item["campaign_name"], item["attempts"], item["status"]) == ("Milk spring", 9, "failed")
+    assert "HTTP 503" in item["last_error"]
+
+
+def test_revenue_by_campaign_screen_and_day(client: FlaskClient, ads: Ads, seed: Seed):
+    response = client.get(
+        "/api/v1/revenue?from=2026-03-01&to=2026-03-07", headers=bearer(seed.manager_token)
+    )
+    body = response.get_json()
+    assert response.status_code == 200, body
+    by_campaign = {line["label"]: line for line in body["by_campaign"]}
+    # Milk: 4 plays x 2.5 impressions x 12.50 RON CPM = 0.125 RON; Espresso: 1 x 1 x 9.00 / 1000
+    assert by_campaign["Milk spring"]["spend_minor"] == 13  # 12.5 bani rounded half up
+    assert by_campaign["Espresso"]["spend_minor"] == 1  # 0.9 bani
+    (total,) = body["totals"]
+    assert total["spend_minor"] == 13  # from the summed basis: 12.5 + 0.9 = 13.4 bani
+    assert len(body["by_day"]) == 7
+    assert body["by_day"][0]["plays"] == 2
+
+
+def test_openapi_lists_the_reports_endpoints(client: FlaskClient, seed: Seed):
+    paths = client.get("/api/v1/openapi.json", headers=bearer(seed.admin_token)).get_json()["paths"]
+    for path in ("/api/v1/reports", "/api/v1/impressions/verify", "/api/v1/report-schedules"):
+        assert path in paths
+
+
+# --- the manager's pages ---------------------------------------------------------------
+
+
+def test_revenue_page_draws_bars_without_inline_style(manager_client: FlaskClient, ads: Ads):
+    page = manager_client.get("/revenue?from=2026-03-01&to=2026-03-07")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Milk spring" in html and "<svg" in html and "<rect" in html
+    assert "style=" not in html and "<script>" not in html
+
+
+def test_schedule_form_creates_a_schedule(manager_client: FlaskClient, ads: Ads, engine: Engine):
+    token = csrf_token_from(manager_client, "/revenue/schedules")
+    response = manager_client.post(
+        "/revenue/schedules",
+        data={
+            "csrf_token": token,
+            "campaign_id": str(ads.campaign_id),
+            "cadence": "daily",
+            "format": "csv",
+            "group_by": "day",
+            "email_to": "buyer@dairy.example",
+        },
+        follow_redirects=True,
+    )
+    assert "created" in response.get_data(as_text=True)
+    with session_scope(engine) as session:
+        (schedule,) = session.scalars(select(ReportSchedule)).all()
+    assert (schedule.format, schedule.email_to) == ("csv", "buyer@dairy.example")
+
+
+def test_buyers_cannot_open_dashboard_pages(client: FlaskClient, ads: Ads):
+    from tests.web.conftest import log_in
+
+    log_in(client, *BUYER)
+    assert client.get("/revenue").status_code == 403
+    own = client.get(f"/api/v1/reports?campaign={ads.campaign_id}")  # cookie works for the API
+    assert own.status_code == 200
+    assert json.loads(own.get_data())["campaign"]["id"] == ads.campaign_id
