@@ -8,6 +8,7 @@ with radio airtime, the worker (which syncs the ERP) and the dashboard.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +22,12 @@ from tqdm import tqdm
 from esl_controller import db
 from esl_controller.broker import EmbeddedBroker, free_port
 from esl_controller.config import Settings
-from esl_controller.demo_seed import DEMO_PASSWORD, DEMO_USER, seed_demo_store
-from esl_controller.models import Label
+from esl_controller.demo_seed import DEMO_PASSWORD, DEMO_PLAYERS, DEMO_USER, seed_demo_store
+from esl_controller.models import Label, Product
 from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.sims.erp import ErpSimulator
+from esl_controller.sims.player import PlayerSim
+from esl_controller.sims.sensors import SensorPlan, SensorSim
 from esl_controller.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ class DemoOptions:
     exit_when_delivered: bool = False
     price_change_every_s: float = 60.0
     sync_every_s: float = 30.0
+    trigger_every_s: float = 20.0
     delivery_timeout_s: float = 300.0
 
 
@@ -66,6 +70,8 @@ class _DemoStack:
         self.worker: Worker | None = None
         self.web_server = None
         self.erp: ErpSimulator | None = None
+        self.players: PlayerSim | None = None
+        self.sensors: SensorSim | None = None
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -76,8 +82,13 @@ class _DemoStack:
         self._start_erp()
         self.engine = db.make_engine(self.settings.resolved_database_url)
         db.init_db(self.engine)
+        self._choose_web_port()  # before the worker: players fetch media from the web
         stations = seed_demo_store(
-            self.engine, self.settings.store_id, self.options.products, self.options.stations
+            self.engine,
+            self.settings.store_id,
+            self.options.products,
+            self.options.stations,
+            self.settings,
         )
         self.sims = BaseStationSim(
             self.settings.mqtt_url,
@@ -90,6 +101,7 @@ class _DemoStack:
         self.sims.start()
         self.worker = Worker(self.settings, self.engine).start()
         url = self._start_web()
+        self._start_signage_devices()
         print(
             "\n  esl-controller demo\n"
             f"  dashboard      {url}   (login: {DEMO_USER} / {DEMO_PASSWORD})\n"
@@ -99,6 +111,8 @@ class _DemoStack:
             f"  ERP feed       {self.settings.erp_url} (synced every "
             f"{self.settings.sync_interval_s:g} s)\n"
             f"  label images   {self.settings.label_images_dir}/<station>/<label>.png\n"
+            f"  screens        {', '.join(DEMO_PLAYERS)} (simulated players; a camera in\n"
+            "                 dairy and a shelf sensor send triggers every few seconds)\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
@@ -119,20 +133,38 @@ class _DemoStack:
             sync_interval_s=self.options.sync_every_s,
         )
 
+    def _choose_web_port(self) -> None:
+        port = self.options.web_port
+        if not _port_free(self.settings.web_host, port):
+            port = free_port(self.settings.web_host)
+        self.settings = self.settings.with_overrides(web_port=port)
+
     def _start_web(self) -> str:
         from waitress import create_server
 
         from esl_controller.web import create_app
 
         app = create_app(self.settings, self.engine)
-        port = self.options.web_port
-        try:
-            self.web_server = create_server(app, host=self.settings.web_host, port=port, threads=4)
-        except OSError:
-            port = free_port(self.settings.web_host)
-            self.web_server = create_server(app, host=self.settings.web_host, port=port, threads=4)
+        host, port = self.settings.web_host, self.settings.web_port
+        self.web_server = create_server(app, host=host, port=port, threads=4)
         threading.Thread(target=self.web_server.run, name="demo-web", daemon=True).start()
-        return f"http://{self.settings.web_host}:{port}/"
+        return f"http://{host}:{port}/"
+
+    def _start_signage_devices(self) -> None:
+        """Screens that follow their playlists and report proof of play, and sensors."""
+        self.players = PlayerSim(
+            self.settings.mqtt_url,
+            self.settings.topic_prefix,
+            self.settings.store_id,
+            list(DEMO_PLAYERS),
+        ).start()
+        with Session(self.engine) as session:
+            gtins = [p.gtin for p in session.scalars(select(Product).limit(12))]
+        plan = SensorPlan(audience_zone="dairy", pickup_zone="electronics", pickup_gtins=gtins,
+                          every_s=self.options.trigger_every_s)  # fmt: skip
+        self.sensors = SensorSim(
+            self.settings.mqtt_url, self.settings.topic_prefix, self.settings.store_id, plan
+        ).start()
 
     def show_delivery_progress(self) -> bool:
         """A progress bar until every bound label is acknowledged by its base station."""
@@ -150,7 +182,7 @@ class _DemoStack:
 
     def stop(self) -> None:
         self._stop.set()
-        for part in (self.worker, self.sims):
+        for part in (self.sensors, self.players, self.worker, self.sims):
             if part is not None:
                 part.stop()
         if self.web_server is not None:
@@ -171,3 +203,12 @@ def _bound_labels(engine: Engine) -> int:
 def _acked_labels(engine: Engine) -> int:
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(Label).where(Label.state == "acked"))
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -6,6 +6,7 @@ can be stopped and started again and picks up where it was.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
 from sqlalchemy import insert, select
@@ -13,12 +14,25 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller.clock import utcnow
+from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.demo_data import DemoCatalogue, demo_catalogue
 from esl_controller.labels.content import LabelContent, build_label_content
 from esl_controller.labels.hardware import load_hardware_models
 from esl_controller.labels.templates import load_templates
-from esl_controller.models import BaseStation, Label, PriceHistory, Store, User
+from esl_controller.models import (
+    Advertiser,
+    BaseStation,
+    Campaign,
+    Creative,
+    Label,
+    Player,
+    PriceHistory,
+    Store,
+    User,
+    Zone,
+)
+from esl_controller.signage.media import store_media
 from esl_controller.sims.erp import PROMOTION_ID_BASE
 
 DEMO_USER = "manager"
@@ -45,11 +59,23 @@ def station_ids(count: int) -> list[str]:
     return [f"bs-{n:02d}" for n in range(1, count + 1)]
 
 
-def seed_demo_store(engine: Engine, store_id: str, products: int, stations: int) -> list[str]:
-    """Seed once; return the base-station ids of the demo store."""
+def seed_demo_store(
+    engine: Engine,
+    store_id: str,
+    products: int,
+    stations: int,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Seed once; return the base-station ids of the demo store.
+
+    With `settings`, also the signage side: zones, players, and an advertiser whose
+    campaign targets shoppers counted by the dairy aisle's camera.
+    """
     with session_scope(engine) as session:
         if session.get(Store, store_id) is None:
             _seed(session, demo_catalogue(store_id, n_products=products, now=utcnow()), stations)
+            if settings is not None:
+                _seed_signage(session, store_id, settings)
         _ensure_demo_user(session)
         return list(
             session.scalars(
@@ -116,6 +142,58 @@ def _demo_label(store_id: str, index: int, product_id: int, promoted: bool, stat
         template=template,
         state="pending",
     )
+
+
+DEMO_ZONES = ("entrance", "dairy", "electronics", "checkout")
+DEMO_PLAYERS = {
+    "entrance-01": "entrance",
+    "dairy-01": "dairy",
+    "dairy-02": "dairy",
+    "electronics-01": "electronics",
+    "checkout-01": "checkout",
+}
+
+
+def _seed_signage(session: Session, store_id: str, settings: Settings) -> None:
+    now = utcnow()
+    for zone in DEMO_ZONES:
+        session.add(Zone(id=zone, store_id=store_id, name=zone.title()))
+    session.flush()
+    for player, zone in DEMO_PLAYERS.items():
+        session.add(
+            Player(
+                id=player,
+                store_id=store_id,
+                zone_id=zone,
+                name=f"{zone.title()} screen",
+                has_audience_sensor=zone == "dairy",
+                declared_audience='{"07:00-10:00": 3.5, "17:00-20:00": 4.0, "*": 2.0}',
+            )
+        )
+    advertiser = Advertiser(name="Lactate Carpați SA", contact_email="media@lactate.invalid")
+    session.add(advertiser)
+    session.flush()
+    campaign = Campaign(
+        advertiser_id=advertiser.id,
+        name="Iaurt de casă: morning shoppers",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=30),
+        cpm_minor=850,
+        currency="RON",
+        priority=60,
+        targeting='{"zones": ["dairy"], "triggers": ["audience"], "audience": {"min_count": 2}}',
+        frequency_cap_per_hour=30,
+        goal_kind="impressions",
+        goal_value=50_000,
+    )
+    session.add(campaign)
+    session.flush()
+    image = settings.playlists_dir / "media" / "fresh-dairy.png"
+    creative = Creative(campaign_id=campaign.id, name="Fresh dairy", duration_s=8.0)
+    if image.is_file():
+        asset = store_media(settings, image.read_bytes(), image.name, "image/png", session)
+        creative.media_sha256 = asset.sha256
+    session.add(creative)
 
 
 @lru_cache(maxsize=8)
