@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -12,57 +9,15 @@ from sqlmodel import Session
 
 from esl_controller.db import session_scope
 from esl_controller.models import Label, OutboxMessage
-from tests.web.conftest import MANAGER
+from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOT_DIR = Path("/tmp")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium not installed: apt-get install chromium (CI installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server: str) -> Iterator:
-    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.console_errors = []
-    page.on(
-        "console",
-        lambda message: message.type == "error" and page.console_errors.append(message.text),
-    )
-    yield page
-    context.close()
 
 
 def _log_in(page) -> None:
     page.goto("/")
-    assert page.url.endswith("/login?next=%2F")
-    page.fill("input[name=username]", MANAGER[0])
-    page.fill("input[name=password]", MANAGER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    assert page.url.endswith("/login?next=%2F")  # the dashboard asks for a login first
+    browser_log_in(page)
 
 
 def _outbox_rows(engine: Engine, label_id: str) -> list[OutboxMessage]:

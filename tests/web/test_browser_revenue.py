@@ -3,9 +3,7 @@ violations), creating a report schedule, and the delivery log with a failed webh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,55 +12,15 @@ from sqlalchemy.engine import Engine
 from esl_controller.db import session_scope
 from esl_controller.models import ReportDelivery, ReportSchedule
 from tests.web.ads_seed import FLIGHT_START, Ads, ads_fixture  # noqa: F401
-from tests.web.conftest import MANAGER
+from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-SCREENSHOT = Path("/tmp/esl-revenue.png")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium not installed: apt-get install chromium (CI installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server: str) -> Iterator:
-    context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.console_errors = []
-    page.on(
-        "console",
-        lambda message: message.type == "error" and page.console_errors.append(message.text),
-    )
-    yield page
-    context.close()
-
-
-def _log_in(page) -> None:
-    page.goto("/login")
-    page.fill("input[name=username]", MANAGER[0])
-    page.fill("input[name=password]", MANAGER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def test_manager_reads_revenue_schedules_a_report_and_sees_the_log(page, engine: Engine, ads: Ads):
     from playwright.sync_api import expect
 
-    _log_in(page)
+    browser_log_in(page)
     page.click("nav >> text=Revenue")
     page.wait_for_url("**/revenue")
     page.fill("input[name=from]", "2026-03-01")
@@ -78,7 +36,7 @@ def test_manager_reads_revenue_schedules_a_report_and_sees_the_log(page, engine:
     # The stylesheet (not inline style) colours the bars: CSP allows it.
     fill = campaign_bars.first.evaluate("bar => getComputedStyle(bar).fill")
     assert fill not in ("", "none", "rgb(0, 0, 0)")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "esl-revenue.png"), full_page=True)
 
     page.click("nav.chips >> text=Report schedules")
     page.select_option("select[name=cadence]", "weekly")

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from esl_controller.config import Settings
 from esl_controller.models import Creative, Override
-from tests.web.conftest import MANAGER
+from tests.web.conftest import MANAGER, SCREENSHOT_DIR, browser_log_in
 from tests.web.signage_support import (  # noqa: F401 (fixtures)
     BAD_PLAYLIST,
     GOOD_PLAYLIST,
@@ -25,17 +25,8 @@ from tests.web.signage_support import (  # noqa: F401 (fixtures)
     settings,
     signage,
 )
-from tests.web.test_browser_sync import SCREENSHOT_DIR, browser, page  # noqa: F401
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page) -> None:
-    page.goto("/")
-    page.fill("input[name=username]", MANAGER[0])
-    page.fill("input[name=password]", MANAGER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def test_manager_runs_the_signage_pages(
@@ -43,7 +34,7 @@ def test_manager_runs_the_signage_pages(
 ):
     from playwright.sync_api import expect
 
-    _log_in(page)
+    browser_log_in(page)
     page.click("nav >> text=Players")
     page.fill("#register-player input[name=id]", "screen-42")
     page.fill("#register-player input[name=name]", "Checkout screen")

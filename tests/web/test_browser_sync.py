@@ -4,9 +4,6 @@ run's dead letters and re-run it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -15,48 +12,9 @@ from sqlmodel import Session
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.models import DeadLetter, SyncRun
-from tests.web.conftest import MANAGER
+from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOT_DIR = Path("/tmp")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium not installed: apt-get install chromium (CI installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server: str) -> Iterator:
-    context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.console_errors = []
-    page.on(
-        "console",
-        lambda message: message.type == "error" and page.console_errors.append(message.text),
-    )
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -96,14 +54,6 @@ def failed_run(engine: Engine, live_server: str) -> int:
         return run.id
 
 
-def _log_in(page) -> None:
-    page.goto("/")
-    page.fill("input[name=username]", MANAGER[0])
-    page.fill("input[name=password]", MANAGER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
-
-
 def _newest_run(engine: Engine) -> SyncRun:
     with Session(engine) as session:
         return session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
@@ -117,7 +67,7 @@ def _worker_writes(engine: Engine, run_id: int, **values) -> None:
 def test_manager_requests_a_sync_and_watches_it(page, engine: Engine, failed_run: int):
     from playwright.sync_api import expect
 
-    _log_in(page)
+    browser_log_in(page)
     page.click("nav >> text=Sync")
     page.wait_for_url("**/sync")
     page.click("#sync-now")
