@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -85,11 +85,20 @@ def _v4_proof_of_play(conn: Connection) -> None:
     conn.execute(text('ALTER TABLE "user" ADD COLUMN advertiser_id INTEGER'))
 
 
+def _v5_impression_hour_totals(conn: Connection) -> None:
+    """Live hourly impression totals, filled from the raw log and the roll-ups so far."""
+    from esl_controller.ads.hour_totals import fill_from_history  # ads imports db's models
+
+    SQLModel.metadata.create_all(conn, tables=[models.ImpressionHourTotal.__table__])
+    fill_from_history(conn)
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
     3: _v3_signage,
     4: _v4_proof_of_play,
+    5: _v5_impression_hour_totals,
 }
 
 

@@ -439,6 +439,43 @@ class ImpressionHourly(SQLModel, table=True):
     segment_hash: str = ""  # hash of the last raw row rolled up
 
 
+class ImpressionHourTotal(SQLModel, table=True):
+    """Live hourly totals of every impression ever billed, kept by ingest in the batch's own
+    transaction. Retention never touches it (rolled-up rows are already counted), so reports
+    read only this table, whatever the age of the period. creative_id 0: no creative (a
+    NULL would never conflict, and the upsert needs the key to)."""
+
+    __tablename__ = "impression_hour_total"
+    __table_args__ = (
+        UniqueConstraint(
+            "campaign_id",
+            "hour",
+            "advertiser_id",
+            "player_id",
+            "creative_id",
+            "zone_id",
+            "multiplier_source",
+            name="uq_impression_hour_total_key",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    hour: datetime = Field(index=True)
+    campaign_id: int
+    advertiser_id: int = Field(index=True)
+    player_id: str = ""
+    creative_id: int = 0
+    zone_id: str = ""
+    multiplier_source: str = "declared"
+    campaign_name: str = ""
+    creative_name: str = ""
+    player_name: str = ""
+    plays: int = 0
+    play_ms: int = 0
+    impressions_milli: int = 0
+    spend_basis: int = 0  # sum of impressions_milli x cpm_minor
+    currency: str = "EUR"
+
+
 class RejectedPlay(SQLModel, table=True):
     __tablename__ = "rejected_play"
     id: int | None = Field(default=None, primary_key=True)

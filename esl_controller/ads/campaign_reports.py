@@ -16,7 +16,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from esl_controller.ads import reports
-from esl_controller.ads.report_rows import HourlySlice, hourly_slices, store_timezone
+from esl_controller.ads.report_rows import (
+    HourlySlice,
+    read_snapshot,
+    report_inputs,
+    store_timezone,
+)
 from esl_controller.ads.schedules import as_utc, local_midnight
 from esl_controller.models import Advertiser, Campaign, Impression, ImpressionHourly
 
@@ -87,9 +92,12 @@ def build_campaign_report(
 ) -> reports.Report:
     """The report of one campaign over [start, end). `LookupError` for an unknown campaign.
 
-    Callers that read the slices themselves (the CLI, in chunks with progress) pass them
-    with the chain head they read first.
+    Callers that read the hourly slices themselves (the CLI, in chunks with progress) pass
+    them with the chain head they read first; otherwise the database sums the live totals
+    by the report's grouping.
     """
+    if slices is None:
+        read_snapshot(session)  # the chain head and the totals: one snapshot
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise LookupError(f"there is no campaign #{campaign_id}")
@@ -98,20 +106,36 @@ def build_campaign_report(
         raise ValueError(
             f"the period must end after it starts ({start:%Y-%m-%d} .. {end:%Y-%m-%d})"
         )
-    if slices is None:
-        head = chain_head(session)
-        slices = hourly_slices(
-            session, start, end, campaign_id=campaign_id, max_seq=head[0] if head else None
+    facts = campaign_facts(session, campaign)
+    tz = store_timezone(session)
+    if slices is not None:
+        return reports.build_report(
+            (item.as_report_row() for item in slices),
+            group_by,
+            tz,
+            facts,
+            generated_at=generated_at,
+            period_from=start,
+            period_to=end,
+            chain_head=head,
         )
+    if group_by not in reports.GROUP_BYS:  # checked before any SQL is built from it
+        raise ValueError(
+            f"group_by must be one of {', '.join(reports.GROUP_BYS)}, got {group_by!r}"
+        )
+    head = chain_head(session)
+    inputs = report_inputs(session, campaign_id, start, end, group_by)
     return reports.build_report(
-        (item.as_report_row() for item in slices),
+        inputs.rows,
         group_by,
-        store_timezone(session),
-        campaign_facts(session, campaign),
+        tz,
+        facts,
         generated_at=generated_at,
         period_from=start,
         period_to=end,
         chain_head=head,
+        day_rows=inputs.day_rows,
+        screens=inputs.screens,
     )
 
 

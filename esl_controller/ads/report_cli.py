@@ -22,7 +22,12 @@ from esl_controller.ads.campaign_reports import (
     encode_report,
     report_period,
 )
-from esl_controller.ads.report_rows import HourlySlice, iter_slices_by_month, store_timezone
+from esl_controller.ads.report_rows import (
+    HourlySlice,
+    iter_slices_by_month,
+    read_snapshot,
+    store_timezone,
+)
 from esl_controller.clock import utcnow
 from esl_controller.models import Campaign
 
@@ -58,6 +63,7 @@ def write_report(
     a bad period, format or grouping.
     """
     with Session(engine) as session:
+        read_snapshot(session)  # the chain head and the totals: one snapshot
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             raise LookupError(f"there is no campaign #{campaign_id}")
@@ -65,9 +71,7 @@ def write_report(
         head = chain_head(session)
         total_days = max(1, -(-(end - start).total_seconds() // 86400))
         slices: list[HourlySlice] = []
-        chunks = iter_slices_by_month(
-            session, start, end, campaign_id=campaign_id, max_seq=head[0] if head else None
-        )
+        chunks = iter_slices_by_month(session, start, end, campaign_id=campaign_id)
         for chunk_end, chunk in chunks:
             slices.extend(chunk)
             if progress:

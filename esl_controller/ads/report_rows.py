@@ -1,14 +1,14 @@
-"""The billing log as report input: raw impressions and hourly roll-ups, summed per hour.
+"""The billing log as report input: the live hourly totals, summed further in SQL.
 
-Reports never load one row per play. The database sums the raw `Impression` rows per
-(UTC hour, creative, player, zone, multiplier source) and the `ImpressionHourly` roll-ups
-already have that shape, so both arrive as the same `HourlySlice`s and a report over ten
-million plays reads a few thousand rows. Every money figure travels as `spend_basis`
-(sum of impressions_milli x cpm_minor) and is rounded only at the end, by the report.
+Reports never load one row per play. Ingest keeps `ImpressionHourTotal` (see
+`ads.hour_totals`) per (UTC hour, campaign, player, creative, zone, multiplier source),
+covering raw and rolled-up periods alike, and a report asks the database to sum it by the
+report's own grouping, so the Python side sees thousands of rows for ten million plays.
+Every money figure travels as `spend_basis` (sum of impressions_milli x cpm_minor) and is
+rounded only at the end, by the report.
 
-Periods are half-open [start, end) on the play's start time. Roll-ups are whole UTC hours,
-so a period that starts or ends inside an hour includes that hour's roll-ups whole when the
-hour starts inside the period.
+Periods are half-open [start, end) on whole UTC hours: an hour belongs to a period when it
+starts inside it (or is the hour `start` falls in).
 """
 
 from __future__ import annotations
@@ -17,13 +17,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, union_all
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, literal, select, text
 from sqlmodel import Session
 
-from esl_controller.ads.reports import ReportRow
+from esl_controller.ads.hour_totals import NO_CREATIVE
+from esl_controller.ads.reports import TIME_GROUPS, ReportRow, Screen
 from esl_controller.ads.schedules import as_utc
-from esl_controller.models import Impression, ImpressionHourly, Store
+from esl_controller.models import ImpressionHourTotal, Store
+
+_T = ImpressionHourTotal
+_SUMS = (
+    func.sum(_T.plays).label("plays"),
+    func.sum(_T.play_ms).label("play_ms"),
+    func.sum(_T.impressions_milli).label("impressions_milli"),
+    func.sum(_T.spend_basis).label("spend_basis"),
+    func.max(_T.currency).label("currency"),
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,18 @@ def store_timezone(session: Session) -> str:
     return zone or "UTC"
 
 
+def read_snapshot(session: Session) -> None:
+    """Make the session's following reads see one snapshot, so a chain head read first and
+    the totals read after it describe the same records (ingest writes both in one
+    transaction). Call it before the session's first read."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        if not session.connection().connection.dbapi_connection.in_transaction:
+            session.execute(text("BEGIN"))
+    elif dialect == "postgresql":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
 def hourly_slices(
     session: Session,
     start: datetime,
@@ -77,64 +98,89 @@ def hourly_slices(
     *,
     campaign_id: int | None = None,
     advertiser_id: int | None = None,
-    max_seq: int | None = None,
 ) -> list[HourlySlice]:
-    """Raw impressions and roll-ups with start <= play start < end, summed per hour.
+    """The hourly totals of the hours starting in [start's hour, end), in report order."""
+    query = _scoped(select(_T), start, end, campaign_id, advertiser_id).order_by(
+        _T.hour, _T.campaign_id, _T.player_id, _T.creative_id, _T.multiplier_source
+    )
+    return [_slice(row) for row in session.scalars(query)]
 
-    `max_seq` leaves out raw rows appended after a chain head the caller read first, so a
-    report's figures and the chain head stamped on it describe the same records.
-    """
-    raw_hour = _hour_bucket(session, Impression.started_at)
-    raw = select(
-        raw_hour.label("hour"),
-        Impression.campaign_id,
-        func.max(Impression.campaign_name).label("campaign_name"),
-        func.max(Impression.advertiser_id).label("advertiser_id"),
-        Impression.creative_id,
-        func.max(Impression.creative_name).label("creative_name"),
-        Impression.player_id,
-        func.max(Impression.player_name).label("player_name"),
-        Impression.zone_id,
-        Impression.multiplier_source,
-        func.count().label("plays"),
-        func.sum(Impression.play_ms).label("play_ms"),
-        func.sum(Impression.impressions_milli).label("impressions_milli"),
-        func.sum(Impression.impressions_milli * Impression.cpm_minor).label("spend_basis"),
-        func.max(Impression.currency).label("currency"),
-    ).where(Impression.started_at >= start, Impression.started_at < end)
-    if max_seq is not None:
-        raw = raw.where(Impression.seq <= max_seq)
-    raw = _scope(raw, Impression, campaign_id, advertiser_id).group_by(
-        raw_hour,
-        Impression.campaign_id,
-        Impression.creative_id,
-        Impression.player_id,
-        Impression.zone_id,
-        Impression.multiplier_source,
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What `reports.build_report` needs, summed by the database: `rows` per group of the
+    report's grouping, `day_rows` per hour (the timeline; None for time groupings, whose
+    rows already are per hour) and the screens that played."""
+
+    rows: list[ReportRow]
+    day_rows: list[ReportRow] | None
+    screens: list[Screen]
+
+
+def report_inputs(
+    session: Session, campaign_id: int, start: datetime, end: datetime, group_by: str
+) -> ReportInputs:
+    """One campaign's totals over [start, end), grouped in SQL as far as `group_by` allows."""
+    per_hour = _grouped_rows(session, campaign_id, start, end, "hour")
+    if group_by in TIME_GROUPS:
+        rows, day_rows = per_hour, None
+    else:
+        rows, day_rows = _grouped_rows(session, campaign_id, start, end, group_by), per_hour
+    screens = session.execute(
+        _scoped(
+            select(_T.player_id, func.max(_T.player_name), func.max(_T.zone_id)),
+            start,
+            end,
+            campaign_id,
+            None,
+        ).group_by(_T.player_id)
     )
-    rolled = select(
-        _hour_text(session, ImpressionHourly.hour).label("hour"),
-        ImpressionHourly.campaign_id,
-        ImpressionHourly.campaign_name,
-        ImpressionHourly.advertiser_id,
-        ImpressionHourly.creative_id,
-        ImpressionHourly.creative_name,
-        ImpressionHourly.player_id,
-        ImpressionHourly.player_name,
-        ImpressionHourly.zone_id,
-        ImpressionHourly.multiplier_source,
-        ImpressionHourly.plays,
-        ImpressionHourly.play_ms,
-        ImpressionHourly.impressions_milli,
-        ImpressionHourly.spend_basis,
-        ImpressionHourly.currency,
-    ).where(ImpressionHourly.hour >= _hour_floor(start), ImpressionHourly.hour < end)
-    rolled = _scope(rolled, ImpressionHourly, campaign_id, advertiser_id)
-    rows = session.execute(union_all(raw, rolled)).all()
-    return sorted(
-        (_slice(row) for row in rows),
-        key=lambda item: (item.hour, item.campaign_id, item.player_id, item.creative_id or 0),
-    )
+    return ReportInputs(rows, day_rows, [Screen(*screen) for screen in screens])
+
+
+def _grouped_rows(
+    session: Session, campaign_id: int, start: datetime, end: datetime, group_by: str
+) -> list[ReportRow]:
+    """Rows summed per (group, multiplier source); fields outside the group are stand-ins
+    (the report reads only the group's own fields and the figures)."""
+    hour = func.min(_T.hour).label("hour")
+    player = [literal("").label("player_id"), literal("").label("player_name")]
+    zone = literal("").label("zone_id")
+    creative = [literal(NO_CREATIVE).label("creative_id"), literal("").label("creative_name")]
+    keys: list = [_T.multiplier_source]
+    if group_by == "hour":
+        hour, keys = _T.hour, [_T.hour, *keys]
+    elif group_by == "player":
+        player = [_T.player_id, func.max(_T.player_name).label("player_name")]
+        keys.append(_T.player_id)
+    elif group_by == "zone":
+        zone = _T.zone_id
+        keys.append(_T.zone_id)
+    elif group_by == "creative":
+        creative = [_T.creative_id, func.max(_T.creative_name).label("creative_name")]
+        keys.append(_T.creative_id)
+    else:
+        raise ValueError(f"cannot group report rows by {group_by!r}")
+    query = select(hour, *player, zone, *creative, _T.multiplier_source, *_SUMS)
+    query = _scoped(query, start, end, campaign_id, None).group_by(*keys)
+    return [
+        ReportRow(
+            started_at=_parse_hour(row.hour),
+            campaign_id=campaign_id,
+            player_id=row.player_id or "",
+            player_name=row.player_name or "",
+            zone_id=row.zone_id or "",
+            creative_id=None if row.creative_id == NO_CREATIVE else row.creative_id,
+            creative_name=row.creative_name or "",
+            multiplier_source=row.multiplier_source,
+            plays=int(row.plays),
+            play_ms=int(row.play_ms),
+            impressions_milli=int(row.impressions_milli),
+            spend_basis=int(row.spend_basis),
+            currency=row.currency,
+        )
+        for row in session.execute(query)
+    ]
 
 
 def iter_slices_by_month(
@@ -144,7 +190,6 @@ def iter_slices_by_month(
     *,
     campaign_id: int | None = None,
     advertiser_id: int | None = None,
-    max_seq: int | None = None,
 ) -> Iterator[tuple[datetime, list[HourlySlice]]]:
     """The same slices a month at a time, for callers that show progress on long ranges;
     yields (end of the chunk, its slices)."""
@@ -160,7 +205,6 @@ def iter_slices_by_month(
                 chunk_end,
                 campaign_id=campaign_id,
                 advertiser_id=advertiser_id,
-                max_seq=max_seq,
             ),
         )
         chunk_start = chunk_end
@@ -171,26 +215,13 @@ def _next_month(moment: datetime) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def _scope(query, table, campaign_id: int | None, advertiser_id: int | None):
+def _scoped(query, start: datetime, end: datetime, campaign_id, advertiser_id):
+    query = query.where(_T.hour >= _hour_floor(start), _T.hour < as_utc(end))
     if campaign_id is not None:
-        query = query.where(table.campaign_id == campaign_id)
+        query = query.where(_T.campaign_id == campaign_id)
     if advertiser_id is not None:
-        query = query.where(table.advertiser_id == advertiser_id)
+        query = query.where(_T.advertiser_id == advertiser_id)
     return query
-
-
-def _hour_bucket(session: Session, column) -> ColumnElement:
-    """The start of the column's UTC hour, as text on SQLite (cheap: a prefix of the stored
-    'YYYY-MM-DD HH:MM:SS' string) and as a timestamp on PostgreSQL."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.substr(column, 1, 13)
-    return func.date_trunc("hour", column)
-
-
-def _hour_text(session: Session, column) -> ColumnElement:
-    if session.get_bind().dialect.name == "sqlite":
-        return func.substr(column, 1, 13)
-    return column
 
 
 def _hour_floor(moment: datetime) -> datetime:
@@ -200,8 +231,8 @@ def _hour_floor(moment: datetime) -> datetime:
 def _parse_hour(value: object) -> datetime:
     if isinstance(value, datetime):
         return as_utc(value)
-    text = str(value)  # "YYYY-MM-DD HH" (SQLite prefix)
-    return datetime.strptime(text[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
+    stamp = str(value)  # "YYYY-MM-DD HH:..." (SQLite text from an aggregate)
+    return datetime.strptime(stamp[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
 
 
 def _slice(row) -> HourlySlice:
@@ -210,7 +241,7 @@ def _slice(row) -> HourlySlice:
         campaign_id=int(row.campaign_id),
         campaign_name=row.campaign_name or "",
         advertiser_id=int(row.advertiser_id),
-        creative_id=row.creative_id,
+        creative_id=None if row.creative_id == NO_CREATIVE else row.creative_id,
         creative_name=row.creative_name or "",
         player_id=row.player_id or "",
         player_name=row.player_name or "",

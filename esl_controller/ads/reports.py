@@ -382,19 +382,31 @@ def build_report(
     period_from: datetime | None = None,
     period_to: datetime | None = None,
     chain_head: tuple[int, str] | None = None,
+    day_rows: Iterable[ReportRow] | None = None,
+    screens: Iterable[Screen] | None = None,
 ) -> Report:
     """One campaign's delivery, grouped by store-local day or hour, player, zone or creative.
 
     `rows` are that campaign's impressions (raw and rolled up) already limited to the
     period [period_from, period_to); `generated_at` and `chain_head` (the impression chain's
     last seq and hash when the rows were read) are stamped on the report as given.
+
+    Rows summed by the database per group (see `report_rows.report_inputs`) carry no
+    screens or days of their own: the caller then passes the same figures per hour as
+    `day_rows` (for the timeline) and the `screens` that played.
     """
     if group_by not in GROUP_BYS:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BYS)}, got {group_by!r}")
     zone = _zone(tz)
-    screens: dict[str, Screen] = {}
+    found_screens: dict[str, Screen] = {}
     days: dict[str, _Sums] | None = None if group_by == "day" else {}
-    sums = _aggregate(rows, group_by, zone, campaign, screens, days)
+    sums = _aggregate(
+        rows, group_by, zone, campaign, found_screens, days if day_rows is None else None
+    )
+    if day_rows is not None and days is not None:
+        days = dict(_aggregate(day_rows, "day", zone, campaign, {}, None))
+    if screens is not None:
+        found_screens = {screen.player_id: screen for screen in screens}
     total = _Sums("Total", ())
     for _, group in sums:
         for name in (
@@ -418,7 +430,7 @@ def build_report(
         generated_at=as_utc(generated_at),
         period_from=as_utc(period_from) if period_from else None,
         period_to=as_utc(period_to) if period_to else None,
-        screens=tuple(sorted(screens.values(), key=lambda s: s.player_name or s.player_id)),
+        screens=tuple(sorted(found_screens.values(), key=lambda s: s.player_name or s.player_id)),
         groups=tuple(groups),
         total=total_group,
         timeline=_timeline(day_groups, _period_days(period_from, period_to, zone), campaign),

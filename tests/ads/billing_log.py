@@ -1,5 +1,6 @@
-"""Test helper: append Impression rows to the hash chain directly, the way ingest does, so
-report and delivery tests can place plays at any time without a broker or validation."""
+"""Test helper: append Impression rows to the hash chain and the live hourly totals
+directly, the way ingest does, so report and delivery tests can place plays at any time
+without a broker or validation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from esl_controller.ads import hour_totals
 from esl_controller.ads.chain import GENESIS_HASH, billed_fields, record_hash
 from esl_controller.db import session_scope
 from esl_controller.models import Impression
@@ -67,4 +69,5 @@ def append_impressions(engine: Engine, plays: list[Billed]) -> list[int]:
             session.add(row)
             session.flush()
             seqs.append(row.seq)
+            hour_totals.add_impressions(session, [row.model_dump()])
     return seqs

@@ -1,15 +1,21 @@
-"""Reading the billing log for reports: raw impressions summed per hour, roll-ups alongside,
+"""Reading the billing log for reports: the live hourly totals, summed per report grouping,
 scoped by campaign or advertiser, half-open periods, names kept after archiving."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 
-from esl_controller.ads.report_rows import hourly_slices, iter_slices_by_month, store_timezone
+from esl_controller.ads.report_rows import (
+    hourly_slices,
+    iter_slices_by_month,
+    report_inputs,
+    store_timezone,
+)
 from esl_controller.db import session_scope
-from esl_controller.models import Campaign, ImpressionHourly, Player
+from esl_controller.models import Campaign, Player
 from tests.ads.billing_log import Billed, append_impressions
 from tests.ads.conftest import STORE_TZ, AdsWorld
 
@@ -92,37 +98,51 @@ def test_scoped_by_campaign_and_by_advertiser(engine: Engine, ads_world):
     assert [s.campaign_id for s in theirs] == [ads_world.other_campaign_id]
 
 
-def test_rollups_are_read_with_the_raw_rows(engine: Engine, ads_world):
-    append_impressions(engine, [billed(ads_world, 24 * 60 + 5)])
+def test_report_inputs_are_summed_by_the_grouping_with_hours_for_the_timeline(
+    engine: Engine, ads_world
+):
+    append_impressions(
+        engine,
+        [
+            billed(ads_world, 1),
+            billed(ads_world, 70, creative_id=None),
+            billed(ads_world, 5, player_id="screen-02", player_name="Dairy", zone_id="dairy"),
+            billed(ads_world, 6, player_id="screen-02", source="measured", zone_id="dairy"),
+        ],
+    )
     with session_scope(engine) as session:
-        session.add(
-            ImpressionHourly(
-                hour=T0,
-                campaign_id=ads_world.campaign_id,
-                campaign_name="Milk winter",
-                advertiser_id=ads_world.advertiser_id,
-                creative_id=ads_world.creative_id,
-                creative_name="Milk 10s",
-                player_id="screen-01",
-                player_name="Entrance left",
-                zone_id="entrance",
-                multiplier_source="declared",
-                plays=40,
-                play_ms=400_000,
-                impressions_milli=80_000,
-                spend_basis=80_000 * 1250,
-                currency="RON",
-                first_seq=1,
-                last_seq=40,
-                segment_hash="a" * 64,
-            )
+        inputs = report_inputs(
+            session, ads_world.campaign_id, T0, T0 + timedelta(hours=3), "player"
         )
-    with session_scope(engine) as session:
-        slices = hourly_slices(session, T0, T0 + timedelta(days=2))
-    assert [(s.hour, s.plays, s.spend_basis) for s in slices] == [
-        (T0, 40, 80_000 * 1250),
-        (T0 + timedelta(days=1), 1, 1000 * 1250),
+        by_creative = report_inputs(
+            session, ads_world.campaign_id, T0, T0 + timedelta(hours=3), "creative"
+        )
+    per_player = sorted((r.player_id, r.multiplier_source, r.plays) for r in inputs.rows)
+    assert per_player == [
+        ("screen-01", "declared", 2),
+        ("screen-02", "declared", 1),
+        ("screen-02", "measured", 1),
     ]
+    assert sorted((r.started_at.hour, r.multiplier_source, r.plays) for r in inputs.day_rows) == [
+        (9, "declared", 2),
+        (9, "measured", 1),
+        (10, "declared", 1),
+    ]
+    assert sorted((s.player_id, s.zone_id) for s in inputs.screens) == [
+        ("screen-01", "entrance"),
+        ("screen-02", "dairy"),
+    ]
+    creatives = {(r.creative_id, r.multiplier_source): r.plays for r in by_creative.rows}
+    assert creatives == {
+        (ads_world.creative_id, "declared"): 2,
+        (ads_world.creative_id, "measured"): 1,
+        (None, "declared"): 1,
+    }
+
+
+def test_report_inputs_refuse_an_unknown_grouping(engine: Engine, ads_world):
+    with session_scope(engine) as session, pytest.raises(ValueError, match="'week'"):
+        report_inputs(session, ads_world.campaign_id, T0, T0 + timedelta(hours=1), "week")
 
 
 def test_archived_player_and_campaign_keep_their_names(engine: Engine, ads_world):
