@@ -4,9 +4,10 @@ Same shape as the ESL dispatcher: the MQTT network thread only splits the topic 
 the message over through a queue; one thread (this service's) does every database write.
 
 Latency matters for triggers (a shopper is standing at the shelf), so a step handles them
-first, in their own short transaction: rows are flushed (for their ids), the overrides are
-published, and only then committed. Campaigns are reloaded by a background thread every few
-seconds, so a trigger never waits for that query.
+first, in their own short transaction: decided, published (override ids come from a block
+reserved ahead, see override_ids), and only then written with Core inserts and committed.
+Campaigns are reloaded by a background thread every few seconds, so a trigger never waits
+for that query.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -42,6 +44,7 @@ from esl_controller.models import (
     Zone,
 )
 from esl_controller.signage import protocol
+from esl_controller.signage.override_ids import OverrideIdBlock
 from esl_controller.signage.playlist_publisher import PlaylistPublisher
 from esl_controller.signage.rate_limit import TokenBuckets
 from esl_controller.signage.retention import roll_up_triggers
@@ -66,6 +69,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes, bool], None]
 KNOWN_KINDS = ("audience", "zone", "loyalty")
 PACING_WINDOW = timedelta(hours=1)
+HTTP_TRIGGER_BATCH = 500  # triggers the web accepted, taken per poll
 RATE_LIMIT_WINDOW_S = 1.0
 MAX_REASON_LENGTH = 300
 
@@ -126,13 +130,15 @@ class _PlayerState:
 
 @dataclass
 class _Pending:
-    """One accepted trigger on its way to a decision, with its (not yet flushed) row."""
+    """One accepted trigger on its way to a decision. `event` holds the columns of its
+    trigger_event row: a new row for an MQTT trigger, the web's row (with its id) for one that
+    came over HTTP. `override` holds the columns of the override row, id included."""
 
-    row: TriggerEvent
     trigger: Trigger
-    decision: Decision | None = None
+    event: dict[str, Any]
+    stored: TriggerEvent | None = None
     item: protocol.ScreenItem | None = None
-    override: Override | None = None
+    override: dict[str, Any] | None = None
 
 
 class SignageService:
@@ -165,6 +171,7 @@ class SignageService:
         self._zones: frozenset[str] = frozenset()
         self._active: dict[int, _ActiveOverride] = {}
         self._expiry: list[tuple[datetime, int]] = []  # heap of (expires_at, override id)
+        self._override_ids = OverrideIdBlock(engine)
         self._reported_unknown: set[str] = set()
         self._loaded = False
         self._due: dict[str, datetime] = {}
@@ -398,32 +405,60 @@ class SignageService:
     # -- triggers ---------------------------------------------------------------------------------
 
     def _handle_triggers(self, incoming: list[_TriggerIn], now: datetime) -> int:
+        """Decide, publish, then write: the only statement before the publish is the insert
+        that gives new trigger events their ids (the override message cites them); override
+        ids come from the reserved block. Rows are written with Core, not the ORM."""
         poll_http = self._is_due("http_triggers", now, 0.25)
         if not incoming and not poll_http:
             return 0
+        self._override_ids.ensure(len(incoming) + (HTTP_TRIGGER_BATCH if poll_http else 0))
         with Session(self.engine, expire_on_commit=False) as session:
-            accepted = [p for t in incoming if (p := self._accept(session, t)) is not None]
+            new_events: list[dict[str, Any]] = []
+            accepted = [p for t in incoming if (p := self._accept(t, new_events)) is not None]
             if poll_http:
                 accepted += self._http_triggers(session, now)
             for pending in accepted:
                 self._decide(session, pending, now)
-            session.flush()  # trigger ids, for the overrides that cite them
+            _insert_trigger_events(session, new_events)
             overrides = [p for p in accepted if p.override is not None]
-            for pending in overrides:
-                pending.override.trigger_event_id = pending.row.id
-                session.add(pending.override)
-            session.flush()  # override ids, for the players
             published = 0
             for pending in overrides:
-                pending.row.override_id = pending.override.id
-                payload = self._override_payload(pending.override, pending.item)
-                active = self._track(pending.override, payload)
+                pending.override["trigger_event_id"] = pending.event["id"]
+                active = self._hold(self._new_override(pending))
                 published += self._deliver(active, self._online_in_zone(active.zone))
+            if overrides:
+                session.connection().execute(
+                    insert(Override.__table__), [p.override for p in overrides]
+                )
+            for pending in accepted:
+                if pending.stored is not None:
+                    _copy_outcome(pending.event, pending.stored)
+                    session.add(pending.stored)
             session.commit()
         return published
 
-    def _accept(self, session: Session, incoming: _TriggerIn) -> _Pending | None:
-        """Rate limit, then the privacy guard; refusals are booked, nothing refused is kept."""
+    def _new_override(self, pending: _Pending) -> _ActiveOverride:
+        values = pending.override
+        command = protocol.OverrideCommand(
+            override_id=values["id"],
+            item=pending.item,
+            priority=values["priority"],
+            expires_at=values["expires_at"],
+            trigger_id=values["trigger_event_id"],
+            campaign_id=values["campaign_id"],
+            creative_id=values["creative_id"],
+        )
+        return _ActiveOverride(
+            values["id"],
+            values["zone_id"],
+            values["expires_at"],
+            protocol.override_payload(command),
+            values["trigger_event_id"],
+        )
+
+    def _accept(self, incoming: _TriggerIn, new_events: list[dict[str, Any]]) -> _Pending | None:
+        """Rate limit, then the privacy guard; refusals are booked, nothing refused is kept.
+        Every trigger that gets a row appends it to `new_events`."""
         self.stats["triggers"] += 1
         if not self._buckets.allow(incoming.sensor, incoming.received_mono):
             self.stats["rate_limited"] += 1
@@ -446,26 +481,26 @@ class SignageService:
                 )
         except TriggerRejected as rejected:
             self.stats["rejected_privacy" if rejected.privacy else "rejected"] += 1
-            session.add(
-                TriggerEvent(
-                    sensor_id=incoming.sensor,
-                    kind=_claimed_kind(incoming.payload),
-                    received_at=incoming.received_at,
+            new_events.append(
+                _event_row(
+                    incoming.sensor,
+                    _claimed_kind(incoming.payload),
+                    incoming.received_at,
                     outcome="rejected",
                     reason=recorded_reason(rejected),
                 )
             )
             return None
-        row = TriggerEvent(
-            sensor_id=incoming.sensor,
-            kind=trigger.kind,
+        event = _event_row(
+            incoming.sensor,
+            trigger.kind,
+            incoming.received_at,
             zone_id=trigger.zone,
-            received_at=incoming.received_at,
             occurred_at=trigger.at,
             payload=json.dumps(trigger_document(trigger), sort_keys=True),
         )
-        session.add(row)
-        return _Pending(row, trigger)
+        new_events.append(event)
+        return _Pending(trigger, event)
 
     def _http_triggers(self, session: Session, now: datetime) -> list[_Pending]:
         """Triggers the web accepted (outcome "pending"); re-validated like MQTT ones."""
@@ -474,7 +509,7 @@ class SignageService:
             select(TriggerEvent)
             .where(TriggerEvent.received_at >= horizon, TriggerEvent.outcome == "pending")
             .order_by(TriggerEvent.id)
-            .limit(500)
+            .limit(HTTP_TRIGGER_BATCH)
         ).all()
         accepted = []
         for row in rows:
@@ -495,7 +530,7 @@ class SignageService:
                 row.outcome, row.reason, row.payload = "rejected", recorded_reason(rejected), "{}"
                 session.add(row)
                 continue
-            accepted.append(_Pending(row, trigger))
+            accepted.append(_Pending(trigger, {"id": row.id}, stored=row))
         return accepted
 
     def _decide(self, session: Session, pending: _Pending, now: datetime) -> None:
@@ -511,15 +546,15 @@ class SignageService:
             self.settings.override_ttl_s,
         )
         self._pacing.opportunities += 1
-        row = pending.row
+        event = pending.event
         if decision is None:
-            row.outcome, row.reason = "no_match", "no eligible campaign"
+            event["outcome"], event["reason"] = "no_match", "no eligible campaign"
             self.stats["no_match"] += 1
             return
-        item = self._decision_item(session, decision, row)
+        item = self._decision_item(session, decision)
         if item is None:
-            row.outcome = "no_match"
-            row.reason = f"{decision.reason}; but no promo slide: no product with that GTIN"
+            event["outcome"] = "no_match"
+            event["reason"] = f"{decision.reason}; but no promo slide: no product with that GTIN"
             self.stats["no_match"] += 1
             return
         if decision.campaign_id is not None:
@@ -527,23 +562,28 @@ class SignageService:
                 self._pacing.wins.get(decision.campaign_id, 0) + 1
             )
             self._count_plays(now, decision.campaign_id, players)
-        row.outcome, row.reason = "matched", decision.reason[:MAX_REASON_LENGTH]
+        override_id = self._override_ids.take()
+        event["outcome"], event["reason"] = "matched", decision.reason[:MAX_REASON_LENGTH]
+        event["override_id"] = override_id
         self.stats["matched"] += 1
-        pending.decision, pending.item = decision, item
-        pending.override = Override(
-            zone_id=decision.zone,
-            kind=decision.kind,
-            content=protocol.item_json(item),
-            priority=decision.priority,
-            created_at=now,
-            expires_at=now + timedelta(seconds=decision.ttl_s),
-            campaign_id=decision.campaign_id,
-            creative_id=decision.creative.id if decision.creative else None,
-        )
+        pending.item = item
+        pending.override = {
+            "id": override_id,
+            "zone_id": decision.zone,
+            "player_id": None,
+            "kind": decision.kind,
+            "content": protocol.item_json(item),
+            "priority": decision.priority,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=decision.ttl_s),
+            "state": "active",
+            "trigger_event_id": None,  # known once a new trigger event is inserted
+            "campaign_id": decision.campaign_id,
+            "creative_id": decision.creative.id if decision.creative else None,
+            "created_by": "",
+        }
 
-    def _decision_item(
-        self, session: Session, decision: Decision, row: TriggerEvent
-    ) -> protocol.ScreenItem | None:
+    def _decision_item(self, session: Session, decision: Decision) -> protocol.ScreenItem | None:
         creative = decision.creative
         if creative is not None and creative.kind != "promo_slide":
             return protocol.ScreenItem(
@@ -616,14 +656,15 @@ class SignageService:
         )
 
     def _track(self, row: Override, payload: bytes) -> _ActiveOverride:
-        active = _ActiveOverride(
-            row.id, row.zone_id, row.expires_at, payload, row.trigger_event_id
-        )
+        active = _ActiveOverride(row.id, row.zone_id, row.expires_at, payload, row.trigger_event_id)
         if row.player_id:  # an override for one player: the others of its zone never get it
             active.delivered = {p for p, s in self._players.items() if s.zone == row.zone_id}
             active.delivered.discard(row.player_id)
-        self._active[row.id] = active
-        heapq.heappush(self._expiry, (row.expires_at, row.id))
+        return self._hold(active)
+
+    def _hold(self, active: _ActiveOverride) -> _ActiveOverride:
+        self._active[active.id] = active
+        heapq.heappush(self._expiry, (active.expires_at, active.id))
         return active
 
     def _deliver(self, active: _ActiveOverride, players: list[str]) -> int:
@@ -747,6 +788,48 @@ class SignageService:
 
 
 # -- what is recorded of a trigger ---------------------------------------------------------
+
+
+def _event_row(
+    sensor: str,
+    kind: str,
+    received_at: datetime,
+    *,
+    zone_id: str | None = None,
+    occurred_at: datetime | None = None,
+    payload: str = "{}",
+    outcome: str = "no_match",
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a new trigger_event row (every row of one insert has the same keys)."""
+    return {
+        "sensor_id": sensor,
+        "kind": kind,
+        "zone_id": zone_id,
+        "received_at": received_at,
+        "occurred_at": occurred_at,
+        "payload": payload,
+        "outcome": outcome,
+        "reason": reason,
+        "override_id": None,
+    }
+
+
+def _insert_trigger_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One multi-row insert; each row gets its `id`."""
+    if not rows:
+        return
+    table = TriggerEvent.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.connection().execute(statement, rows).scalars().all()
+    for row, event_id in zip(rows, ids, strict=True):
+        row["id"] = event_id
+
+
+def _copy_outcome(event: dict[str, Any], row: TriggerEvent) -> None:
+    row.outcome = event.get("outcome", row.outcome)
+    row.reason = event.get("reason", row.reason)
+    row.override_id = event.get("override_id", row.override_id)
 
 
 def trigger_document(trigger: Trigger) -> dict:

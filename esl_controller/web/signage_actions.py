@@ -39,6 +39,7 @@ from esl_controller.models import (
 )
 from esl_controller.signage.announcement import render_announcement
 from esl_controller.signage.media import media_path, store_media
+from esl_controller.signage.override_ids import reserve_override_ids_in
 from esl_controller.signage.playlists import (
     PLAYLIST_NAME,
     PlaylistError,
@@ -312,6 +313,7 @@ def create_manual_override(
     now = now or utcnow()
     item = _override_item(session, settings, values, now)
     override = Override(
+        id=reserve_override_ids_in(session.connection(), 1)[0],
         zone_id=values["zone"],
         kind="manual",
         content=item_json(item),

@@ -34,6 +34,7 @@ from esl_controller.models import (
 )
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.signage.override_ids import reserve_override_ids_in
 from esl_controller.signage.service import SignageService
 from tests.conftest import make_gtin
 
@@ -277,7 +278,8 @@ def test_pickup_without_campaign_shows_the_products_promo_slide(harness, engine)
 def manual_override(engine, zone: str, seconds: float) -> int:
     item = protocol.ScreenItem("announce", "image", 10.0, media=MEDIA_SHA)
     with session_scope(engine) as s:
-        row = Override(zone_id=zone, kind="manual", content=protocol.item_json(item), priority=90,
+        row = Override(id=reserve_override_ids_in(s.connection(), 1)[0], zone_id=zone,
+                       kind="manual", content=protocol.item_json(item), priority=90,
                        expires_at=datetime.now(UTC) + timedelta(seconds=seconds), created_by="ana")
         s.add(row)
         s.flush()
@@ -460,3 +462,25 @@ def test_trigger_accepted_over_http_is_acted_on_by_the_worker(harness, engine):
     [event] = rows(engine, TriggerEvent, TriggerEvent.id == event_id)
     assert event.outcome == "matched"
     assert protocol.parse_override(recorder.of("scr-1", "override")[0]).trigger_id == event_id
+
+
+def test_trigger_and_manual_overrides_share_one_id_sequence(harness, engine):
+    service, recorder = harness
+    go_online(service, recorder, "scr-1")
+    recorder.trigger("cam-1", audience())
+    pump(service, lambda: len(recorder.of("scr-1", "override")) == 1)
+    manual_id = manual_override(engine, "dairy", 60)  # taken while the service holds a block
+    pump(service, lambda: len(recorder.of("scr-1", "override")) == 2)
+    recorder.trigger("cam-2", audience(sensor="cam-2"))
+    pump(service, lambda: len(recorder.of("scr-1", "override")) == 3)
+
+    published = [protocol.parse_override(p) for p in recorder.of("scr-1", "override")]
+    assert len({c.override_id for c in published}) == 3
+    assert manual_id in {c.override_id for c in published}
+    stored = {o.id: o for o in rows(engine, Override)}
+    assert set(stored) == {c.override_id for c in published}
+    events = {e.id: e for e in rows(engine, TriggerEvent)}
+    for command in published:
+        if command.trigger_id is not None:
+            assert events[command.trigger_id].override_id == command.override_id
+            assert stored[command.override_id].trigger_event_id == command.trigger_id
