@@ -15,20 +15,25 @@ a player receives answers the k-th trigger sent. Prints p50/p95/p99/max of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
+import shutil
 import socket
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as paho
 
 from esl_controller import db
+from esl_controller.broker import free_port
 from esl_controller.config import Settings
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
@@ -204,14 +209,53 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
     engine.dispose()
 
 
+@contextlib.contextmanager
+def deploy_config_broker() -> Iterator[str]:
+    """A throwaway Mosquitto with the TCP setting of deploy/mosquitto.conf.
+
+    A stock Mosquitto leaves Nagle's algorithm on for its sockets, so each small trigger
+    can wait ~40 ms inside the broker; deploy/mosquitto.conf sets `set_tcp_nodelay true`.
+    """
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        raise SystemExit("--deploy-broker needs mosquitto (apt-get install mosquitto)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "mosquitto.conf"
+        conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+            "max_queued_messages 5000\n"
+        )
+        broker = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                    break
+                time.sleep(0.05)
+            yield f"mqtt://127.0.0.1:{port}"
+        finally:
+            broker.terminate()
+            broker.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
+    parser.add_argument(
+        "--deploy-broker",
+        action="store_true",
+        help="start a Mosquitto configured like deploy/mosquitto.conf (TCP_NODELAY)",
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="triggers per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--players", type=int, default=4)
     args = parser.parse_args()
-    run(args.mqtt_url, args.rate, args.seconds, args.players)
+    if args.deploy_broker:
+        with deploy_config_broker() as url:
+            run(url, args.rate, args.seconds, args.players)
+    else:
+        run(args.mqtt_url, args.rate, args.seconds, args.players)
 
 
 if __name__ == "__main__":
