@@ -35,6 +35,8 @@ from marshmallow import (
 )
 from PIL import Image, ImageChops
 
+from esl_controller import wire_json
+
 PROTOCOL_VERSION = 1
 
 
@@ -514,33 +516,16 @@ _LED = LedSchema()
 _PAGE = PageSchema()
 
 
-def _describe(messages: Mapping[Any, Any] | Sequence[Any], path: str = "") -> list[str]:
-    """marshmallow's nested error dict as `field: message` lines (`[2].seq: ...` in lists)."""
-    if isinstance(messages, Mapping):
-        lines = []
-        for key, value in messages.items():
-            where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key
-            if key == "_schema":
-                where = path or "message"
-            lines.extend(_describe(value, where))
-        return lines
-    return [f"{path}: {message}" for message in messages]
+def _describe(messages: Mapping[Any, Any] | Sequence[Any]) -> list[str]:
+    return wire_json.describe_errors(messages)
 
 
 def _decode_json(what: str, payload: bytes | str) -> Any:
-    try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"{what}: not valid JSON ({exc})") from exc
+    return wire_json.decode_json(what, payload, ProtocolError)
 
 
 def _load(what: str, schema: Schema, document: Any) -> Any:
-    if not isinstance(document, dict):
-        raise ProtocolError(f"{what}: expected a JSON object, got {type(document).__name__}")
-    try:
-        return schema.load(document)
-    except ValidationError as exc:
-        raise ProtocolError(f"{what}: " + "; ".join(_describe(exc.messages))) from exc
+    return wire_json.load_object(what, schema, document, ProtocolError)
 
 
 def _dump(value: Any) -> bytes:
@@ -559,24 +544,15 @@ def parse_acks(payload: bytes | str) -> list[Ack]:
     A batch with some malformed entries raises BatchError carrying the valid acks, so
     the caller can book those and record the rest (nothing silently dropped).
     """
-    document = _decode_json("ack", payload)
-    if isinstance(document, dict):
-        return [_load("ack", _ACK, document)]
-    if not isinstance(document, list):
-        raise ProtocolError(f"ack: expected an object or a list, got {type(document).__name__}")
-    if len(document) > MAX_ACKS_PER_MESSAGE:
-        raise ProtocolError(
-            f"ack: batch of {len(document)} acks; at most {MAX_ACKS_PER_MESSAGE} per message"
-        )
-    valid, errors = [], []
-    for index, item in enumerate(document):
-        try:
-            valid.append(_load(f"ack[{index}]", _ACK, item))
-        except ProtocolError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise BatchError("; ".join(errors), valid)
-    return valid
+    return wire_json.load_batch(
+        "ack",
+        payload,
+        _ACK,
+        limit=MAX_ACKS_PER_MESSAGE,
+        noun="acks",
+        error=ProtocolError,
+        batch_error=BatchError,
+    )
 
 
 def ack_payload(ack: Ack) -> bytes:

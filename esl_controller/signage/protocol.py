@@ -39,6 +39,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from esl_controller import wire_json
 from esl_controller.catalogue.gtin import is_valid_gtin
 from esl_controller.esl.protocol import ProtocolError, validate_id
 
@@ -430,33 +431,16 @@ def _field_is_id(data: Mapping[str, Any], name: str) -> None:
         raise ValidationError(str(exc), name) from None
 
 
-def _describe(messages: Mapping[Any, Any] | Sequence[Any], path: str = "") -> list[str]:
-    """marshmallow's nested error dict as `field: message` lines (`items[2].media: ...`)."""
-    if isinstance(messages, Mapping):
-        lines = []
-        for key, value in messages.items():
-            where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key
-            if key == "_schema":
-                where = path or "message"
-            lines.extend(_describe(value, where))
-        return lines
-    return [f"{path}: {message}" for message in messages]
+def _describe(messages: Mapping[Any, Any] | Sequence[Any]) -> list[str]:
+    return wire_json.describe_errors(messages)
 
 
 def _decode_json(what: str, payload: bytes | str) -> Any:
-    try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-        raise SignageProtocolError(f"{what}: not valid JSON ({exc})") from None
+    return wire_json.decode_json(what, payload, SignageProtocolError)
 
 
 def _load(what: str, schema: Schema, document: Any) -> Any:
-    if not isinstance(document, dict):
-        raise SignageProtocolError(f"{what}: expected a JSON object, got {type(document).__name__}")
-    try:
-        return schema.load(document)
-    except ValidationError as exc:
-        raise SignageProtocolError(f"{what}: " + "; ".join(_describe(exc.messages))) from None
+    return wire_json.load_object(what, schema, document, SignageProtocolError)
 
 
 def _encode(what: str, schema: Schema, document: dict[str, Any]) -> bytes:
@@ -623,24 +607,16 @@ def parse_pops(payload: bytes | str) -> list[Play]:
     A batch with malformed entries raises BatchError carrying the valid plays, so the
     caller books those and records the rest with the reason (nothing silently dropped).
     """
-    document = _decode_json("pop", payload)
-    if isinstance(document, dict):
-        return [_load("pop", _PLAY, document)]
-    if not isinstance(document, list):
-        raise SignageProtocolError(f"pop: expected a list of plays, got {type(document).__name__}")
-    if len(document) > MAX_PLAYS_PER_MESSAGE:
-        raise SignageProtocolError(
-            f"pop: batch of {len(document)} plays; at most {MAX_PLAYS_PER_MESSAGE} per message"
-        )
-    valid, errors = [], []
-    for index, entry in enumerate(document):
-        try:
-            valid.append(_load(f"pop[{index}]", _PLAY, entry))
-        except SignageProtocolError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise BatchError("; ".join(errors), valid)
-    return valid
+    return wire_json.load_batch(
+        "pop",
+        payload,
+        _PLAY,
+        limit=MAX_PLAYS_PER_MESSAGE,
+        noun="plays",
+        error=SignageProtocolError,
+        batch_error=BatchError,
+        expected="a list of plays",
+    )
 
 
 def parse_item(document: Mapping[str, Any]) -> ScreenItem:
