@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
+from flask import Flask, current_app, g, request
+from marshmallow import Schema, fields, validate
 
 from esl_controller.ads.ingest import MAX_BATCH, PlayIngestor
 from esl_controller.web import auth
-from esl_controller.web.api import API_PREFIX, ApiError
+from esl_controller.web.api import ApiError, api_blueprint
 from esl_controller.web.database import get_settings
 
 PLAY_POSTERS = (auth.PLAYER_ROLE, "admin")
 
-bp = Blueprint("plays_api", __name__, url_prefix=API_PREFIX)
-auth.csrf.exempt(bp)  # cookie-authenticated writes are checked by protect_cookie_requests
-bp.before_request(auth.protect_cookie_requests)
+bp = api_blueprint("plays_api", __name__)
 
 
 def init_app(app: Flask) -> None:
@@ -65,16 +63,6 @@ class PlayIngestResultSchema(Schema):
         fields.Nested(FlaggedPlaySchema),
         metadata={"description": "stored and billed once, but overlapping earlier plays"},
     )
-
-
-@bp.errorhandler(ApiError)
-def api_error(error: ApiError) -> tuple[Response, int]:
-    return jsonify(error=error.message), error.status
-
-
-@bp.errorhandler(ValidationError)
-def invalid_request(error: ValidationError) -> tuple[Response, int]:
-    return jsonify(error="invalid request", errors=error.messages), 400
 
 
 @bp.post("/plays")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify
+from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
 
 from esl_controller.ads import campaign_reports
@@ -19,7 +19,7 @@ from esl_controller.ads.delivery import ScheduleError, create_schedule
 from esl_controller.ads.report_rows import store_timezone
 from esl_controller.clock import utcnow
 from esl_controller.web import auth, report_queries
-from esl_controller.web.api import API_PREFIX, ApiError, load_body, load_query
+from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
 from esl_controller.web.database import get_session
 from esl_controller.web.report_queries import CampaignForbidden
 from esl_controller.web.report_schemas import (
@@ -38,23 +38,11 @@ from esl_controller.web.report_schemas import (
 
 REPORT_READERS = (*auth.STAFF_ROLES, auth.BUYER_ROLE)
 
-bp = Blueprint("reports_api", __name__, url_prefix=API_PREFIX)
-auth.csrf.exempt(bp)  # cookie-authenticated writes are checked by protect_cookie_requests
-bp.before_request(auth.protect_cookie_requests)
+bp = api_blueprint("reports_api", __name__)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-
-@bp.errorhandler(ApiError)
-def api_error(error: ApiError) -> tuple[Response, int]:
-    return jsonify(error=error.message), error.status
-
-
-@bp.errorhandler(ValidationError)
-def invalid_request(error: ValidationError) -> tuple[Response, int]:
-    return jsonify(error="invalid request", errors=error.messages), 400
 
 
 @bp.errorhandler(CampaignForbidden)

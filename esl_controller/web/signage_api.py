@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
-from marshmallow import ValidationError
+from flask import Flask, Response, g, jsonify, request
 
 from esl_controller.clock import utcnow
 from esl_controller.models import Override
 from esl_controller.signage.media import MediaError, store_media
 from esl_controller.signage.playlists import PlaylistError
 from esl_controller.web import auth, queries, signage_actions
-from esl_controller.web.api import API_PREFIX, ApiError, load_body, load_query
+from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
 from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.schemas import (
     AdvertiserCreateSchema,
@@ -46,25 +45,13 @@ from esl_controller.web.schemas import (
 )
 from esl_controller.web.trigger_intake import TriggerRefused, receive_trigger
 
-bp = Blueprint("signage_api", __name__, url_prefix=API_PREFIX)
-auth.csrf.exempt(bp)  # cookie-authenticated writes are checked by protect_cookie_requests
-bp.before_request(auth.protect_cookie_requests)
+bp = api_blueprint("signage_api", __name__)
 
 TRIGGER_POSTERS = (auth.SENSOR_ROLE, "admin")
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-
-@bp.errorhandler(ApiError)
-def api_error(error: ApiError) -> tuple[Response, int]:
-    return jsonify(error=error.message), error.status
-
-
-@bp.errorhandler(ValidationError)
-def invalid_request(error: ValidationError) -> tuple[Response, int]:
-    return jsonify(error="invalid request", errors=error.messages), 400
 
 
 @bp.errorhandler(signage_actions.SignageInputError)
