@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import sys
@@ -224,43 +225,34 @@ def sim() -> None:
     """Simulators that are real MQTT / HTTP peers."""
 
 
-@sim.command(
-    "base-station",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def sim_base_station(ctx: click.Context) -> None:
-    """Simulated ESL base stations (see --help)."""
-    from esl_controller.sims.base_station import run_base_station_sim
-
-    sys.exit(run_base_station_sim(list(ctx.args)))
-
-
-@sim.command(
-    "erp",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def sim_erp(ctx: click.Context) -> None:
-    """A simulated ERP serving the generic JSON feed over HTTP (see --help)."""
-    from esl_controller.sims.erp import run_erp_sim
-
-    sys.exit(run_erp_sim(list(ctx.args)))
+# Each simulator parses its own arguments (argparse), so `sim X --help` is theirs.
+SIMULATORS = {
+    "base-station": ("esl_controller.sims.base_station:run_base_station_sim",
+                     "Simulated ESL base stations (see --help)."),
+    "erp": ("esl_controller.sims.erp:run_erp_sim",
+            "A simulated ERP serving the generic JSON feed over HTTP (see --help)."),
+    "player": ("esl_controller.sims.player:run_player_sim",
+               "Simulated signage players: real MQTT clients reporting proof of play "
+               "(see --help)."),
+}  # fmt: skip
 
 
-@sim.command(
-    "player",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def sim_player(ctx: click.Context) -> None:
-    """Simulated signage players: real MQTT clients reporting proof of play (see --help)."""
-    from esl_controller.sims.player import run_player_sim
+def _simulator_command(name: str, target: str, summary: str) -> click.Command:
+    def run(ctx: click.Context) -> None:
+        module, function = target.split(":")
+        sys.exit(getattr(importlib.import_module(module), function)(list(ctx.args)))
 
-    sys.exit(run_player_sim(list(ctx.args)))
+    return click.Command(
+        name,
+        callback=click.pass_context(run),
+        help=summary,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+
+
+for _name, (_target, _summary) in SIMULATORS.items():
+    sim.add_command(_simulator_command(_name, _target, _summary))
 
 
 @main.group()
