@@ -29,6 +29,7 @@ import paho.mqtt.client as paho
 
 from esl_controller.esl import protocol
 from esl_controller.mqtt import parse_mqtt_url
+from esl_controller.sims.running import report_until_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -532,13 +533,4 @@ def run_base_station_sim(argv: list[str] | None = None) -> int:
         sim.target.host,
         sim.target.port,
     )
-    try:
-        while True:
-            time.sleep(10)
-            log.info("%s", sim.totals())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    log.info("stopped: %s", sim.totals())
-    return 0
+    return report_until_interrupted(sim, log)

@@ -36,6 +36,7 @@ import requests
 
 from esl_controller.mqtt import parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.sims.running import report_until_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -732,13 +733,4 @@ def run_player_sim(argv: list[str] | None = None) -> int:
         sim.target.host,
         sim.target.port,
     )
-    try:
-        while True:
-            time.sleep(10)
-            log.info("%s", sim.totals())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    log.info("stopped: %s", sim.totals())
-    return 0
+    return report_until_interrupted(sim, log)
