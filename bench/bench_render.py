@@ -4,7 +4,7 @@
 
 Renders N distinct 296x128 BWR price labels with barcodes (every label a different product
 name, GTIN and price, so no per-content cache helps) and prints labels/s for render only and
-for render + encode. The encoder is `esl_controller.esl.protocol.encode_image` when it exists;
+for render + encode. The encoder is `esl_controller.esl.drivers.mqtt.protocol.encode_image` when it exists;
 otherwise `image.tobytes()` + zlib stands in (said so in the output). Then writes PNG previews
 of every template x size x colour mode, and of Cyrillic, Greek and Romanian labels.
 """
@@ -63,7 +63,7 @@ def make_content(index: int) -> LabelContent:
 def pick_encoder() -> tuple[str, Callable[[Image.Image, HardwareModel], bytes]]:
     """The wire encoder (panel orientation, 1-bit planes, zlib, frame header) or a stand-in."""
     try:
-        protocol = importlib.import_module("esl_controller.esl.protocol")
+        protocol = importlib.import_module("esl_controller.esl.drivers.mqtt.protocol")
         encode_image, frame_bytes = protocol.encode_image, protocol.frame_bytes
     except (ImportError, AttributeError):
         return "stand-in: panel_image + tobytes + zlib (no esl.protocol.encode_image yet)", (

@@ -25,8 +25,8 @@ from esl_controller.ads.retention import roll_up_impressions
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.erp.runner import SyncRunner, labels_of_products
-from esl_controller.esl import protocol
 from esl_controller.esl.dispatcher import Dispatcher
+from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.esl.outbox import Priority
 from esl_controller.labels.refresh import Progress, RefreshReport, refresh_labels
 from esl_controller.labels.render_pool import RenderPool

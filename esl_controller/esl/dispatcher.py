@@ -33,7 +33,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
-from esl_controller.esl import protocol
+from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.esl.outbox import retry_delay
 from esl_controller.incidents import record_incident
 from esl_controller.models import BaseStation, Label, OutboxMessage

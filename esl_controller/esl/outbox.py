@@ -19,7 +19,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from esl_controller.clock import utcnow
-from esl_controller.esl import protocol
+from esl_controller.esl.drivers.mqtt import protocol
+from esl_controller.labels.planes import PackedImage
 from esl_controller.models import Label, OutboxMessage
 
 
@@ -37,7 +38,7 @@ UNDELIVERED = ("pending", "sent")
 @dataclass(frozen=True)
 class QueuedImage:
     label_id: str
-    encoded: protocol.EncodedImage
+    encoded: PackedImage
     priority: int
     force: bool = False  # re-push even when the label already shows this image
 

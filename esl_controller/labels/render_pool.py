@@ -17,9 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from esl_controller.config import PROJECT_ROOT
-from esl_controller.esl import protocol
 from esl_controller.labels.content import LabelContent
 from esl_controller.labels.hardware import HardwareModel, load_hardware_models
+from esl_controller.labels.planes import PackedImage, pack_image
 from esl_controller.labels.render import panel_image, render_label
 from esl_controller.labels.templates import LabelTemplate, TemplateError, load_templates
 
@@ -35,7 +35,7 @@ class RenderJob:
 @dataclass(frozen=True)
 class RenderOutcome:
     label_id: str
-    encoded: protocol.EncodedImage | None = None
+    encoded: PackedImage | None = None
     error_kind: str | None = None  # template_error | render_error
     error: str | None = None
 
@@ -61,7 +61,7 @@ class LabelRenderer:
     def encode(self, job: RenderJob) -> RenderOutcome:
         try:
             image, model = self.render(job)
-            encoded = protocol.encode_image(panel_image(image, model), model.colour_mode)
+            encoded = pack_image(panel_image(image, model), model.colour_mode)
         except TemplateError as exc:
             return RenderOutcome(job.label_id, error_kind="template_error", error=str(exc))
         except Exception as exc:  # a bad product must not stop the other labels

@@ -41,7 +41,7 @@ from marshmallow import (
 
 from esl_controller import wire_json
 from esl_controller.catalogue.gtin import is_valid_gtin
-from esl_controller.esl.protocol import ProtocolError, validate_id
+from esl_controller.topic_levels import TopicLevelError, validate_id
 
 SIGNAGE_PROTOCOL_VERSION = 1
 SIGNAGE_LEVEL = "signage"  # the topic level after the store; no base station may use this id
@@ -84,7 +84,7 @@ class SignageTopic:
 def _id(what: str, value: str) -> str:
     try:
         return validate_id(what, value)
-    except ProtocolError as exc:
+    except TopicLevelError as exc:
         raise SignageProtocolError(str(exc)) from None
 
 

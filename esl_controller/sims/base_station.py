@@ -6,7 +6,7 @@ that handles ONE transfer at a time with settable radio airtime, the way a real 
 station's radio does. Failures are injected by rate (dropped frames, nacks) from a
 seeded random generator, so runs are repeatable per station.
 
-Topics and payloads come from `esl_controller.esl.protocol` only.
+Topics and payloads come from `esl_controller.esl.drivers.mqtt.protocol` only.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 
-from esl_controller.esl import protocol
+from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.mqtt import parse_mqtt_url
 from esl_controller.sims.running import report_until_interrupted
 

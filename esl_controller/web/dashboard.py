@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import NotFound
 
 from esl_controller.esl import commands
-from esl_controller.esl.protocol import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
+from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings

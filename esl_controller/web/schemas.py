@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
-from esl_controller.esl.protocol import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
+from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.signage.targeting import parse_targeting
 from esl_controller.web.auth import MIN_PASSWORD_LENGTH, ROLES, USERNAME_PATTERN
 from esl_controller.web.queries import LABEL_STATES, SYNC_RUN_STATUSES

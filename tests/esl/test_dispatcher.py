@@ -13,9 +13,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlmodel import Session
 
-from esl_controller.esl import protocol
 from esl_controller.esl.dispatcher import Dispatcher
+from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_images
+from esl_controller.labels.planes import PackedImage, pack_image
 from esl_controller.models import Incident, Label, OutboxMessage
 
 
@@ -33,12 +34,12 @@ class Recorder:
         return [topic.split("/")[-2] for topic, _ in self.sent]  # .../label/<id>/<kind>
 
 
-def image(shade: int) -> protocol.EncodedImage:
+def image(shade: int) -> PackedImage:
     """A distinct tiny image per `shade` (pixel count of black)."""
     img = Image.new("P", (16, 4), 0)
     for x in range(shade):
         img.putpixel((x % 16, x // 16), 1)
-    return protocol.encode_image(img, "BWR")
+    return pack_image(img, "BWR")
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import zlib
 import pytest
 from PIL import Image, ImageDraw
 
-from esl_controller.esl import protocol
-from esl_controller.esl.protocol import (
+from esl_controller.esl.drivers.mqtt import protocol
+from esl_controller.esl.drivers.mqtt.protocol import (
     HEADER,
     HEADER_SIZE,
     MAGIC,
@@ -18,6 +18,7 @@ from esl_controller.esl.protocol import (
     ProtocolError,
     StationStatus,
 )
+from esl_controller.labels.planes import pack_image
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def with_header(frame: bytes, **changes: int | bytes) -> bytes:
 )
 def test_frame_round_trip(colour_mode: str, size: tuple[int, int], accent: bool) -> None:
     image = label_image(*size, accent=accent)
-    encoded = protocol.encode_image(image, colour_mode)
+    encoded = pack_image(image, colour_mode)
     decoded = protocol.decode_frame(protocol.frame_bytes(encoded, 42))
 
     assert (decoded.width, decoded.height, decoded.colour_mode, decoded.seq) == (
@@ -83,7 +84,7 @@ def test_frame_round_trip(colour_mode: str, size: tuple[int, int], accent: bool)
 
 
 def test_tiny_image_bytes_match_the_documented_example() -> None:
-    encoded = protocol.encode_image(tiny_image(), "BWR")
+    encoded = pack_image(tiny_image(), "BWR")
     frame = protocol.frame_bytes(encoded, 7)
     planes = zlib.decompress(frame[HEADER_SIZE:])
 
@@ -96,7 +97,7 @@ def test_tiny_image_bytes_match_the_documented_example() -> None:
 
 def test_an_accent_pixel_never_sets_the_black_bit() -> None:
     image = Image.new("P", (8, 1), 2)
-    decoded = protocol.decode_frame(protocol.frame_bytes(protocol.encode_image(image, "BWR"), 1))
+    decoded = protocol.decode_frame(protocol.frame_bytes(pack_image(image, "BWR"), 1))
     assert decoded.black_plane == b"\x00"
     assert decoded.accent_plane == b"\xff"
 
@@ -117,7 +118,7 @@ def test_uncompressed_frames_are_accepted_when_the_flag_is_clear() -> None:
 
 
 def test_sequence_number_does_not_change_the_content_hash_or_the_payload() -> None:
-    encoded = protocol.encode_image(label_image(), "BWR")
+    encoded = pack_image(label_image(), "BWR")
     first, second = protocol.frame_bytes(encoded, 1), protocol.frame_bytes(encoded, 2)
     assert first[HEADER_SIZE:] == second[HEADER_SIZE:]
     assert protocol.decode_frame(first).content_hash == protocol.decode_frame(second).content_hash
@@ -129,7 +130,7 @@ def test_content_hash_equal_for_equal_images_and_different_for_one_pixel() -> No
     changed = label_image()
     changed.putpixel((200, 5), 1)
 
-    encode = protocol.encode_image
+    encode = pack_image
     assert encode(image, "BWR").content_hash == encode(same, "BWR").content_hash
     assert encode(image, "BWR").content_hash != encode(changed, "BWR").content_hash
     # the same pixels on a panel with another accent colour show something else
@@ -137,7 +138,7 @@ def test_content_hash_equal_for_equal_images_and_different_for_one_pixel() -> No
 
 
 def test_crc_mismatch_is_detected() -> None:
-    frame = protocol.frame_bytes(protocol.encode_image(label_image(), "BWR"), 3)
+    frame = protocol.frame_bytes(pack_image(label_image(), "BWR"), 3)
     crc = struct.unpack(">I", frame[16:20])[0]
     with pytest.raises(FrameError, match="CRC mismatch"):
         protocol.decode_frame(with_header(frame, crc=crc ^ 1))
@@ -164,7 +165,7 @@ def test_crc_mismatch_is_detected() -> None:
     ],
 )
 def test_broken_frames_are_rejected_with_a_specific_error(mangle, message: str) -> None:
-    frame = protocol.frame_bytes(protocol.encode_image(tiny_image(), "BWR"), 1)
+    frame = protocol.frame_bytes(pack_image(tiny_image(), "BWR"), 1)
     with pytest.raises(FrameError, match=message):
         protocol.decode_frame(mangle(frame))
 
@@ -186,18 +187,18 @@ def test_zip_bomb_is_rejected_without_inflating_it() -> None:
 
 def test_encode_rejects_images_it_cannot_represent() -> None:
     with pytest.raises(ValueError, match="pixel value 2 is not valid for a BW label"):
-        protocol.encode_image(Image.new("P", (4, 4), 2), "BW")
+        pack_image(Image.new("P", (4, 4), 2), "BW")
     with pytest.raises(ValueError, match="pixel value 9"):
-        protocol.encode_image(Image.new("P", (4, 4), 9), "BWR")
+        pack_image(Image.new("P", (4, 4), 9), "BWR")
     with pytest.raises(ValueError, match="mode 'P'"):
-        protocol.encode_image(Image.new("RGB", (4, 4)), "BWR")
+        pack_image(Image.new("RGB", (4, 4)), "BWR")
     with pytest.raises(ValueError, match="colour mode must be one of"):
-        protocol.encode_image(Image.new("P", (4, 4)), "RGB")
+        pack_image(Image.new("P", (4, 4)), "RGB")
 
 
 @pytest.mark.parametrize("seq", [-1, 2**32, "7", True])
 def test_frame_bytes_rejects_sequence_numbers_outside_u32(seq: object) -> None:
-    encoded = protocol.encode_image(tiny_image(), "BWR")
+    encoded = pack_image(tiny_image(), "BWR")
     with pytest.raises(ValueError, match="sequence number"):
         protocol.frame_bytes(encoded, seq)  # type: ignore[arg-type]
 

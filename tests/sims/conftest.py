@@ -12,7 +12,7 @@ import paho.mqtt.client as paho
 import pytest
 
 from esl_controller.config import Settings
-from esl_controller.esl import protocol
+from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.mqtt import parse_mqtt_url
 from esl_controller.sims.base_station import BaseStationSim
 

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from esl_controller.config import Settings
-from esl_controller.esl import protocol
+from esl_controller.esl.drivers.mqtt import protocol
+from esl_controller.labels.planes import pack_image
 from esl_controller.sims.base_station import BaseStationSim, run_base_station_sim, station_names
 from tests.sims.conftest import Listener, eventually
 
@@ -22,7 +23,7 @@ def frame(seq: int, mark: int = 0) -> bytes:
     image = Image.new("P", (16, 8), 0)
     image.putpixel((0, 0), 1)
     image.putpixel((mark, 7), 2)
-    return protocol.frame_bytes(protocol.encode_image(image, "BWR"), seq)
+    return protocol.frame_bytes(pack_image(image, "BWR"), seq)
 
 
 def states(listener: Listener) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from esl_controller.esl.protocol import LED_COLOURS
+from esl_controller.esl.link import LED_COLOURS
 from esl_controller.web.openapi import flask_path_to_openapi
 from tests.web.conftest import Seed, bearer
 

@@ -14,16 +14,13 @@ Decisions worth knowing (see docs/protocol.md for the full contract):
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 from marshmallow import (
     EXCLUDE,
     Schema,
@@ -33,9 +30,26 @@ from marshmallow import (
     validate,
     validates_schema,
 )
-from PIL import Image, ImageChops
+from PIL import Image
 
-from esl_controller import wire_json
+from esl_controller import topic_levels, wire_json
+from esl_controller.esl.link import (
+    LED_COLOURS,
+    LED_MAX_SECONDS,
+    LED_PATTERNS,
+    PAGE_COUNT,
+    PAGE_MAX_SECONDS,
+)
+from esl_controller.labels.planes import (
+    COLOUR_MODES,
+    PackedImage,
+    check_dimensions,
+    content_hash,
+    mode_code,
+    plane_size,
+    planes_overlap,
+    planes_to_image,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -58,10 +72,9 @@ class BatchError(ProtocolError):
 
 # --- topics -------------------------------------------------------------------------------
 
-MAX_ID_LENGTH = 64
+MAX_ID_LENGTH = topic_levels.MAX_ID_LENGTH
 LABEL_COMMANDS = ("image", "led", "page")
 STATION_REPORTS = ("ack", "status")
-_FORBIDDEN_IN_ID = re.compile(r"[/+#\s]")
 
 
 @dataclass(frozen=True)
@@ -74,15 +87,10 @@ class ParsedTopic:
 
 def validate_id(what: str, value: str) -> str:
     """An id that is safe as one MQTT topic level, or ProtocolError saying what is wrong."""
-    if not isinstance(value, str) or not value:
-        raise ProtocolError(f"{what} id must be a non-empty string, got {value!r}")
-    if len(value) > MAX_ID_LENGTH:
-        raise ProtocolError(f"{what} id is {len(value)} characters; at most {MAX_ID_LENGTH}")
-    if _FORBIDDEN_IN_ID.search(value) or not value.isprintable():
-        raise ProtocolError(
-            f"{what} id {value!r} must be printable without whitespace, '/', '+' or '#'"
-        )
-    return value
+    try:
+        return topic_levels.validate_id(what, value)
+    except topic_levels.TopicLevelError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 def _validate_prefix(prefix: str) -> str:
@@ -169,30 +177,7 @@ MAGIC = b"ESLF"
 HEADER = struct.Struct(">4sBBBBHHIII")
 HEADER_SIZE = HEADER.size  # 24 bytes
 FLAG_ZLIB = 0x01
-MAX_DIMENSION = 4096
 MAX_SEQ = 2**32 - 1
-COLOUR_MODES = ("BW", "BWR", "BWY")  # wire codes 0, 1, 2
-WHITE, BLACK, ACCENT = 0, 1, 2
-# Level 3 packs a label to within ~20% of level 6 in a third of the time; the bytes on the
-# broker hardly matter, encoding throughput during a full-store re-price does.
-ZLIB_LEVEL = 3
-_HIGHEST_VALUE = {"BW": BLACK, "BWR": ACCENT, "BWY": ACCENT}
-
-_ACCENT_RGB = {"BW": None, "BWR": (200, 0, 0), "BWY": (230, 190, 0)}
-_BIT_TO_BLACK = [BLACK if value else WHITE for value in range(256)]
-_BIT_TO_ACCENT = [ACCENT if value else WHITE for value in range(256)]
-
-
-@dataclass(frozen=True)
-class EncodedImage:
-    """A label image ready for the wire but for its sequence number (see `frame_bytes`)."""
-
-    width: int
-    height: int
-    colour_mode: str
-    crc32: int
-    compressed: bytes
-    content_hash: str
 
 
 @dataclass(frozen=True)
@@ -222,94 +207,17 @@ class DecodedFrame:
 
     def to_image(self) -> Image.Image:
         """A mode "P" image with 0 white, 1 black, 2 accent, palette set for previews."""
-        size = (self.width, self.height)
-        image = Image.frombytes("1", size, self.black_plane).point(_BIT_TO_BLACK, "L")
-        accent = self.accent_plane
-        if accent is not None:
-            accent_image = Image.frombytes("1", size, accent).point(_BIT_TO_ACCENT, "L")
-            # Planes never overlap (checked on decode), so a per-pixel max merges them.
-            image = ImageChops.lighter(image, accent_image)
-        indexed = Image.frombytes("P", size, image.tobytes())
-        indexed.putpalette(palette(self.colour_mode))
-        return indexed
+        return planes_to_image(self.width, self.height, self.colour_mode, self.planes)
 
 
-def palette(colour_mode: str) -> list[int]:
-    """Flat RGB palette for index 0 white, 1 black, 2 accent (for previews and PNGs)."""
-    accent = _ACCENT_RGB[_checked_mode(colour_mode)] or (255, 255, 255)
-    return [255, 255, 255, 0, 0, 0, *accent]
-
-
-def plane_size(width: int, height: int) -> int:
-    """Bytes in one 1-bit plane: every row padded to a whole byte."""
-    return (width + 7) // 8 * height
-
-
-def content_hash(width: int, height: int, colour_mode: str, planes: bytes) -> str:
-    """What the label shows, independent of sequence number and compression."""
-    digest = hashlib.sha256(struct.pack(">HHB", width, height, _mode_code(colour_mode)))
-    digest.update(planes)
-    return digest.hexdigest()
-
-
-def _checked_mode(colour_mode: str) -> str:
-    mode = colour_mode.upper() if isinstance(colour_mode, str) else colour_mode
-    if mode not in COLOUR_MODES:
-        raise ValueError(
-            f"colour mode must be one of {', '.join(COLOUR_MODES)}, got {colour_mode!r}"
-        )
-    return mode
-
-
-def _mode_code(colour_mode: str) -> int:
-    return COLOUR_MODES.index(_checked_mode(colour_mode))
-
-
-def _check_dimensions(width: int, height: int, error: type[Exception]) -> None:
-    if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
-        raise error(f"image is {width}x{height}; each side must be 1..{MAX_DIMENSION} pixels")
-
-
-def encode_image(image: Image.Image, colour_mode: str) -> EncodedImage:
-    """Pack a mode "P" image (0 white, 1 black, 2 accent) into compressed 1-bit planes.
-
-    The expensive half of encoding, done once per rendered image (in the render pool);
-    `frame_bytes` later adds the header with the sequence number.
-    """
-    mode = _checked_mode(colour_mode)
-    if image.mode not in ("P", "L"):
-        raise ValueError(f"image must be mode 'P' with values 0/1/2, got mode {image.mode!r}")
-    width, height = image.size
-    _check_dimensions(width, height, ValueError)
-    pixels = np.asarray(image)  # height x width palette indices, no copy
-    highest = int(pixels.max()) if pixels.size else 0
-    if highest > _HIGHEST_VALUE[mode]:
-        raise ValueError(
-            f"pixel value {highest} is not valid for a {mode} label "
-            f"(allowed: 0 white, 1 black{', 2 accent' if mode != 'BW' else ''})"
-        )
-    # packbits pads every row to a whole byte, MSB first: exactly the wire's plane layout.
-    planes = np.packbits(pixels == BLACK, axis=1).tobytes()
-    if mode != "BW":
-        planes += np.packbits(pixels == ACCENT, axis=1).tobytes()
-    return EncodedImage(
-        width=width,
-        height=height,
-        colour_mode=mode,
-        crc32=zlib.crc32(planes),
-        compressed=zlib.compress(planes, ZLIB_LEVEL),
-        content_hash=content_hash(width, height, mode, planes),
-    )
-
-
-def frame_bytes(encoded: EncodedImage, seq: int) -> bytes:
+def frame_bytes(encoded: PackedImage, seq: int) -> bytes:
     """The wire frame: 24-byte header (with `seq`) followed by the compressed planes."""
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
         raise ValueError(f"sequence number must be an integer 0..{MAX_SEQ}, got {seq!r}")
     header = HEADER.pack(
         MAGIC,
         PROTOCOL_VERSION,
-        _mode_code(encoded.colour_mode),
+        mode_code(encoded.colour_mode),
         FLAG_ZLIB,
         0,
         encoded.width,
@@ -338,7 +246,7 @@ def decode_frame(data: bytes) -> DecodedFrame:
         raise FrameError(f"unknown colour mode {mode_code} (0 BW, 1 BWR, 2 BWY)")
     if flags & ~FLAG_ZLIB or reserved:
         raise FrameError(f"unknown flags 0x{flags:02x} / reserved byte {reserved} must be 0")
-    _check_dimensions(width, height, FrameError)
+    check_dimensions(width, height, FrameError)
     if length != len(data) - HEADER_SIZE:
         raise FrameError(
             f"header declares a {length}-byte payload but {len(data) - HEADER_SIZE} bytes follow"
@@ -354,7 +262,7 @@ def decode_frame(data: bytes) -> DecodedFrame:
     actual_crc = zlib.crc32(planes)
     if actual_crc != crc:
         raise FrameError(f"CRC mismatch: header says {crc:08x}, planes give {actual_crc:08x}")
-    if mode != "BW" and _planes_overlap(planes, expected // 2):
+    if mode != "BW" and planes_overlap(planes, expected // 2):
         raise FrameError("a pixel is set in both the black and the accent plane")
     return DecodedFrame(width, height, mode, seq, crc, planes)
 
@@ -373,20 +281,9 @@ def _inflate(payload: memoryview, expected: int) -> bytes:
     return planes
 
 
-def _planes_overlap(planes: bytes, size: int) -> bool:
-    black = int.from_bytes(planes[:size], "big")
-    accent = int.from_bytes(planes[size:], "big")
-    return bool(black & accent)
-
-
 # --- JSON messages ------------------------------------------------------------------------
 
 ACK_STATUSES = ("ok", "nack")
-LED_COLOURS = ("red", "green", "blue", "yellow", "cyan", "magenta", "white")
-LED_PATTERNS = ("solid", "blink", "fast_blink", "pulse")
-LED_MAX_SECONDS = 600
-PAGE_COUNT = 8
-PAGE_MAX_SECONDS = 3600
 STATION_STATES = ("online", "offline")
 MAX_ACKS_PER_MESSAGE = 1000
 
