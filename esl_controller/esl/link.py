@@ -173,6 +173,10 @@ class StationDriver(ABC):
 
     name: str = ""
 
+    def __init__(self, context: Any) -> None:
+        # esl_controller.esl.registry.DriverContext: settings and shared transports.
+        self.context = context
+
     @abstractmethod
     def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """Check a station's connection options; raise ValueError with a message for people."""
