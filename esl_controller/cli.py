@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -58,14 +59,29 @@ def demo(products: int, stations: int, airtime: float, port: int, exit_when_deli
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--wait-for-lease",
+    is_flag=True,
+    help="If another worker holds the store (e.g. one that just crashed), wait for its "
+    "lease to run out instead of exiting.",
+)
+def worker(wait_for_lease: bool) -> None:
     """The MQTT session, scheduler and outbox. Exactly one per store database."""
     from esl_controller.worker import Worker
+    from esl_controller.worker_lease import LEASE_SECONDS, WorkerAlreadyRunning
 
     settings = Settings.from_env()
     if not settings.mqtt_url:
         settings = settings.with_overrides(mqtt_url="mqtt://127.0.0.1:1883")
-    running = Worker(settings).start()
+    while True:
+        try:
+            running = Worker(settings).start()
+            break
+        except WorkerAlreadyRunning as exc:
+            if not wait_for_lease:
+                raise click.ClickException(str(exc)) from exc
+            logging.getLogger(__name__).warning("%s; waiting", exc)
+            time.sleep(LEASE_SECONDS / 6)
     try:
         _wait_for_signal()
     finally:
@@ -253,6 +269,16 @@ def _simulator_command(name: str, target: str, summary: str) -> click.Command:
 
 for _name, (_target, _summary) in SIMULATORS.items():
     sim.add_command(_simulator_command(_name, _target, _summary))
+
+
+def _add_domain_commands() -> None:
+    from esl_controller.esl.cli_commands import label, station
+
+    main.add_command(station)
+    main.add_command(label)
+
+
+_add_domain_commands()
 
 
 @main.group()

@@ -58,6 +58,13 @@ class Settings:
     retry_base_s: float = 5.0
     retry_max_s: float = 300.0
     max_attempts: int = 5
+    # A command that waited this long for its confirmation stops holding its station's
+    # window (it still waits up to the ack timeout): one silent label must not stall a
+    # station for a whole timeout per attempt.
+    slot_timeout_s: float = 15.0
+    # A station that sent no status for this long is offline even if its last will (or a
+    # retained "online" from before a broker restart) says otherwise.
+    station_liveness_s: float = 95.0
     render_workers: int = 0  # 0: one per CPU core
     outbox_poll_s: float = 0.2
     # ERP sync
@@ -110,6 +117,8 @@ class Settings:
             retry_base_s=_env_float("ESL_RETRY_BASE", 5.0),
             retry_max_s=_env_float("ESL_RETRY_MAX", 300.0),
             max_attempts=_env_int("ESL_MAX_ATTEMPTS", 5),
+            slot_timeout_s=_env_float("ESL_SLOT_TIMEOUT", 15.0),
+            station_liveness_s=_env_float("ESL_STATION_LIVENESS", 95.0),
             render_workers=_env_int("ESL_RENDER_WORKERS", 0),
             outbox_poll_s=_env_float("ESL_OUTBOX_POLL", 0.2),
             erp_feed=_env("ESL_ERP_FEED", "json"),

@@ -10,6 +10,8 @@ SCHEMA_VERSION; an older one is brought forward step by step by MIGRATIONS; a ne
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -93,12 +95,74 @@ def _v5_impression_hour_totals(conn: Connection) -> None:
     fill_from_history(conn)
 
 
+def _v6_station_drivers(conn: Connection) -> None:
+    """Base stations name their driver; the outbox keeps rendered planes, not MQTT frames;
+    labels keep access-point telemetry."""
+    timestamp = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    for table, column, sql_type in (
+        ("base_station", "driver", "VARCHAR NOT NULL DEFAULT 'mqtt'"),
+        ("base_station", "options", "VARCHAR NOT NULL DEFAULT '{}'"),
+        ("base_station", "eta_s", "FLOAT"),
+        ("label", "battery_mv", "INTEGER"),
+        ("label", "lqi", "INTEGER"),
+        ("label", "next_checkin", timestamp),
+        ("outbox", "width", "INTEGER"),
+        ("outbox", "height", "INTEGER"),
+        ("outbox", "colour_mode", "VARCHAR"),
+        ("outbox", "crc32", "BIGINT"),
+        ("outbox", "params", "VARCHAR NOT NULL DEFAULT '{}'"),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    _v6_rewrite_outbox_rows(conn)
+
+
+_V5_HEADER = struct.Struct(">4sBBBBHHIII")
+_V5_MODES = ("BW", "BWR", "BWY")
+
+
+def _v6_rewrite_outbox_rows(conn: Connection) -> None:
+    """Until schema 5 an image row held the 24-byte ESLF frame (header + zlib planes) and an
+    LED or page row its JSON message; read those layouts here once, with their own constants."""
+    rows = conn.execute(text("SELECT id, kind, payload FROM outbox")).all()
+    for row_id, kind, payload in rows:
+        payload = bytes(payload)
+        if kind == "image":
+            if len(payload) < _V5_HEADER.size or payload[:4] != b"ESLF":
+                continue  # never written by schema 5; left for the dispatcher to refuse
+            _, _, mode, _, _, width, height, _, crc, _ = _V5_HEADER.unpack_from(payload)
+            conn.execute(
+                text(
+                    "UPDATE outbox SET payload = :planes, width = :w, height = :h, "
+                    "colour_mode = :mode, crc32 = :crc WHERE id = :id"
+                ),
+                {
+                    "planes": payload[_V5_HEADER.size :],
+                    "w": width,
+                    "h": height,
+                    "mode": _V5_MODES[mode] if mode < len(_V5_MODES) else "BW",
+                    "crc": crc,
+                    "id": row_id,
+                },
+            )
+        else:
+            try:
+                message = json.loads(payload)
+            except ValueError:
+                continue
+            params = {k: v for k, v in message.items() if k != "seq"}
+            conn.execute(
+                text("UPDATE outbox SET payload = :empty, params = :params WHERE id = :id"),
+                {"empty": b"", "params": json.dumps(params), "id": row_id},
+            )
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
     3: _v3_signage,
     4: _v4_proof_of_play,
     5: _v5_impression_hour_totals,
+    6: _v6_station_drivers,
 }
 
 

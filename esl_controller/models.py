@@ -82,6 +82,12 @@ class BaseStation(SQLModel, table=True):
     last_seen: datetime | None = None
     firmware: str = ""
     queue_depth: int = 0
+    # The driver that talks to it (an entry point name, see esl.registry) and that
+    # driver's connection options as JSON. Never a secret: an option may name the
+    # environment variable that holds one.
+    driver: str = "mqtt"
+    options: str = "{}"
+    eta_s: float | None = None  # the station's own estimate for what it still holds
 
 
 class Label(SQLModel, table=True):
@@ -91,17 +97,19 @@ class Label(SQLModel, table=True):
     base_station_id: str = Field(foreign_key="base_station.id", index=True)
     product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
     template: str = "price"
-    # unbound | pending (queued) | sent (on air) | acked | failed
-    state: str = Field(default="unbound", index=True)
+    state: str = Field(default="unbound", index=True)  # esl.states.LabelState
     content_hash: str | None = None  # newest image queued for the label
     shown_hash: str | None = None  # image the base station confirmed on the label
     render_fingerprint: str | None = None  # inputs of the last render; equal -> no re-render
     seq: int = 0  # last image sequence number issued
     shown_seq: int = 0
     battery: int | None = None  # percent
+    battery_mv: int | None = None
     signal: int | None = None  # dBm
+    lqi: int | None = None  # link quality, as the radio reports it
     temperature: float | None = None  # degrees C
     last_seen: datetime | None = None
+    next_checkin: datetime | None = None  # when the tag next wakes (access-point radios)
     last_error: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -114,13 +122,20 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     label_id: str = Field(foreign_key="label.id")
     base_station_id: str = Field(foreign_key="base_station.id")
-    kind: str = "image"  # image | led | page
+    kind: str = "image"  # esl.link.CommandKind
     seq: int = 0
-    priority: int = 0  # higher goes first; see esl.priorities
+    priority: int = 0  # higher goes first; see esl.outbox.Priority
+    # What was rendered, not any driver's wire form: for an image the zlib-compressed
+    # 1-bit planes (labels.planes), described by the four columns after it; empty for
+    # the other kinds, whose arguments are `params` (JSON).
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    width: int | None = None
+    height: int | None = None
+    colour_mode: str | None = None
+    crc32: int | None = None
+    params: str = "{}"
     content_hash: str | None = None
-    # pending | sent | acked | failed | superseded
-    state: str = "pending"
+    state: str = "pending"  # esl.states.OutboxState
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)

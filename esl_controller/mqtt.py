@@ -80,7 +80,9 @@ class MqttClient:
         self.errors: Counter[str] = Counter()
         self._handlers: list[tuple[str, int, Handler]] = []
         self._durable: list[tuple[str, int, DurableHandler]] = []
-        self.on_connected = on_connected
+        self._connected_listeners: list[Callable[[], None]] = []
+        if on_connected:
+            self._connected_listeners.append(on_connected)
         self._connected = threading.Event()
         self._stopping = False
         self._client = paho.Client(
@@ -108,6 +110,10 @@ class MqttClient:
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
+
+    def add_connected_listener(self, listener: Callable[[], None]) -> None:
+        """Called after every (re)connection, once the subscriptions are renewed."""
+        self._connected_listeners.append(listener)
 
     def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
         self._handlers.append((topic_filter, qos, handler))
@@ -162,8 +168,11 @@ class MqttClient:
         log.info(
             "MQTT connected to %s:%s as %s", self.target.host, self.target.port, self.client_id
         )
-        if self.on_connected:
-            self.on_connected()
+        for listener in self._connected_listeners:
+            try:
+                listener()
+            except Exception:  # one listener must not keep the others from hearing it
+                log.exception("MQTT connected listener failed")
 
     def _handle_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
         self._connected.clear()

@@ -26,8 +26,9 @@ from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.erp.runner import SyncRunner, labels_of_products
 from esl_controller.esl.dispatcher import Dispatcher
-from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.esl.outbox import Priority
+from esl_controller.esl.registry import DriverContext
+from esl_controller.esl.station_links import StationLinks
 from esl_controller.labels.refresh import Progress, RefreshReport, refresh_labels
 from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import Label, Product, Promotion
@@ -49,6 +50,7 @@ class Worker:
         self.holder = worker_lease.holder_name()
         self.mqtt: MqttClient | None = None
         self.dispatcher: Dispatcher | None = None
+        self.stations: StationLinks | None = None
         self.signage: SignageService | None = None
         self.pool: RenderPool | None = None
         self._scheduler = None
@@ -66,18 +68,17 @@ class Worker:
             self.settings.mqtt_url,
             client_id=f"esl-controller-{self.settings.store_id}",
         )
-        self.dispatcher = Dispatcher(self.engine, self.settings, self.mqtt.publish)
-        self.mqtt.on_connected = self.dispatcher.on_reconnected
-        for topic_filter in protocol.controller_subscriptions(
-            self.settings.topic_prefix, self.settings.store_id
-        ):
-            self.mqtt.subscribe(topic_filter, self.dispatcher.on_station_message)
+        self.dispatcher = Dispatcher(self.engine, self.settings)
+        self.stations = StationLinks(
+            self.engine, DriverContext(self.settings, mqtt=self.mqtt), self.dispatcher
+        )
         self.dispatcher.start()
+        self.stations.reconcile()
         mqtt = self.mqtt
         self.signage = SignageService(
-            self.engine, self.settings, lambda topic, payload, retain: mqtt.publish(
-                topic, payload, retain=retain
-            )
+            self.engine,
+            self.settings,
+            lambda topic, payload, retain: mqtt.publish(topic, payload, retain=retain),
         )
         for topic_filter in signage_protocol.controller_subscriptions(
             self.settings.topic_prefix, self.settings.store_id
@@ -94,6 +95,7 @@ class Worker:
             {
                 "refresh_changed_labels": (self.refresh_changed, 2.0),
                 "renew_worker_lease": (self._renew_lease, 10.0),
+                "station_links": (self.stations.reconcile, 5.0),
                 "requested_syncs": (self._holding_refresh(self.sync.run_requested), 2.0),
                 "report_deliveries": (self._deliver_reports, 60.0),
                 "impression_retention": (self._roll_up_impressions, 3600.0),
@@ -117,6 +119,8 @@ class Worker:
     def stop(self) -> None:
         if self._scheduler:
             self._scheduler.shutdown(wait=False)
+        if self.stations:
+            self.stations.stop()
         if self.dispatcher:
             self.dispatcher.stop()
         if self.signage:
@@ -147,7 +151,8 @@ class Worker:
         product changes, and once at every worker start (`retry_errors`), not every tick.
         """
         assert self.pool is not None, "start() the worker first"
-        never_rendered = Label.content_hash.is_(None)
+        # Never rendered, or marked for a fresh render (a label just linked to a product).
+        never_rendered = or_(Label.content_hash.is_(None), Label.render_fingerprint.is_(None))
         if not retry_errors:
             never_rendered = and_(never_rendered, Label.last_error.is_(None))
         with self._refresh_lock:

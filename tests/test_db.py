@@ -119,3 +119,44 @@ def test_a_stored_version_1_database_is_migrated_and_keeps_its_data(tmp_path) ->
     with Session(engine) as session:
         assert session.exec(select(SyncRun)).one().status == "requested"
     engine.dispose()
+
+
+def test_schema_6_turns_stored_mqtt_frames_into_rendered_planes(engine, seed_store):
+    """Rows queued by schema 5 held finished MQTT messages; after the step they are the
+    rendered planes and arguments every driver starts from, and send the same bytes."""
+    from PIL import Image
+
+    from esl_controller.esl.drivers.mqtt import protocol
+    from esl_controller.esl.outbox import command_from_row
+    from esl_controller.labels.planes import pack_image
+    from esl_controller.models import OutboxMessage
+
+    (label_id,) = seed_store(labels=1, stations=1)
+    picture = Image.new("P", (24, 8), 0)
+    picture.putpixel((3, 2), 1)
+    picture.putpixel((9, 5), 2)
+    packed = pack_image(picture, "BWR")
+    old_frame = protocol.frame_bytes(packed, 7)
+    with Session(engine) as s:
+        s.add(OutboxMessage(label_id=label_id, base_station_id="bs-01", seq=7, payload=old_frame))
+        s.add(
+            OutboxMessage(
+                label_id=label_id,
+                base_station_id="bs-01",
+                kind="led",
+                seq=8,
+                payload=protocol.led_payload(8, "red", "blink", 5),
+            )
+        )
+        s.commit()
+    with engine.begin() as conn:
+        db._v6_rewrite_outbox_rows(conn)
+    with Session(engine) as s:
+        image_row, led_row = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    fields = ("id", "label_id", "base_station_id", "kind", "seq", "payload", "width", "height")
+    rest = ("colour_mode", "crc32", "params", "content_hash")
+    image = command_from_row(*(getattr(image_row, f) for f in (*fields, *rest)))
+    assert image.image is not None and image.planes == packed.planes()
+    assert protocol.frame_bytes(image.image, 7) == old_frame
+    led = command_from_row(*(getattr(led_row, f) for f in (*fields, *rest)))
+    assert dict(led.params) == {"colour": "red", "pattern": "blink", "seconds": 5}

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
-from esl_controller.esl.drivers.mqtt import protocol
+from esl_controller.esl.link import CommandKind
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_command, queue_images
 from esl_controller.labels.preview import preview_png
 from esl_controller.labels.refresh import CatalogueSlice
@@ -61,8 +61,8 @@ def flash_led(
     message = queue_command(
         session,
         label_id,
-        "led",
-        lambda seq: protocol.led_payload(seq, colour, pattern, seconds),
+        CommandKind.LED,
+        {"colour": colour, "pattern": pattern, "seconds": seconds},
     )
     session.commit()
     return message

@@ -1,18 +1,25 @@
-"""The dispatcher: the one loop that publishes the outbox and books what comes back.
+"""The dispatcher: the one loop that hands the outbox to station links and books what comes back.
 
 It runs in the worker only, in one thread that owns every write about delivery, so SQLite
-sees a single writer for the hot path. The MQTT network thread only parses messages and
-hands them over through a queue.
+sees a single writer for the hot path. Links (one per base station, whatever its driver)
+report through the `LinkEvents` methods below, from any thread; those only queue.
 
-Rules it enforces:
-- each online base station has at most `station_window` commands on air, most urgent
+Rules it enforces, the same for every driver:
+- each online base station has at most its window of commands holding a slot, most urgent
   first: the radio stays busy, and a manager's action waits behind at most that many;
-- an ack is matched by (label, sequence number); an image is marked shown only if it is
-  still the newest one queued for the label (a stale ack never marks a newer image);
-- no ack within `ack_timeout_s`, or a nack: retry with exponential backoff, and after
-  `max_attempts` mark it failed with the reason, for the manager to see;
-- a station going offline (its last will) gets its on-air commands back in the queue,
-  held until it returns; a reconnect to the broker re-sends what was on air.
+- a confirmation counts only from the station the command went to, matched by (label,
+  sequence number); an image is marked shown only if it is still the newest one queued
+  for the label (a stale ack never marks a newer image);
+- a command that holds its slot longer than `slot_timeout_s` frees it (a label that never
+  answers must not stall its station) but still waits for its confirmation;
+- no confirmation within the ack timeout, or a refusal: retry with exponential backoff,
+  and after `max_attempts` mark it failed with the reason, for the manager to see; a
+  station that says "come back later" is retried without counting an attempt;
+- a station going offline gets its on-air commands back in the queue, held until it
+  returns; a station that announces itself online again gets them re-sent;
+- a failure inside a step never loses what is on air: in-flight state is rebuilt from the
+  outbox rows, and the step's events are then applied one by one, so a poisonous event
+  costs only itself.
 """
 
 from __future__ import annotations
@@ -21,11 +28,11 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import TextClause, bindparam, select, text, update
+from sqlalchemy import TextClause, bindparam, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -33,14 +40,23 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
-from esl_controller.esl.drivers.mqtt import protocol
-from esl_controller.esl.outbox import retry_delay
+from esl_controller.esl.link import (
+    Command,
+    CommandKind,
+    CommandNotSupported,
+    HeardLabel,
+    LinkUnavailable,
+    StationInfo,
+    StationLink,
+    Telemetry,
+)
+from esl_controller.esl.outbox import command_from_row, retry_delay
+from esl_controller.esl.states import ACKABLE, LabelState, OutboxState
 from esl_controller.incidents import record_incident
 from esl_controller.models import BaseStation, Label, OutboxMessage
+from esl_controller.topic_levels import TopicLevelError, validate_id
 
 log = logging.getLogger(__name__)
-
-Publish = Callable[[str, bytes], None]
 
 
 @dataclass
@@ -53,18 +69,45 @@ class InFlight:
     content_hash: str | None
     attempts: int
     sent_at: datetime
+    holds_slot: bool = True
+
+
+# -- events, as the links report them ------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Acks:
+class _Confirmed:
     station: str
-    acks: list[protocol.Ack]
+    label: str
+    seq: int
+    telemetry: Telemetry | None
+    refusal: str | None = None  # set: the station refused the command
 
 
 @dataclass(frozen=True)
-class _Status:
+class _Busy:
     station: str
-    status: protocol.StationStatus
+    label: str
+    seq: int
+    retry_after_s: float
+
+
+@dataclass(frozen=True)
+class _Online:
+    station: str
+    info: StationInfo
+
+
+@dataclass(frozen=True)
+class _Offline:
+    station: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Heard:
+    station: str
+    labels: tuple[HeardLabel, ...]
 
 
 @dataclass(frozen=True)
@@ -75,8 +118,10 @@ class _Malformed:
 
 
 @dataclass(frozen=True)
-class _Reconnected:
-    pass
+class _Unsendable:
+    outbox_id: int
+    label: str
+    reason: str
 
 
 @dataclass
@@ -90,7 +135,7 @@ class DispatchStats:
 def _sql(statement: str) -> TextClause:
     """Raw SQL for executemany hot paths, with datetimes bound as the ORM stores them."""
     clause = text(statement)
-    times = [name for name in ("now", "at") if f":{name}" in statement]
+    times = [name for name in ("now", "at", "next_checkin") if f":{name}" in statement]
     return clause.bindparams(*(bindparam(name, type_=UTCDateTime()) for name in times))
 
 
@@ -100,51 +145,89 @@ _MARK_SHOWN = _sql(
     "WHERE id = :label AND shown_seq < :seq"
 )
 _TELEMETRY = _sql(
-    "UPDATE label SET battery = COALESCE(:battery, battery), signal = COALESCE(:signal, signal), "
-    "temperature = COALESCE(:temperature, temperature), last_seen = :now WHERE id = :label"
+    "UPDATE label SET battery = COALESCE(:battery, battery), "
+    "battery_mv = COALESCE(:battery_mv, battery_mv), signal = COALESCE(:signal, signal), "
+    "lqi = COALESCE(:lqi, lqi), temperature = COALESCE(:temperature, temperature), "
+    "next_checkin = COALESCE(:next_checkin, next_checkin), last_seen = :now "
+    "WHERE id = :label AND base_station_id = :station"
+)
+_BOOK_ACKED = _sql(
+    "UPDATE outbox SET state = 'acked', done_at = :now "
+    f"WHERE id = :id AND state IN ({', '.join(repr(str(s)) for s in ACKABLE)})"
 )
 
 
+def _telemetry_row(station: str, label: str, telemetry: Telemetry, now: datetime) -> dict:
+    return {
+        "label": label,
+        "station": station,
+        "battery": telemetry.battery_percent,
+        "battery_mv": telemetry.battery_mv,
+        "signal": telemetry.signal_dbm,
+        "lqi": telemetry.lqi,
+        "temperature": telemetry.temperature_c,
+        "next_checkin": telemetry.next_checkin,
+        "now": telemetry.last_seen or now,
+    }
+
+
 class Dispatcher:
-    def __init__(self, engine: Engine, settings: Settings, publish: Publish) -> None:
+    """Owns delivery for every station link of one store; implements `LinkEvents`."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.publish = publish
         self.stats = DispatchStats()
+        self._links: dict[str, StationLink] = {}
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._inflight: dict[int, InFlight] = {}
         self._by_label_seq: dict[tuple[str, int], int] = {}
         self._on_air: Counter[str] = Counter()
         self._online: set[str] = set()
-        self._reported_unknown: set[str] = set()
+        self._reported: set[tuple[str, str]] = set()  # (kind, subject) already recorded
         self._last_expiry = utcnow()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    # -- called from the MQTT network thread: parse, never touch the database -------------
+    # -- links ---------------------------------------------------------------------------
 
-    def on_station_message(self, topic: str, payload: bytes) -> None:
-        try:
-            parsed = protocol.parse_topic(self.settings.topic_prefix, topic)
-        except protocol.ProtocolError as exc:
-            self._events.put(_Malformed("malformed_ack", topic, str(exc)))
-            return
-        if parsed.kind == "ack":
-            try:
-                self._events.put(_Acks(parsed.station, protocol.parse_acks(payload)))
-            except protocol.BatchError as exc:  # the good acks of a batch still count
-                self._events.put(_Acks(parsed.station, exc.valid))
-                self._events.put(_Malformed("malformed_ack", topic, str(exc)))
-            except protocol.ProtocolError as exc:
-                self._events.put(_Malformed("malformed_ack", topic, str(exc)))
-        elif parsed.kind == "status":
-            try:
-                self._events.put(_Status(parsed.station, protocol.parse_status(payload)))
-            except protocol.ProtocolError as exc:
-                self._events.put(_Malformed("malformed_status", topic, str(exc)))
+    def attach(self, link: StationLink) -> None:
+        self._links[link.station_id] = link
 
-    def on_reconnected(self) -> None:
-        self._events.put(_Reconnected())
+    def detach(self, station_id: str) -> StationLink | None:
+        """Forget a link (its station was removed or re-configured); its commands are held."""
+        link = self._links.pop(station_id, None)
+        self._events.put(_Offline(station_id, "link closed"))
+        return link
+
+    @property
+    def links(self) -> dict[str, StationLink]:
+        return dict(self._links)
+
+    # -- LinkEvents: called from link threads; only queue --------------------------------
+
+    def delivered(
+        self, station_id: str, label_id: str, seq: int, telemetry: Telemetry | None = None
+    ) -> None:
+        self._events.put(_Confirmed(station_id, label_id, seq, telemetry))
+
+    def refused(self, station_id: str, label_id: str, seq: int, reason: str) -> None:
+        self._events.put(_Confirmed(station_id, label_id, seq, None, refusal=reason))
+
+    def busy(self, station_id: str, label_id: str, seq: int, retry_after_s: float) -> None:
+        self._events.put(_Busy(station_id, label_id, seq, retry_after_s))
+
+    def station_online(self, station_id: str, info: StationInfo) -> None:
+        self._events.put(_Online(station_id, info))
+
+    def station_offline(self, station_id: str, reason: str) -> None:
+        self._events.put(_Offline(station_id, reason))
+
+    def labels_heard(self, station_id: str, labels: list[HeardLabel]) -> None:
+        self._events.put(_Heard(station_id, tuple(labels)))
+
+    def malformed(self, station_id: str, kind: str, detail: str) -> None:
+        self._events.put(_Malformed(kind, station_id, detail))
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -164,11 +247,13 @@ class Dispatcher:
         with session_scope(self.engine) as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.state == "sent")
-                .values(state="pending", attempts=OutboxMessage.attempts - 1)
+                .where(OutboxMessage.state == OutboxState.SENT)
+                .values(state=OutboxState.PENDING, attempts=OutboxMessage.attempts - 1)
             )
             session.execute(update(BaseStation).values(online=False))
-            session.execute(update(Label).where(Label.state == "sent").values(state="pending"))
+            session.execute(
+                update(Label).where(Label.state == LabelState.SENT).values(state=LabelState.PENDING)
+            )
         self._online.clear()
         self._forget_inflight()
 
@@ -176,7 +261,7 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self.step(self.settings.outbox_poll_s)
-            except Exception:  # the loop must survive a bad batch; the batch is rolled back
+            except Exception:  # the loop must survive anything; step already recovered
                 self.stats.counts["loop_errors"] += 1
                 log.exception("dispatcher step failed")
                 self._stop.wait(1.0)
@@ -184,19 +269,22 @@ class Dispatcher:
     # -- one turn of the loop (public for tests and benchmarks) ---------------------------
 
     def step(self, wait: float = 0.0) -> int:
-        """Apply what arrived, expire what timed out, fill the stations; return publishes."""
+        """Apply what arrived, expire what timed out, fill the stations; return sends."""
         events = self._drain(wait)
         now = utcnow()
-        with session_scope(self.engine) as session:
-            self._apply(session, events, now)
-            if (now - self._last_expiry).total_seconds() >= 0.5:
-                self._expire(session, now)
-                self._last_expiry = now
-            outgoing = self._fill(session, now)
-        for topic, payload in outgoing:
-            self.publish(topic, payload)
-        self.stats.counts["published"] += len(outgoing)
-        return len(outgoing)
+        try:
+            with session_scope(self.engine) as session:
+                self._apply(session, events, now)
+                if (now - self._last_expiry).total_seconds() >= 0.5:
+                    self._expire(session, now)
+                    self._last_expiry = now
+                claimed = self._claim(session, now)
+        except Exception:
+            self.stats.counts["step_errors"] += 1
+            log.exception("dispatcher step failed; applying its %d events one by one", len(events))
+            self._recover_step(events, now)
+            return 0
+        return self._send(claimed)
 
     def _drain(self, wait: float) -> list[object]:
         events: list[object] = []
@@ -211,61 +299,103 @@ class Dispatcher:
                 break
         return events
 
-    def _apply(self, session: Session, events: list[object], now: datetime) -> None:
-        acks: list[tuple[str, protocol.Ack]] = []
+    def _recover_step(self, events: list[object], now: datetime) -> None:
+        """The step's transaction rolled back: memory may disagree with the rows. Rebuild
+        what is on air from the outbox, then give every event its own transaction."""
+        self._reload_inflight()
         for event in events:
-            if isinstance(event, _Acks):
-                acks.extend((event.station, ack) for ack in event.acks)
-            elif isinstance(event, _Status):
-                self._apply_status(session, event.station, event.status, now)
+            try:
+                with session_scope(self.engine) as session:
+                    self._apply(session, [event], now)
+            except Exception as exc:
+                self.stats.counts["poison_events"] += 1
+                log.exception("dropped one station event that cannot be applied")
+                self._reload_inflight()
+                self._record_safely(
+                    "malformed_event",
+                    getattr(event, "station", "dispatcher"),
+                    f"a station event could not be applied ({type(exc).__name__}); "
+                    "every other event was",
+                )
+
+    def _record_safely(self, kind: str, subject: str, message: str) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                record_incident(session, kind, subject, message)
+        except Exception:
+            log.exception("could not record a %s incident", kind)
+
+    def _reload_inflight(self) -> None:
+        self._forget_inflight()
+        with session_scope(self.engine) as session:
+            rows = session.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.label_id,
+                    OutboxMessage.base_station_id,
+                    OutboxMessage.kind,
+                    OutboxMessage.seq,
+                    OutboxMessage.content_hash,
+                    OutboxMessage.attempts,
+                    OutboxMessage.sent_at,
+                ).where(OutboxMessage.state == OutboxState.SENT)
+            ).all()
+        for row in rows:
+            self._track(InFlight(*row[:7], sent_at=row.sent_at or utcnow()))
+
+    def _apply(self, session: Session, events: Iterable[object], now: datetime) -> None:
+        confirmations: list[_Confirmed] = []
+        for event in events:
+            if isinstance(event, _Confirmed):
+                confirmations.append(event)
+                continue
+            if confirmations:  # keep order: a confirmation before a station went offline
+                self._apply_confirmations(session, confirmations, now)
+                confirmations = []
+            if isinstance(event, _Online):
+                self._apply_online(session, event.station, event.info, now)
+            elif isinstance(event, _Offline):
+                self._apply_offline(session, event.station, event.reason, now)
+            elif isinstance(event, _Busy):
+                self._apply_busy(session, event, now)
+            elif isinstance(event, _Heard):
+                self._apply_heard(session, event.station, event.labels, now)
             elif isinstance(event, _Malformed):
                 self.stats.counts[event.kind] += 1
                 record_incident(session, event.kind, event.subject, event.error)
-            elif isinstance(event, _Reconnected):
-                self._requeue_on_air(session, station=None)
-        if acks:
-            self._apply_acks(session, acks, now)
+            elif isinstance(event, _Unsendable):
+                self._fail_unsendable(session, event, now)
+        if confirmations:
+            self._apply_confirmations(session, confirmations, now)
 
-    # -- acks ------------------------------------------------------------------------------
+    # -- confirmations -------------------------------------------------------------------------
 
-    def _apply_acks(
-        self, session: Session, acks: list[tuple[str, protocol.Ack]], now: datetime
+    def _apply_confirmations(
+        self, session: Session, confirmations: list[_Confirmed], now: datetime
     ) -> None:
         acked_ids: list[dict] = []
         shown: list[dict] = []
         telemetry: list[dict] = []
-        for station, ack in acks:
-            flight = self._take_inflight(ack.label, ack.seq)
+        for event in confirmations:
+            flight = self._take_inflight(event.station, event.label, event.seq)
             if flight is None:
-                flight = self._lookup_late(session, station, ack)
+                flight = self._lookup_late(session, event)
                 if flight is None:
                     continue
-            telemetry.append(
-                {
-                    "label": ack.label,
-                    "battery": ack.battery,
-                    "signal": ack.signal,
-                    "temperature": ack.temperature,
-                    "now": now,
-                }
-            )
-            if ack.status != "ok":
+            if event.telemetry is not None:
+                telemetry.append(_telemetry_row(event.station, event.label, event.telemetry, now))
+            if event.refusal is not None:
                 self.stats.counts["nacks"] += 1
-                self._retry_or_fail(session, flight, f"nack from base station: {ack.reason}", now)
+                reason = f"refused by base station {event.station}: {event.refusal}"
+                self._retry_or_fail(session, flight, reason, now)
                 continue
             self.stats.counts["acked"] += 1
             acked_ids.append({"id": flight.outbox_id, "now": now})
-            if flight.kind == "image":
-                shown.append({"label": ack.label, "seq": ack.seq, "hash": flight.content_hash})
+            if flight.kind == CommandKind.IMAGE:
+                shown.append({"label": event.label, "seq": event.seq, "hash": flight.content_hash})
         conn = session.connection()
         if acked_ids:
-            booked = conn.execute(
-                _sql(
-                    "UPDATE outbox SET state = 'acked', done_at = :now "
-                    "WHERE id = :id AND state IN ('sent', 'pending', 'failed')"
-                ),
-                acked_ids,
-            ).rowcount
+            booked = conn.execute(_BOOK_ACKED, acked_ids).rowcount
             # The rest were superseded while on air: shown for a moment, already replaced.
             self.stats.counts["stale_acks"] += len(acked_ids) - booked
         if shown:
@@ -273,16 +403,22 @@ class Dispatcher:
         if telemetry:
             conn.execute(_TELEMETRY, telemetry)
 
-    def _take_inflight(self, label_id: str, seq: int) -> InFlight | None:
-        outbox_id = self._by_label_seq.pop((label_id, seq), None)
+    def _take_inflight(self, station: str | None, label_id: str, seq: int) -> InFlight | None:
+        outbox_id = self._by_label_seq.get((label_id, seq))
         if outbox_id is None:
             return None
-        flight = self._inflight.pop(outbox_id)
-        self._on_air[flight.station] -= 1
+        flight = self._inflight[outbox_id]
+        if station is not None and flight.station != station:
+            return None  # only the station the command went to may confirm it
+        del self._by_label_seq[(label_id, seq)]
+        del self._inflight[outbox_id]
+        if flight.holds_slot:
+            self._on_air[flight.station] -= 1
         return flight
 
-    def _lookup_late(self, session: Session, station: str, ack: protocol.Ack) -> InFlight | None:
-        """An ack we were not waiting for: after a restart, a duplicate, or a stale one."""
+    def _lookup_late(self, session: Session, event: _Confirmed) -> InFlight | None:
+        """A confirmation we were not waiting for: after a restart, a duplicate, a stale
+        one, or one from a station the command never went to."""
         row = session.execute(
             select(
                 OutboxMessage.id,
@@ -291,25 +427,59 @@ class Dispatcher:
                 OutboxMessage.content_hash,
                 OutboxMessage.attempts,
                 OutboxMessage.base_station_id,
-            ).where(OutboxMessage.label_id == ack.label, OutboxMessage.seq == ack.seq)
+            ).where(OutboxMessage.label_id == event.label, OutboxMessage.seq == event.seq)
         ).first()
         if row is None:
             self.stats.counts["unknown_acks"] += 1
-            known = session.get(Label, ack.label) is not None
-            kind = "unknown_label" if not known else "malformed_ack"
-            detail = (
-                f"ack from {station} for a label this store does not have"
-                if not known
-                else f"ack for sequence {ack.seq}, which was never sent to this label"
-            )
-            record_incident(session, kind, ack.label, detail)
+            known = session.get(Label, event.label) is not None
+            if not known:
+                self._record_once(
+                    session,
+                    "unknown_label",
+                    event.label,
+                    f"confirmation from {event.station} for a label this store does not have",
+                )
+            else:
+                record_incident(
+                    session,
+                    "malformed_ack",
+                    event.label,
+                    f"confirmation for sequence {event.seq}, which was never sent to this label",
+                )
             return None
         outbox_id, state, kind, content_hash, attempts, row_station = row
-        if state == "acked":
+        if row_station != event.station:
+            self.stats.counts["foreign_acks"] += 1
+            record_incident(
+                session,
+                "foreign_ack",
+                event.label,
+                f"base station {event.station} confirmed sequence {event.seq}, which was sent "
+                f"to {row_station}; ignored",
+            )
+            return None
+        if state == OutboxState.ACKED:
             self.stats.counts["duplicate_acks"] += 1
             return None
         return InFlight(
-            outbox_id, ack.label, row_station, kind, ack.seq, content_hash, attempts, utcnow()
+            outbox_id, event.label, row_station, kind, event.seq, content_hash, attempts, utcnow()
+        )
+
+    def _apply_busy(self, session: Session, event: _Busy, now: datetime) -> None:
+        flight = self._take_inflight(event.station, event.label, event.seq)
+        if flight is None:
+            return
+        self.stats.counts["busy"] += 1
+        delay = min(max(event.retry_after_s, 0.0), self.settings.retry_max_s)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == flight.outbox_id, OutboxMessage.state == OutboxState.SENT)
+            .values(
+                state=OutboxState.PENDING,
+                attempts=OutboxMessage.attempts - 1,
+                next_attempt_at=now + timedelta(seconds=delay),
+                reason=f"base station {event.station} asked to come back later",
+            )
         )
 
     # -- failures and retries -----------------------------------------------------------------
@@ -337,7 +507,7 @@ class Dispatcher:
                 {
                     "label": flight.label_id,
                     "reason": message,
-                    "kind": flight.kind,
+                    "kind": str(flight.kind),
                     "hash": flight.content_hash,
                 },
             )
@@ -354,43 +524,79 @@ class Dispatcher:
         )
 
     def _expire(self, session: Session, now: datetime) -> None:
-        deadline = now - timedelta(seconds=self.settings.ack_timeout_s)
-        late = [f for f in self._inflight.values() if f.sent_at <= deadline]
+        slot_deadline = now - timedelta(seconds=self.settings.slot_timeout_s)
+        for flight in self._inflight.values():
+            if flight.holds_slot and flight.sent_at <= slot_deadline:
+                # Keep waiting for its confirmation, but let the station's queue move on.
+                flight.holds_slot = False
+                self._on_air[flight.station] -= 1
+                self.stats.counts["slots_freed"] += 1
+        late = [f for f in self._inflight.values() if f.sent_at <= now - self._ack_timeout(f)]
         for flight in late:
-            self._take_inflight(flight.label_id, flight.seq)
+            self._take_inflight(None, flight.label_id, flight.seq)
             self.stats.counts["timeouts"] += 1
-            reason = f"no ack from {flight.station} within {self.settings.ack_timeout_s:g} s"
+            timeout = self._ack_timeout(flight).total_seconds()
+            reason = f"no confirmation from {flight.station} within {timeout:g} s"
             self._retry_or_fail(session, flight, reason, now)
+
+    def _ack_timeout(self, flight: InFlight) -> timedelta:
+        link = self._links.get(flight.station)
+        default = self.settings.ack_timeout_s
+        return timedelta(seconds=link.ack_timeout_s(default) if link else default)
+
+    def _fail_unsendable(self, session: Session, event: _Unsendable, now: datetime) -> None:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == event.outbox_id)
+            .values(state=OutboxState.FAILED, done_at=now, reason=event.reason)
+        )
+        session.execute(
+            update(Label).where(Label.id == event.label).values(last_error=event.reason)
+        )
+        record_incident(session, "delivery_failed", event.label, event.reason)
 
     # -- presence -----------------------------------------------------------------------------
 
-    def _apply_status(
-        self, session: Session, station: str, status: protocol.StationStatus, now: datetime
-    ) -> None:
+    def _station_row(self, session: Session, station: str) -> BaseStation | None:
         row = session.get(BaseStation, station)
+        if row is None or row.store_id != self.settings.store_id:
+            self._record_once(
+                session,
+                "unknown_station",
+                station,
+                "a base station not registered in this store reported; ignored",
+            )
+            return None
+        return row
+
+    def _apply_online(
+        self, session: Session, station: str, info: StationInfo, now: datetime
+    ) -> None:
+        row = self._station_row(session, station)
         if row is None:
-            if station not in self._reported_unknown:
-                self._reported_unknown.add(station)
-                record_incident(
-                    session,
-                    "unknown_station",
-                    station,
-                    "status from a base station not "
-                    "registered in this store; its messages are ignored",
-                )
             return
-        online = status.state == "online"
-        row.online = online
+        row.online = True
         row.last_seen = now
-        row.queue_depth = status.queue or 0
-        if status.firmware:
-            row.firmware = status.firmware
+        if info.queue_depth is not None:
+            row.queue_depth = info.queue_depth
+        if info.firmware:
+            row.firmware = info.firmware[:64]
+        row.eta_s = info.eta_s
         session.add(row)
-        if online:
-            self._online.add(station)
-        else:
-            self._online.discard(station)
+        if station in self._online:
+            # Announced again without going offline first: it restarted, and what was on
+            # air is lost with its memory. Send it again now rather than after a timeout.
             self._requeue_on_air(session, station)
+        self._online.add(station)
+
+    def _apply_offline(self, session: Session, station: str, reason: str, now: datetime) -> None:
+        self._online.discard(station)
+        self._requeue_on_air(session, station)
+        row = session.get(BaseStation, station)
+        if row is not None and row.online:
+            row.online = False
+            session.add(row)
+            log.info("base station %s offline: %s", station, reason)
 
     def _requeue_on_air(self, session: Session, station: str | None) -> None:
         """Put on-air commands back in the queue, without counting it against them."""
@@ -400,31 +606,115 @@ class Dispatcher:
         ids = [f.outbox_id for f in flights]
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.state == "sent")
-            .values(state="pending", attempts=OutboxMessage.attempts - 1)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.SENT)
+            .values(state=OutboxState.PENDING, attempts=OutboxMessage.attempts - 1)
         )
         for flight in flights:
-            self._take_inflight(flight.label_id, flight.seq)
+            self._take_inflight(None, flight.label_id, flight.seq)
         self.stats.counts["requeued"] += len(flights)
+
+    def _apply_heard(
+        self, session: Session, station: str, heard: tuple[HeardLabel, ...], now: datetime
+    ) -> None:
+        """Labels a station reports: telemetry for ours, discovery for new ones."""
+        if self._station_row(session, station) is None:
+            return
+        valid: dict[str, HeardLabel] = {}
+        for label in heard:
+            try:
+                valid[validate_id("label", label.label_id)] = label
+            except TopicLevelError as exc:
+                record_incident(session, "malformed_label", station, str(exc))
+        if not valid:
+            return
+        known = dict(
+            session.execute(
+                select(Label.id, Label.base_station_id).where(Label.id.in_(list(valid)))
+            ).all()
+        )
+        telemetry, new = [], []
+        for label_id, label in valid.items():
+            owner = known.get(label_id)
+            if owner == station:
+                telemetry.append(_telemetry_row(station, label_id, label.telemetry, now))
+            elif owner is not None:
+                self._record_once(
+                    session,
+                    "label_conflict",
+                    label_id,
+                    f"label is registered on base station {owner} but {station} reports it "
+                    "too; it stays on its station until a manager moves it",
+                )
+            elif label.model is None:
+                self._record_once(
+                    session,
+                    "unknown_hardware",
+                    f"{station}:{label.device_type}",
+                    f"{station} reports label {label_id} of a tag type ({label.device_type}) "
+                    "that has no hardware model here; it is not adopted",
+                )
+            else:
+                new.append(
+                    {
+                        "id": label_id,
+                        "store_id": self.settings.store_id,
+                        "model": label.model,
+                        "base_station_id": station,
+                        "template": "price",
+                        "state": LabelState.UNBOUND,
+                        "seq": 0,
+                        "shown_seq": 0,
+                        "updated_at": now,
+                    }
+                )
+        if new:
+            session.execute(insert(Label), new)
+            self.stats.counts["discovered"] += len(new)
+            log.info("base station %s: %d new labels", station, len(new))
+            for row in new:
+                telemetry.append(
+                    _telemetry_row(station, row["id"], valid[row["id"]].telemetry, now)
+                )
+        if telemetry:
+            session.connection().execute(_TELEMETRY, telemetry)
+
+    def _record_once(self, session: Session, kind: str, subject: str, message: str) -> None:
+        """Repeated reports of one thing (a ghost label, a stranger station) are one incident
+        per worker run, not one per message."""
+        if (kind, subject) in self._reported:
+            self.stats.counts[f"{kind}_repeats"] += 1
+            return
+        self._reported.add((kind, subject))
+        record_incident(session, kind, subject, message)
 
     def _forget_inflight(self) -> None:
         self._inflight.clear()
         self._by_label_seq.clear()
         self._on_air.clear()
 
+    def _track(self, flight: InFlight) -> None:
+        self._inflight[flight.outbox_id] = flight
+        self._by_label_seq[(flight.label_id, flight.seq)] = flight.outbox_id
+        if flight.holds_slot:
+            self._on_air[flight.station] += 1
+
     # -- filling station windows ---------------------------------------------------------------
 
-    def _fill(self, session: Session, now: datetime) -> list[tuple[str, bytes]]:
-        outgoing: list[tuple[str, bytes]] = []
+    def _claim(self, session: Session, now: datetime) -> list[tuple[InFlight, object]]:
+        """Mark the next commands of every online station sent (in this transaction)."""
+        claimed: list[tuple[InFlight, object]] = []
         for station in sorted(self._online):
-            free = self.settings.station_window - self._on_air[station]
+            link = self._links.get(station)
+            if link is None:
+                continue
+            free = link.window(self.settings.station_window) - self._on_air[station]
             if free > 0:
-                outgoing.extend(self._fill_station(session, station, free, now))
-        return outgoing
+                claimed.extend(self._claim_station(session, station, free, now))
+        return claimed
 
-    def _fill_station(
+    def _claim_station(
         self, session: Session, station: str, free: int, now: datetime
-    ) -> list[tuple[str, bytes]]:
+    ) -> list[tuple[InFlight, object]]:
         rows = session.execute(
             select(
                 OutboxMessage.id,
@@ -432,11 +722,16 @@ class Dispatcher:
                 OutboxMessage.kind,
                 OutboxMessage.seq,
                 OutboxMessage.payload,
+                OutboxMessage.width,
+                OutboxMessage.height,
+                OutboxMessage.colour_mode,
+                OutboxMessage.crc32,
+                OutboxMessage.params,
                 OutboxMessage.content_hash,
                 OutboxMessage.attempts,
             )
             .where(
-                OutboxMessage.state == "pending",
+                OutboxMessage.state == OutboxState.PENDING,
                 OutboxMessage.base_station_id == station,
                 OutboxMessage.next_attempt_at <= now,
             )
@@ -449,16 +744,16 @@ class Dispatcher:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
-            .values(state="sent", sent_at=now, attempts=OutboxMessage.attempts + 1)
+            .values(state=OutboxState.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1)
         )
-        image_labels = [row.label_id for row in rows if row.kind == "image"]
+        image_labels = [row.label_id for row in rows if row.kind == CommandKind.IMAGE]
         if image_labels:
             session.execute(
                 update(Label)
-                .where(Label.id.in_(image_labels), Label.state == "pending")
-                .values(state="sent")
+                .where(Label.id.in_(image_labels), Label.state == LabelState.PENDING)
+                .values(state=LabelState.SENT)
             )
-        outgoing = []
+        claimed: list[tuple[InFlight, object]] = []
         for row in rows:
             flight = InFlight(
                 row.id,
@@ -470,16 +765,58 @@ class Dispatcher:
                 row.attempts + 1,
                 now,
             )
-            self._inflight[row.id] = flight
-            self._by_label_seq[(row.label_id, row.seq)] = row.id
-            self._on_air[station] += 1
-            outgoing.append((self._topic(station, row.kind, row.label_id), row.payload))
-        return outgoing
+            try:
+                command: object = command_from_row(
+                    row.id,
+                    row.label_id,
+                    station,
+                    row.kind,
+                    row.seq,
+                    row.payload,
+                    row.width,
+                    row.height,
+                    row.colour_mode,
+                    row.crc32,
+                    row.params,
+                    row.content_hash,
+                )
+            except ValueError as exc:
+                command = _Unsendable(row.id, row.label_id, f"cannot be sent: {exc}")
+            claimed.append((flight, command))
+        return claimed
 
-    def _topic(self, station: str, kind: str, label_id: str) -> str:
-        build = {
-            "image": protocol.image_topic,
-            "led": protocol.led_topic,
-            "page": protocol.page_topic,
-        }[kind]
-        return build(self.settings.topic_prefix, self.settings.store_id, station, label_id)
+    def _send(self, claimed: list[tuple[InFlight, object]]) -> int:
+        """Hand committed claims to their links; what a link cannot take goes back."""
+        sent = 0
+        down: set[str] = set()
+        for flight, command in claimed:
+            if isinstance(command, _Unsendable):
+                self._events.put(command)  # booked as failed with its reason next step
+                continue
+            self._track(flight)
+            link = self._links.get(flight.station)
+            if link is None or flight.station in down:
+                continue  # held: the offline event below puts it back in the queue
+            try:
+                assert isinstance(command, Command)
+                link.send(command)
+                sent += 1
+            except CommandNotSupported as exc:
+                self._take_inflight(None, flight.label_id, flight.seq)
+                self._events.put(_Unsendable(flight.outbox_id, flight.label_id, str(exc)))
+            except LinkUnavailable as exc:
+                down.add(flight.station)
+                self._events.put(_Offline(flight.station, f"link unavailable: {exc}"))
+            except Exception as exc:  # a driver bug must not stop the other stations
+                log.exception("driver of base station %s failed to send", flight.station)
+                down.add(flight.station)
+                self._events.put(_Offline(flight.station, f"driver error: {type(exc).__name__}"))
+                self._events.put(
+                    _Malformed(
+                        "driver_error",
+                        flight.station,
+                        f"the station's driver failed to send ({type(exc).__name__}: {exc})",
+                    )
+                )
+        self.stats.counts["published"] += sent
+        return sent

@@ -9,8 +9,8 @@ sends it, and reports what the station says through `LinkEvents`.
 
 The contract, checked for every driver by tests/esl/drivers/contract.py:
 - `send` hands one command to the station, or raises `LinkUnavailable` (nothing was sent;
-  the dispatcher holds the command). It must not block for long: the dispatcher thread
-  calls it.
+  the dispatcher holds the command) or `CommandNotSupported` (the command fails at once).
+  It must not block for long: the dispatcher thread calls it.
 - `delivered` is reported only when the device confirms the command: an ack carrying the
   command's sequence number, or for an access point the tag having taken the image at its
   check-in. Never on "sent" or on an HTTP 200.
@@ -123,6 +123,11 @@ class LinkEvents(Protocol):
 
 class LinkUnavailable(RuntimeError):
     """The station cannot take a command now; nothing was sent."""
+
+
+class CommandNotSupported(ValueError):
+    """This kind of station cannot do what the command asks (e.g. NFC on a tag without it);
+    the command fails at once with the message as its reason."""
 
 
 @dataclass(frozen=True)

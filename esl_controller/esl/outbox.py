@@ -6,20 +6,25 @@ worker's dispatcher is the only code that publishes them. Rules kept here:
 - an image equal to what the label already shows (or already has queued) is not queued;
 - a newer image supersedes any undelivered older one of the same label, so a stale image
   never reaches the shelf after a newer one, and its late ack is recognisably stale;
-- every command gets the label's next sequence number, which its ack must echo.
+- every command gets the label's next sequence number, which its ack must echo;
+- a row keeps what was rendered (packed planes) or the command's arguments, never a
+  driver's wire form: the station's driver builds that when it sends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from esl_controller.clock import utcnow
-from esl_controller.esl.drivers.mqtt import protocol
+from esl_controller.esl.link import Command, CommandKind
+from esl_controller.esl.states import UNDELIVERED, LabelState, OutboxState
 from esl_controller.labels.planes import PackedImage
 from esl_controller.models import Label, OutboxMessage
 
@@ -30,9 +35,6 @@ class Priority(IntEnum):
     ROUTINE = 0  # scheduled refreshes, full-store re-renders
     PRICE_CHANGE = 50  # the shelf shows a price that is wrong right now
     MANAGER = 100  # a manager pressed a button and is looking at the label
-
-
-UNDELIVERED = ("pending", "sent")
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,17 @@ def queue_images(session: Session, images: Sequence[QueuedImage]) -> int:
             {
                 "label_id": label_id,
                 "base_station_id": station_id,
-                "kind": "image",
+                "kind": CommandKind.IMAGE,
                 "seq": next_seq,
                 "priority": int(image.priority),
-                "payload": protocol.frame_bytes(image.encoded, next_seq),
+                "payload": image.encoded.compressed,
+                "width": image.encoded.width,
+                "height": image.encoded.height,
+                "colour_mode": image.encoded.colour_mode,
+                "crc32": image.encoded.crc32,
+                "params": "{}",
                 "content_hash": image.encoded.content_hash,
-                "state": "pending",
+                "state": OutboxState.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
@@ -89,10 +96,10 @@ def queue_images(session: Session, images: Sequence[QueuedImage]) -> int:
         update(OutboxMessage)
         .where(
             OutboxMessage.label_id.in_(queued_ids),
-            OutboxMessage.kind == "image",
+            OutboxMessage.kind == CommandKind.IMAGE,
             OutboxMessage.state.in_(UNDELIVERED),
         )
-        .values(state="superseded", done_at=now, reason="superseded by a newer image")
+        .values(state=OutboxState.SUPERSEDED, done_at=now, reason="superseded by a newer image")
     )
     session.execute(insert(OutboxMessage), rows)
     session.connection().execute(
@@ -101,7 +108,7 @@ def queue_images(session: Session, images: Sequence[QueuedImage]) -> int:
         .values(
             seq=bindparam("b_seq"),
             content_hash=bindparam("b_hash"),
-            state="pending",
+            state=LabelState.PENDING,
             updated_at=now,
         ),
         label_updates,
@@ -112,11 +119,13 @@ def queue_images(session: Session, images: Sequence[QueuedImage]) -> int:
 def queue_command(
     session: Session,
     label_id: str,
-    kind: str,
-    build_payload: Callable[[int], bytes],
+    kind: CommandKind,
+    params: Mapping[str, Any],
     priority: int = Priority.MANAGER,
 ) -> OutboxMessage:
-    """Queue an LED flash or page switch; `build_payload(seq)` makes its wire payload."""
+    """Queue an LED flash, page switch, NFC URL or refresh with its arguments."""
+    if kind == CommandKind.IMAGE:
+        raise ValueError("images are queued with queue_images")
     label = session.get(Label, label_id)
     if label is None:
         raise LookupError(f"unknown label {label_id!r}")
@@ -127,12 +136,52 @@ def queue_command(
         kind=kind,
         seq=label.seq,
         priority=int(priority),
-        payload=build_payload(label.seq),
+        payload=b"",
+        params=json.dumps(dict(params), sort_keys=True),
     )
     session.add(label)
     session.add(message)
     session.flush()
     return message
+
+
+def command_from_row(
+    outbox_id: int,
+    label_id: str,
+    station_id: str,
+    kind: str,
+    seq: int,
+    payload: bytes,
+    width: int | None,
+    height: int | None,
+    colour_mode: str | None,
+    crc32: int | None,
+    params: str,
+    content_hash: str | None,
+) -> Command:
+    """The driver's view of one outbox row; ValueError when the row cannot be sent."""
+    command_kind = CommandKind(kind)
+    image = None
+    if command_kind == CommandKind.IMAGE:
+        if width is None or height is None or colour_mode is None or crc32 is None:
+            raise ValueError(f"outbox row {outbox_id} is an image without its dimensions")
+        image = PackedImage(
+            width=width,
+            height=height,
+            colour_mode=colour_mode,
+            crc32=crc32,
+            compressed=bytes(payload),
+            content_hash=content_hash or "",
+        )
+    return Command(
+        outbox_id=outbox_id,
+        label_id=label_id,
+        station_id=station_id,
+        kind=command_kind,
+        seq=seq,
+        image=image,
+        params=json.loads(params or "{}"),
+    )
 
 
 def retry_delay(attempts: int, base_s: float, max_s: float) -> float:

@@ -285,6 +285,7 @@ class _Station:
         done = self.done_seqs.setdefault(transfer.label_id, set())
         if command.seq in done:
             return self._ack(transfer.label_id, command.seq, transfer.kind)
+        self.sim.commands[(self.id, transfer.label_id, transfer.kind)] += 1
         airtime = self.sim.airtime_s * COMMAND_AIRTIME_SHARE
         if not self._on_air(transfer, command.seq, airtime):
             return None
@@ -368,6 +369,8 @@ class BaseStationSim:
         self.acked: Counter[str] = Counter()
         self.nacked: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()
+        # (station, label, kind) -> LED/page commands that reached the radio
+        self.commands: Counter[tuple[str, str, str]] = Counter()
         self.ignored: Counter[str] = Counter()  # commands heard while offline
         self.crc_errors: Counter[str] = Counter()  # frames or commands that failed to decode
         self.busy_seconds: Counter[str] = Counter()  # simulated airtime spent, for utilisation
@@ -438,6 +441,14 @@ class BaseStationSim:
     def shown(self, station: str, label_id: str) -> tuple[int, str] | None:
         """(seq, content hash) of the image the label shows, or None if it shows none yet."""
         return self._station(station).shown.get(label_id)
+
+    def commands_seen(self, station: str, label_id: str, kind: str) -> int:
+        return self.commands[(station, label_id, kind)]
+
+    def ack_unknown(self, station: str, label_id: str, seq: int = 1) -> None:
+        """Confirm an image for a label the controller never sent to: a stray tag heard."""
+        st = self._station(station)
+        st._send_acks([st._ack(label_id, seq, "image")])
 
     def totals(self) -> dict[str, float]:
         counters = (

@@ -224,6 +224,8 @@ def list_base_stations(session: Session) -> list[dict[str, Any]]:
             BaseStation.last_seen,
             BaseStation.firmware,
             BaseStation.queue_depth,
+            BaseStation.driver,
+            BaseStation.eta_s,
             func.coalesce(label_counts.c.labels, 0).label("labels"),
         )
         .outerjoin(label_counts, label_counts.c.base_station_id == BaseStation.id)

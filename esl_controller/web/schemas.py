@@ -170,6 +170,11 @@ class BaseStationSchema(Schema):
     firmware = fields.String()
     queue_depth = fields.Integer()
     labels = fields.Integer()
+    driver = fields.String(metadata={"description": "the kind of station (its driver)"})
+    eta_s = fields.Float(
+        allow_none=True,
+        metadata={"description": "the station's estimate, in seconds, for what it still holds"},
+    )
 
 
 class BaseStationListSchema(Schema):

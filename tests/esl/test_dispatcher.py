@@ -1,4 +1,4 @@
-"""The dispatcher against a real SQLite file, with a recording publisher standing in for MQTT.
+"""The dispatcher against a real SQLite file, through the MQTT driver on a recording bus.
 
 Broker round trips are covered in tests/test_worker.py; here every rule of delivery is
 driven step by step, so each assertion is about one decision.
@@ -15,23 +15,11 @@ from sqlmodel import Session
 
 from esl_controller.esl.dispatcher import Dispatcher
 from esl_controller.esl.drivers.mqtt import protocol
+from esl_controller.esl.link import CommandKind
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_images
 from esl_controller.labels.planes import PackedImage, pack_image
 from esl_controller.models import Incident, Label, OutboxMessage
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    def __call__(self, topic: str, payload: bytes) -> None:
-        self.sent.append((topic, payload))
-
-    def frames(self) -> list[protocol.DecodedFrame]:
-        return [protocol.decode_frame(p) for t, p in self.sent if t.endswith("/image")]
-
-    def labels(self) -> list[str]:
-        return [topic.split("/")[-2] for topic, _ in self.sent]  # .../label/<id>/<kind>
+from tests.support.mqtt_bus import RecordingBus, mqtt_dispatcher
 
 
 def image(shade: int) -> PackedImage:
@@ -43,32 +31,16 @@ def image(shade: int) -> PackedImage:
 
 
 @pytest.fixture
-def dispatcher(engine, settings) -> tuple[Dispatcher, Recorder]:
-    recorder = Recorder()
-    return Dispatcher(engine, settings, recorder), recorder
+def dispatcher(engine, settings) -> tuple[Dispatcher, RecordingBus]:
+    return mqtt_dispatcher(engine, settings)
 
 
-def status(d: Dispatcher, station: str, state: str) -> None:
-    topic = protocol.status_topic(d.settings.topic_prefix, d.settings.store_id, station)
-    payload = protocol.status_payload(
-        protocol.StationStatus(state=state, queue=0, firmware="1.0", uptime=1, labels=0)
-    )
-    d.on_station_message(topic, payload)
+def status(bus: RecordingBus, station: str, state: str) -> None:
+    bus.status(station, state)
 
 
-def ack(d: Dispatcher, station: str, label: str, seq: int, ok: bool = True) -> None:
-    topic = protocol.ack_topic(d.settings.topic_prefix, d.settings.store_id, station)
-    message = protocol.Ack(
-        label=label,
-        seq=seq,
-        status="ok" if ok else "nack",
-        reason=None if ok else "display busy",
-        battery=87,
-        signal=-61,
-        temperature=21.5,
-        kind="image",
-    )
-    d.on_station_message(topic, protocol.ack_payload(message))
+def ack(bus: RecordingBus, station: str, label: str, seq: int, ok: bool = True) -> None:
+    bus.ack(station, label, seq, ok)
 
 
 def queue(engine, label_id: str, shade: int, priority: int = Priority.ROUTINE, force=False) -> int:
@@ -96,19 +68,19 @@ def test_offline_station_holds_its_queue_until_it_comes_online(engine, seed_stor
         queue(engine, label_id, n + 1)
     assert d.step() == 0
     assert sent.sent == []
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     assert d.step() == d.settings.station_window == 2
     assert [f.seq for f in sent.frames()] == [1, 1]
 
 
 def test_ack_marks_label_shown_and_frees_the_window(engine, seed_store, dispatcher):
-    d, _sent = dispatcher
+    d, sent = dispatcher
     ids = seed_store(labels=3, stations=1)
     for n, label_id in enumerate(ids):
         queue(engine, label_id, n + 1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     d.step()
-    ack(d, "bs-01", ids[0], 1)
+    ack(sent, "bs-01", ids[0], 1)
     assert d.step() == 1  # the third image takes the freed slot
     first = label(engine, ids[0])
     assert (first.state, first.shown_seq, first.battery, first.signal) == ("acked", 1, 87, -61)
@@ -122,10 +94,10 @@ def test_manager_action_overtakes_the_routine_backlog(engine, seed_store, dispat
     ids = seed_store(labels=6, stations=1)
     for n, label_id in enumerate(ids[:5]):
         queue(engine, label_id, n + 1, Priority.ROUTINE)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     d.step()  # two routine images on air
     queue(engine, ids[5], 9, Priority.MANAGER)
-    ack(d, "bs-01", ids[0], 1)
+    ack(sent, "bs-01", ids[0], 1)
     d.step()
     assert sent.labels()[-1] == ids[5]
 
@@ -139,19 +111,19 @@ def test_identical_image_is_not_queued_again_unless_forced(engine, seed_store):
 
 
 def test_stale_ack_never_marks_the_newer_image_delivered(engine, seed_store, dispatcher):
-    d, _sent = dispatcher
+    d, sent = dispatcher
     (label_id,) = seed_store(labels=1, stations=1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     queue(engine, label_id, 1)
     d.step()  # seq 1 on air
     queue(engine, label_id, 2)  # seq 2 supersedes it
-    ack(d, "bs-01", label_id, 1)  # late ack for the old image
+    ack(sent, "bs-01", label_id, 1)  # late ack for the old image
     d.step()
     shown = label(engine, label_id)
     assert shown.shown_seq == 1 and shown.shown_hash == image(1).content_hash
     assert shown.state != "acked"  # the newer image is still owed
     assert [row.state for row in outbox(engine, label_id)] == ["superseded", "sent"]
-    ack(d, "bs-01", label_id, 2)
+    ack(sent, "bs-01", label_id, 2)
     d.step()
     shown = label(engine, label_id)
     assert (shown.state, shown.shown_seq, shown.shown_hash) == (
@@ -166,16 +138,16 @@ def test_no_ack_retries_with_backoff_then_fails_with_reason(engine, seed_store, 
     d, sent = dispatcher
     d.settings = replace(d.settings, ack_timeout_s=0.0, retry_base_s=0.0, max_attempts=3)
     (label_id,) = seed_store(labels=1, stations=1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     queue(engine, label_id, 1)
     for _ in range(8):
         d._last_expiry = d._last_expiry.replace(year=2000)  # expire on every step
         d.step()
     row = outbox(engine, label_id)[0]
     assert (row.state, row.attempts) == ("failed", 3)
-    assert "no ack from bs-01" in row.reason and "3 attempts" in row.reason
+    assert "no confirmation from bs-01" in row.reason and "3 attempts" in row.reason
     failed = label(engine, label_id)
-    assert failed.state == "failed" and "no ack" in failed.last_error
+    assert failed.state == "failed" and "no confirmation" in failed.last_error
     assert len(sent.frames()) == 3  # one send per attempt, same sequence number
     assert {f.seq for f in sent.frames()} == {1}
     with Session(engine) as s:
@@ -187,46 +159,46 @@ def test_nack_is_retried_and_the_retry_is_acked(engine, seed_store, dispatcher):
     d, sent = dispatcher
     d.settings = replace(d.settings, retry_base_s=0.0)
     (label_id,) = seed_store(labels=1, stations=1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     queue(engine, label_id, 1)
     d.step()
-    ack(d, "bs-01", label_id, 1, ok=False)
+    ack(sent, "bs-01", label_id, 1, ok=False)
     d.step()
     assert len(sent.frames()) == 2
-    ack(d, "bs-01", label_id, 1)
+    ack(sent, "bs-01", label_id, 1)
     d.step()
     assert label(engine, label_id).state == "acked"
     assert outbox(engine, label_id)[0].attempts == 2
 
 
 def test_station_going_offline_requeues_what_was_on_air(engine, seed_store, dispatcher):
-    d, _sent = dispatcher
+    d, sent = dispatcher
     ids = seed_store(labels=2, stations=1)
     for n, label_id in enumerate(ids):
         queue(engine, label_id, n + 1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     d.step()
-    status(d, "bs-01", "offline")  # the broker published its last will
+    status(sent, "bs-01", "offline")  # the broker published its last will
     d.step()
     assert [row.state for row in outbox(engine, ids[0])] == ["pending"]
     assert outbox(engine, ids[0])[0].attempts == 0  # not the image's fault
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     assert d.step() == 2
 
 
 def test_malformed_and_unknown_acks_are_recorded_and_do_not_stop_delivery(
     engine, seed_store, dispatcher
 ):
-    d, _sent = dispatcher
+    d, sent = dispatcher
     (label_id,) = seed_store(labels=1, stations=1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     topic = protocol.ack_topic(d.settings.topic_prefix, d.settings.store_id, "bs-01")
-    d.on_station_message(topic, b"{not json")
-    d.on_station_message(topic, b'{"label": "X", "seq": "one"}')
-    ack(d, "bs-01", "NO-SUCH-LABEL", 4)
+    sent.deliver(topic, b"{not json")
+    sent.deliver(topic, b'{"label": "X", "seq": "one"}')
+    ack(sent, "bs-01", "NO-SUCH-LABEL", 4)
     queue(engine, label_id, 1)
     d.step()
-    ack(d, "bs-01", label_id, 1)
+    ack(sent, "bs-01", label_id, 1)
     d.step()
     assert label(engine, label_id).state == "acked"
     with Session(engine) as s:
@@ -236,19 +208,18 @@ def test_malformed_and_unknown_acks_are_recorded_and_do_not_stop_delivery(
 
 
 def test_restart_resends_what_was_on_air(engine, seed_store, settings):
-    first, second = Recorder(), Recorder()
     (label_id,) = seed_store(labels=1, stations=1)
     queue(engine, label_id, 1)
-    before = Dispatcher(engine, settings, first)
-    status(before, "bs-01", "online")
+    before, first = mqtt_dispatcher(engine, settings)
+    status(first, "bs-01", "online")
     before.step()
     assert outbox(engine, label_id)[0].state == "sent"
-    after = Dispatcher(engine, settings, second)  # the worker crashed and came back
+    after, second = mqtt_dispatcher(engine, settings)  # the worker crashed and came back
     after.recover()
-    status(after, "bs-01", "online")
+    status(second, "bs-01", "online")
     after.step()
     assert [f.seq for f in second.frames()] == [1]
-    ack(after, "bs-01", label_id, 1)
+    ack(second, "bs-01", label_id, 1)
     after.step()
     assert label(engine, label_id).state == "acked"
 
@@ -258,10 +229,10 @@ def test_led_flash_goes_out_on_its_own_topic(engine, seed_store, dispatcher):
 
     d, sent = dispatcher
     (label_id,) = seed_store(labels=1, stations=1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     with Session(engine) as s:
         queue_command(
-            s, label_id, "led", lambda seq: protocol.led_payload(seq, "green", "blink", 10)
+            s, label_id, CommandKind.LED, {"colour": "green", "pattern": "blink", "seconds": 10}
         )
         s.commit()
     d.step()
@@ -273,18 +244,18 @@ def test_led_flash_goes_out_on_its_own_topic(engine, seed_store, dispatcher):
 
 
 def test_good_acks_in_a_batch_with_a_bad_entry_still_count(engine, seed_store, dispatcher):
-    d, _sent = dispatcher
+    d, sent = dispatcher
     ids = seed_store(labels=2, stations=1)
     for n, label_id in enumerate(ids):
         queue(engine, label_id, n + 1)
-    status(d, "bs-01", "online")
+    status(sent, "bs-01", "online")
     d.step()
     topic = protocol.ack_topic(d.settings.topic_prefix, d.settings.store_id, "bs-01")
     batch = (
         b'[{"label": "%s", "seq": 1, "status": "ok", "kind": "image"}, '
         b'{"label": "%s", "seq": "x"}]' % (ids[0].encode(), ids[1].encode())
     )
-    d.on_station_message(topic, batch)
+    sent.deliver(topic, batch)
     d.step()
     assert label(engine, ids[0]).state == "acked"
     assert label(engine, ids[1]).state == "sent"

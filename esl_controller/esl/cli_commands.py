@@ -1,0 +1,141 @@
+"""`esl-controller station ...` and `esl-controller label link|unlink`, next to what they manage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from esl_controller import db
+from esl_controller.config import Settings
+from esl_controller.esl import label_links, stations
+from esl_controller.models import BaseStation, Label
+
+
+@contextmanager
+def _session() -> Iterator[tuple[Session, Settings]]:
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.resolved_database_url)
+    db.init_db(engine)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session, settings
+    finally:
+        engine.dispose()
+
+
+def _parse_options(pairs: tuple[str, ...], url: str | None) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--option")
+        options[key] = value
+    if url:
+        options["url"] = url
+    return options
+
+
+@click.group()
+def station() -> None:
+    """Base stations and access points: add, list, rename, remove."""
+
+
+@station.command("add")
+@click.argument("station_id")
+@click.option("--driver", default="mqtt", show_default=True, help="Kind of station.")
+@click.option("--url", default=None, help="Where the station answers (access points).")
+@click.option("--name", default="", help="A name people recognise (e.g. 'Aisle 3').")
+@click.option("--option", "pairs", multiple=True, help="Driver option KEY=VALUE (repeatable).")
+def station_add(
+    station_id: str, driver: str, url: str | None, name: str, pairs: tuple[str, ...]
+) -> None:
+    """Register a station; the worker links it within seconds."""
+    with _session() as (session, settings):
+        try:
+            row = stations.add_station(
+                session, settings, station_id, driver, _parse_options(pairs, url), name
+            )
+        except stations.StationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"added base station {row.id} ({row.driver}) to store {row.store_id}")
+
+
+@station.command("list")
+def station_list() -> None:
+    with _session() as (session, settings):
+        counts = dict(
+            session.execute(
+                select(Label.base_station_id, func.count()).group_by(Label.base_station_id)
+            ).all()
+        )
+        rows = session.scalars(
+            select(BaseStation).where(BaseStation.store_id == settings.store_id)
+        ).all()
+        for row in rows:
+            state = "online" if row.online else "offline"
+            eta = f", ETA {row.eta_s:.0f} s" if row.eta_s is not None else ""
+            click.echo(
+                f"{row.id}\t{row.driver}\t{state}\t{counts.get(row.id, 0)} labels\t"
+                f"queue {row.queue_depth}{eta}\t{row.name}"
+            )
+
+
+@station.command("rename")
+@click.argument("station_id")
+@click.argument("name")
+def station_rename(station_id: str, name: str) -> None:
+    with _session() as (session, settings):
+        try:
+            stations.rename_station(session, settings, station_id, name)
+        except LookupError as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
+        click.echo(f"renamed {station_id} to {name!r}")
+
+
+@station.command("remove")
+@click.argument("station_id")
+def station_remove(station_id: str) -> None:
+    with _session() as (session, settings):
+        try:
+            stations.remove_station(session, settings, station_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
+        except stations.StationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"removed base station {station_id}")
+
+
+@click.group()
+def label() -> None:
+    """Labels on the shelf: link one to a product, or unlink it."""
+
+
+@label.command("link")
+@click.argument("label_id")
+@click.argument("gtin")
+@click.option("--template", default=None, help="Template (default: the label's, or price).")
+def label_link(label_id: str, gtin: str, template: str | None) -> None:
+    """Show product GTIN on label LABEL_ID from its next update."""
+    with _session() as (session, settings):
+        try:
+            row = label_links.link_label(session, settings, label_id, gtin, template)
+        except LookupError as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
+        except label_links.LinkError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"linked {row.id} to {gtin} ({row.template})")
+
+
+@label.command("unlink")
+@click.argument("label_id")
+def label_unlink(label_id: str) -> None:
+    with _session() as (session, settings):
+        try:
+            label_links.unlink_label(session, settings, label_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
+        click.echo(f"unlinked {label_id}")
