@@ -4,8 +4,7 @@
 
 Renders N distinct 296x128 BWR price labels with barcodes (every label a different product
 name, GTIN and price, so no per-content cache helps) and prints labels/s for render only and
-for render + encode. The encoder is `esl_controller.esl.drivers.mqtt.protocol.encode_image` when it exists;
-otherwise `image.tobytes()` + zlib stands in (said so in the output). Then writes PNG previews
+for render + encode (pack to planes + the MQTT frame). Then writes PNG previews
 of every template x size x colour mode, and of Cyrillic, Greek and Romanian labels.
 """
 
@@ -17,7 +16,6 @@ import io
 import os
 import platform
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -61,19 +59,24 @@ def make_content(index: int) -> LabelContent:
 
 
 def pick_encoder() -> tuple[str, Callable[[Image.Image, HardwareModel], bytes]]:
-    """The wire encoder (panel orientation, 1-bit planes, zlib, frame header) or a stand-in."""
+    """Pack to planes (what the outbox keeps), then the MQTT driver's frame header.
+
+    Falls back to the layout of releases before the station seam, so the same script
+    measures an older checkout side by side."""
     try:
+        planes = importlib.import_module("esl_controller.labels.planes")
         protocol = importlib.import_module("esl_controller.esl.drivers.mqtt.protocol")
-        encode_image, frame_bytes = protocol.encode_image, protocol.frame_bytes
-    except (ImportError, AttributeError):
-        return "stand-in: panel_image + tobytes + zlib (no esl.protocol.encode_image yet)", (
-            lambda image, model: zlib.compress(panel_image(image, model).tobytes(), 6)
-        )
+        pack, frame_bytes = planes.pack_image, protocol.frame_bytes
+        name = "panel_image + labels.planes.pack_image + MQTT frame_bytes"
+    except ImportError:
+        protocol = importlib.import_module("esl_controller.esl.protocol")
+        pack, frame_bytes = protocol.encode_image, protocol.frame_bytes
+        name = "panel_image + esl.protocol.encode_image + frame_bytes"
 
     def encode(image: Image.Image, model: HardwareModel) -> bytes:
-        return frame_bytes(encode_image(panel_image(image, model), model.colour_mode), 1)
+        return frame_bytes(pack(panel_image(image, model), model.colour_mode), 1)
 
-    return "panel_image + esl.protocol.encode_image + frame_bytes", encode
+    return name, encode
 
 
 def run(count: int) -> None:

@@ -122,9 +122,14 @@ def render(gtin: str, template: str, model: str, out: Path) -> None:
 
 
 @main.command()
-@click.option("--all", "everything", is_flag=True, help="Every bound label, not just changed.")
-def refresh(everything: bool) -> None:
-    """Re-render labels and queue what changed (the worker sends them), with progress."""
+@click.option("--all", "everything", is_flag=True, help="Re-render every bound label.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also send images the labels already show (costs radio time: minutes per station).",
+)
+def refresh(everything: bool, force: bool) -> None:
+    """Re-render labels and queue what differs from the shelf (the worker sends them)."""
     from tqdm import tqdm
 
     from esl_controller import db
@@ -142,7 +147,9 @@ def refresh(everything: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        report = refresh_labels(engine, pool, progress=progress, force=everything)
+        report = refresh_labels(
+            engine, pool, progress=progress, force=everything or force, resend=force
+        )
     bar.close()
     click.echo(
         f"rendered {report.rendered}, queued {report.queued}, unchanged {report.unchanged}, "

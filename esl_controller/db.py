@@ -111,6 +111,7 @@ def _v6_station_drivers(conn: Connection) -> None:
         ("outbox", "colour_mode", "VARCHAR"),
         ("outbox", "crc32", "BIGINT"),
         ("outbox", "params", "VARCHAR NOT NULL DEFAULT '{}'"),
+        ("incident", "count", "INTEGER NOT NULL DEFAULT 1"),
     ):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
     _v6_rewrite_outbox_rows(conn)

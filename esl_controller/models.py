@@ -164,6 +164,7 @@ class Incident(SQLModel, table=True):
     subject: str = ""  # what it is about: a GTIN, a label id, a topic
     message: str
     created_at: datetime = Field(default_factory=utcnow)
+    count: int = 1  # more than 1 on the row that sums up a storm of one kind in a minute
 
 
 class User(SQLModel, table=True):

@@ -63,20 +63,25 @@ def refresh_labels(
     label_ids: Sequence[str] | None = None,
     priority: int = Priority.ROUTINE,
     force: bool = False,
+    resend: bool = False,
     progress: Progress | None = None,
     chunk_size: int = 1000,
     delisted_template: str = "not_for_sale",
 ) -> RefreshReport:
     """Render and queue the given labels (all bound labels when None).
 
-    Labels whose render inputs are unchanged are skipped unless `force`.
+    Labels whose render inputs are unchanged are skipped unless `force`; an image equal
+    to what the label shows or has queued is not sent again unless `resend` (a manager's
+    explicit re-push: the radio is the bottleneck).
     """
     with Session(engine) as session:
         ids = list(label_ids) if label_ids is not None else _bound_label_ids(session)
     report = RefreshReport()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
-        report.add(_refresh_chunk(engine, pool, chunk, priority, force, delisted_template))
+        report.add(
+            _refresh_chunk(engine, pool, chunk, priority, force, resend, delisted_template)
+        )
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return report
@@ -94,6 +99,7 @@ def _refresh_chunk(
     label_ids: Sequence[str],
     priority: int,
     force: bool,
+    resend: bool,
     delisted_template: str,
 ) -> RefreshReport:
     report = RefreshReport(considered=len(label_ids))
@@ -109,7 +115,7 @@ def _refresh_chunk(
             fingerprints.pop(outcome.label_id, None)  # retried when its inputs change
             continue
         report.rendered += 1
-        queued.append(QueuedImage(outcome.label_id, outcome.encoded, priority, force))
+        queued.append(QueuedImage(outcome.label_id, outcome.encoded, priority, resend))
     with session_scope(engine) as session:
         for label_id, kind, error in failures:
             _label_problem(session, label_id, kind, error or "render failed", report)

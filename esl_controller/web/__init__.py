@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         security_headers,
         signage_api,
         signage_views,
+        station_views,
         stations_api,
         sync_views,
     )
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     api.init_app(app)
     signage_api.init_app(app)
     stations_api.init_app(app)
+    station_views.init_app(app)
     plays_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from esl_controller.esl import commands
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
+from esl_controller.esl.stations import known_drivers
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
@@ -157,7 +158,11 @@ def _whole_number(text: str) -> int | str:
 @bp.get("/base-stations")
 @login_required
 def base_stations() -> str:
-    return render_template("base_stations.html", stations=queries.list_base_stations(get_session()))
+    return render_template(
+        "base_stations.html",
+        stations=queries.list_base_stations(get_session()),
+        drivers=known_drivers(),
+    )
 
 
 @bp.get("/incidents")

@@ -119,9 +119,11 @@ def summary(session: Session) -> Summary:
 
 def incident_counts(session: Session) -> dict[str, int]:
     rows = session.execute(
-        select(Incident.kind, func.count()).group_by(Incident.kind).order_by(Incident.kind)
+        select(Incident.kind, func.sum(Incident.count))
+        .group_by(Incident.kind)
+        .order_by(Incident.kind)
     )
-    return {kind: count for kind, count in rows}
+    return {kind: int(count) for kind, count in rows}
 
 
 # --- labels ----------------------------------------------------------------------------

@@ -54,10 +54,18 @@ def test_a_price_change_re_renders_exactly_that_label(engine, seed_store, pool):
     assert (report.rendered, report.queued, report.unchanged) == (1, 1, 4)
 
 
-def test_force_renders_everything_and_requeues_identical_images(engine, seed_store, pool):
+def test_force_renders_everything_but_sends_only_what_differs(engine, seed_store, pool):
     seed_store(labels=3)
     refresh_labels(engine, pool)
     report = refresh_labels(engine, pool, force=True)
+    assert (report.rendered, report.queued, report.unchanged) == (3, 0, 3)
+    assert outbox_rows(engine) == 3  # the radio is not spent on images already shown
+
+
+def test_resend_requeues_identical_images_for_a_manager(engine, seed_store, pool):
+    seed_store(labels=3)
+    refresh_labels(engine, pool)
+    report = refresh_labels(engine, pool, force=True, resend=True)
     assert (report.rendered, report.queued) == (3, 3)
 
 

@@ -1,0 +1,97 @@
+"""Setting a store up over /api/v1: base stations of any installed driver, label links."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import Session
+
+from esl_controller.models import BaseStation, Label
+from tests.web.conftest import bearer
+
+
+@pytest.fixture
+def api(client, seed):
+    headers = bearer(seed.manager_token)
+
+    def call(method: str, path: str, body: object | None = None):
+        return client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
+
+    return call
+
+
+def test_an_access_point_is_added_with_its_address(api, engine):
+    answer = api(
+        "POST",
+        "/base-stations",
+        {"id": "ap-1", "driver": "oepl", "name": "Front", "options": {"url": "http://10.0.0.5"}},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["driver"] == "oepl"
+    with Session(engine) as s:
+        row = s.get(BaseStation, "ap-1")
+    assert row.driver == "oepl" and json.loads(row.options)["url"] == "http://10.0.0.5"
+    listed = {item["id"]: item for item in api("GET", "/base-stations").get_json()["items"]}
+    assert listed["ap-1"]["driver"] == "oepl" and listed["ap-1"]["online"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"id": "ap-2", "driver": "no-such-kind"}, "no base-station driver named"),
+        ({"id": "ap-2", "driver": "oepl", "options": {}}, "url"),
+        ({"id": "ap-2", "driver": "mqtt", "options": {"url": "http://x"}}, "takes no options"),
+        ({"id": "a/b", "driver": "mqtt"}, "must be printable without whitespace"),
+        ({"id": "bs-1", "driver": "mqtt"}, "already exists"),
+    ],
+)
+def test_a_station_that_cannot_work_is_refused_with_the_reason(api, engine, body, says):
+    answer = api("POST", "/base-stations", body)
+    assert answer.status_code == 400
+    assert says in answer.get_json()["error"]
+    with Session(engine) as s:
+        assert s.get(BaseStation, "ap-2") is None
+
+
+def test_a_station_with_labels_is_not_removed(api):
+    answer = api("DELETE", "/base-stations/bs-1")
+    assert answer.status_code == 409 and "labels" in answer.get_json()["error"]
+    assert api("POST", "/base-stations", {"id": "spare"}).status_code == 201
+    assert api("PATCH", "/base-stations/spare", {"name": "Back room"}).get_json()["name"] == (
+        "Back room"
+    )
+    assert api("DELETE", "/base-stations/spare").status_code == 204
+    assert api("DELETE", "/base-stations/spare").status_code == 404
+
+
+def test_linking_a_label_binds_it_and_marks_it_for_a_fresh_render(api, engine):
+    answer = api("POST", "/labels/L-UNBOUND/link", {"gtin": "4006381333931", "template": "promo"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["state"] == "pending"
+    with Session(engine) as s:
+        label = s.get(Label, "L-UNBOUND")
+    assert label.product_id is not None and label.template == "promo"
+    assert label.render_fingerprint is None
+    assert api("POST", "/labels/L-UNBOUND/unlink").get_json()["state"] == "unbound"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"gtin": "4006381333932"}, 422, "not a valid product barcode"),
+        ({"gtin": "5940000000017"}, 422, "no product with barcode"),
+        ({"gtin": "4006381333931", "template": "poster"}, 422, "no template 'poster'"),
+    ],
+)
+def test_a_link_that_cannot_be_made_changes_nothing(api, engine, body, status, says):
+    with Session(engine) as s:
+        before = s.get(Label, "L-UNBOUND").model_dump()
+    answer = api("POST", "/labels/L-UNBOUND/link", body)
+    assert answer.status_code == status and says in answer.get_json()["error"]
+    with Session(engine) as s:
+        assert s.get(Label, "L-UNBOUND").model_dump() == before
+
+
+def test_linking_an_unknown_label_is_404(api):
+    assert api("POST", "/labels/NOPE/link", {"gtin": "4006381333931"}).status_code == 404
