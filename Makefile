@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench browser-deps clean
+.PHONY: install demo test lint check bench browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# The house checks CI runs before the tests: lint, formatting, layer contracts, types.
+check: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/check.sh
 
 bench: install
 	$(BIN)/python bench/bench_render.py
