@@ -33,6 +33,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 
 from esl_controller import db
+from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.broker import free_port
 from esl_controller.config import Settings
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
@@ -200,7 +201,12 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
     player_ids = seed(engine, settings, players)
 
     mqtt = MqttClient(url, client_id=f"bench-controller-{uuid.uuid4().hex[:6]}")
-    service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
+    service = SignageService(
+        engine,
+        settings,
+        lambda t, p, r: mqtt.publish(t, p, retain=r),
+        ingestor=PlayIngestor(engine, settings),
+    )
     for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
         mqtt.subscribe(topic_filter, service.handle_message)
     mqtt.start(wait=10)

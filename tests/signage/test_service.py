@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.db import session_scope
 from esl_controller.models import (
     Advertiser,
@@ -195,7 +196,12 @@ def _png() -> bytes:
 def harness(engine, store, playlists_dir) -> Iterator[tuple[SignageService, Recorder]]:
     settings = store.with_overrides(playlists_dir=playlists_dir, override_ttl_s=30.0)
     mqtt = MqttClient(settings.mqtt_url, client_id=f"svc-{uuid.uuid4()}")
-    service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
+    service = SignageService(
+        engine,
+        settings,
+        lambda t, p, r: mqtt.publish(t, p, retain=r),
+        ingestor=PlayIngestor(engine, settings),
+    )
     for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
         mqtt.subscribe(topic_filter, service.handle_message)
     mqtt.start(wait=10)
