@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when there is a cycle")
     args = parser.parse_args(argv)
-    edges = package_edges(grimp.build_graph(ROOT))
+    edges = package_edges(grimp.build_graph(ROOT, cache_dir=None))
     print("\n".join(report(edges)))
     cyclic = strongly_connected({p for e in edges for p in e}, edges)
     return 1 if args.check and cyclic else 0

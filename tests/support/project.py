@@ -1,0 +1,20 @@
+"""Where the project lives, and a copy of it that a test may break on purpose."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_project(destination: Path) -> Path:
+    """pyproject.toml and the package (no caches) copied into `destination`."""
+    destination.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
+    shutil.copytree(
+        PROJECT_ROOT / "esl_controller",
+        destination / "esl_controller",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return destination
