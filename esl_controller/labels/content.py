@@ -172,11 +172,11 @@ def _promo_info(
         return None
     others = [promo for promo in promotions if promo is not promotion]
     prior = prior_lowest_price(history, promotion.starts_at, earlier_promotions=others)
-    known = prior.lowest_minor is not None
+    lowest = prior.lowest_minor
     return PromoInfo(
         was=regular,
-        prior_lowest=Money(prior.lowest_minor, regular.currency) if known else None,
-        prior_note=None if known else prior_note(prior, store.locale),
+        prior_lowest=Money(lowest, regular.currency) if lowest is not None else None,
+        prior_note=None if lowest is not None else prior_note(prior, store.locale),
         ends=last_local_day(promotion.ends_at, store.timezone),
     )
 
