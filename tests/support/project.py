@@ -9,12 +9,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def copy_project(destination: Path) -> Path:
-    """pyproject.toml and the package (no caches) copied into `destination`."""
+    """pyproject.toml, the package and tools/ (no caches) copied into `destination`."""
     destination.mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
-    shutil.copytree(
-        PROJECT_ROOT / "esl_controller",
-        destination / "esl_controller",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for folder in ("esl_controller", "tools"):
+        shutil.copytree(
+            PROJECT_ROOT / folder,
+            destination / folder,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     return destination
