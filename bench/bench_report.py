@@ -29,7 +29,6 @@ from sqlmodel import Session
 
 from esl_controller import db
 from esl_controller.ads.campaign_reports import build_campaign_report, encode_report
-from esl_controller.ads.hour_totals import fill_from_history
 from esl_controller.models import Advertiser, Campaign, Store
 
 SCREENS = 200
@@ -120,7 +119,7 @@ def fill_hour_totals(database_url: str) -> float:
     started = time.perf_counter()
     engine = db.make_engine(database_url)
     with engine.begin() as conn:
-        fill_from_history(conn)
+        db.fill_impression_hour_totals(conn)
     engine.dispose()
     return time.perf_counter() - started
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 
 from esl_controller import db
+from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.broker import free_port
 from esl_controller.config import Settings
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
@@ -65,14 +66,24 @@ def seed(engine, settings: Settings, players: int) -> list[str]:
         s.add(advertiser)
         s.flush()
         campaign = Campaign(
-            advertiser_id=advertiser.id, name="Bench", priority=60,
-            starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1),
+            advertiser_id=advertiser.id,
+            name="Bench",
+            priority=60,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=1),
             targeting=json.dumps({"triggers": ["audience"]}),
         )
         s.add(campaign)
         s.flush()
-        s.add(Creative(campaign_id=campaign.id, name="ad", kind="image",
-                       media_sha256="ab" * 32, duration_s=8))
+        s.add(
+            Creative(
+                campaign_id=campaign.id,
+                name="ad",
+                kind="image",
+                media_sha256="ab" * 32,
+                duration_s=8,
+            )
+        )
     return ids
 
 
@@ -89,7 +100,9 @@ class BenchPlayer:
         self.client.on_subscribe = lambda *_a: self._ready.set()
         self.client.will_set(
             protocol.player_status_topic(settings.topic_prefix, settings.store_id, player),
-            protocol.player_status_payload(protocol.OFFLINE_STATUS), qos=1, retain=True,
+            protocol.player_status_payload(protocol.OFFLINE_STATUS),
+            qos=1,
+            retain=True,
         )
         self.client.connect(target.host, target.port)
         self.client.loop_start()
@@ -100,7 +113,9 @@ class BenchPlayer:
         status = protocol.player_status_payload(protocol.PlayerStatus("online"))
         self.client.publish(
             protocol.player_status_topic(settings.topic_prefix, settings.store_id, player),
-            status, qos=1, retain=True,
+            status,
+            qos=1,
+            retain=True,
         ).wait_for_publish(10)
 
     def close(self, settings: Settings, player: str) -> None:
@@ -143,15 +158,22 @@ def drive(
     sensor.loop_start()
     total = int(rate * seconds)
     sent: list[float] = []
-    topics = [protocol.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
-              for n in range(SENSORS)]
+    topics = [
+        protocol.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
+        for n in range(SENSORS)
+    ]
     start = time.monotonic()
     for index in range(total):
         pause = start + index / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
-        document = {"type": "audience", "sensor": f"cam-{index % SENSORS:02d}", "zone": "dairy",
-                    "at": datetime.now(UTC).isoformat(), "count": 3}
+        document = {
+            "type": "audience",
+            "sensor": f"cam-{index % SENSORS:02d}",
+            "zone": "dairy",
+            "at": datetime.now(UTC).isoformat(),
+            "count": 3,
+        }
         payload = json.dumps(document).encode()
         sent.append(time.monotonic())
         sensor.publish(topics[index % SENSORS], payload, qos=1)
@@ -167,14 +189,24 @@ def drive(
 
 def run(url: str, rate: float, seconds: float, players: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-triggers-"))
-    settings = Settings(data_dir=data_dir, mqtt_url=url, topic_prefix=f"b{uuid.uuid4().hex[:8]}",
-                        playlists_dir=data_dir / "no_playlists", override_ttl_s=30.0)
+    settings = Settings(
+        data_dir=data_dir,
+        mqtt_url=url,
+        topic_prefix=f"b{uuid.uuid4().hex[:8]}",
+        playlists_dir=data_dir / "no_playlists",
+        override_ttl_s=30.0,
+    )
     engine = db.make_engine(settings.resolved_database_url)
     db.init_db(engine)
     player_ids = seed(engine, settings, players)
 
     mqtt = MqttClient(url, client_id=f"bench-controller-{uuid.uuid4().hex[:6]}")
-    service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
+    service = SignageService(
+        engine,
+        settings,
+        lambda t, p, r: mqtt.publish(t, p, retain=r),
+        ingestor=PlayIngestor(engine, settings),
+    )
     for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
         mqtt.subscribe(topic_filter, service.handle_message)
     mqtt.start(wait=10)
@@ -190,8 +222,10 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
     deadline = time.monotonic() + 10
     while len(service.online_players()) < players and time.monotonic() < deadline:
         time.sleep(0.05)
-    print(f"{int(rate * seconds)} audience triggers at {rate:g}/s from {SENSORS} sensors, "
-          f"{players} players in the zone (devices in a separate process), broker {url}")
+    print(
+        f"{int(rate * seconds)} audience triggers at {rate:g}/s from {SENSORS} sensors, "
+        f"{players} players in the zone (devices in a separate process), broker {url}"
+    )
     results.put("go")
     sent, received, elapsed = results.get(timeout=seconds + 60)
     devices.join(timeout=10)
@@ -200,8 +234,10 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
     per_player = [(r - sent[k]) * 1000 for rec in received for k, r in enumerate(rec[:total])]
     complete = min(len(rec) for rec in received)
     per_trigger = [(max(rec[k] for rec in received) - sent[k]) * 1000 for k in range(complete)]
-    print(f"delivered to every player: {complete}/{total} in {elapsed:.1f} s; "
-          f"service stats: {dict(service.stats)}")
+    print(
+        f"delivered to every player: {complete}/{total} in {elapsed:.1f} s; "
+        f"service stats: {dict(service.stats)}"
+    )
     print(f"per player  : {percentiles(per_player)}")
     print(f"last player : {percentiles(per_trigger)}")
     service.stop()

@@ -112,7 +112,7 @@ def web(host: str | None, port: int | None, threads: int) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG to write.")
 def render(gtin: str, template: str, model: str, out: Path) -> None:
     """Write a preview PNG of exactly what a label will show."""
-    from esl_controller.labels.product_preview import render_preview_file
+    from esl_controller.product_preview import render_preview_file
 
     try:
         render_preview_file(Settings.from_env(), gtin, template, model, out)

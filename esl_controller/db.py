@@ -89,10 +89,8 @@ def _v4_proof_of_play(conn: Connection) -> None:
 
 def _v5_impression_hour_totals(conn: Connection) -> None:
     """Live hourly impression totals, filled from the raw log and the roll-ups so far."""
-    from esl_controller.ads.hour_totals import fill_from_history  # ads imports db's models
-
     SQLModel.metadata.create_all(conn, tables=[models.ImpressionHourTotal.__table__])
-    fill_from_history(conn)
+    fill_impression_hour_totals(conn)
 
 
 def _v6_station_drivers(conn: Connection) -> None:
@@ -239,3 +237,46 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def fill_impression_hour_totals(conn: Connection) -> None:
+    """Fill the (empty) live impression totals from the raw log and its roll-ups in one
+    INSERT ... SELECT (the v5 migration, and the report benchmark after its bulk load).
+
+    Plain SQL over the tables, so the schema's history does not depend on the ads code
+    that keeps the totals up to date afterwards."""
+    if conn.dialect.name == "sqlite":
+        raw_hour = "substr(started_at, 1, 13) || ':00:00.000000'"
+        rolled_hour = "substr(hour, 1, 13) || ':00:00.000000'"
+    else:
+        raw_hour = "date_trunc('hour', started_at)"
+        rolled_hour = "hour"
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO impression_hour_total (hour, campaign_id, advertiser_id, player_id,
+                creative_id, zone_id, multiplier_source, campaign_name, creative_name,
+                player_name, currency, plays, play_ms, impressions_milli, spend_basis)
+            SELECT hour, campaign_id, advertiser_id, player_id, creative_id, zone_id,
+                multiplier_source, max(campaign_name), max(creative_name), max(player_name),
+                max(currency), sum(plays), sum(play_ms), sum(impressions_milli),
+                sum(spend_basis)
+            FROM (
+                SELECT {raw_hour} AS hour, campaign_id, advertiser_id, player_id,
+                    coalesce(creative_id, {models.NO_CREATIVE}) AS creative_id,
+                    coalesce(zone_id, '') AS zone_id, multiplier_source, campaign_name,
+                    creative_name, player_name, currency, 1 AS plays, play_ms,
+                    impressions_milli, impressions_milli * cpm_minor AS spend_basis
+                FROM impression
+                UNION ALL
+                SELECT {rolled_hour}, campaign_id, advertiser_id, player_id,
+                    coalesce(creative_id, {models.NO_CREATIVE}), coalesce(zone_id, ''),
+                    multiplier_source, campaign_name, creative_name, player_name, currency,
+                    plays, play_ms, impressions_milli, spend_basis
+                FROM impression_hourly
+            ) AS billed
+            GROUP BY hour, campaign_id, advertiser_id, player_id, creative_id, zone_id,
+                multiplier_source
+            """
+        )
+    )

@@ -455,6 +455,9 @@ class ImpressionHourly(SQLModel, table=True):
     segment_hash: str = ""  # hash of the last raw row rolled up
 
 
+NO_CREATIVE = 0  # ImpressionHourTotal's stand-in for "no creative" in its key
+
+
 class ImpressionHourTotal(SQLModel, table=True):
     """Live hourly totals of every impression ever billed, kept by ingest in the batch's own
     transaction. Retention never touches it (rolled-up rows are already counted), so reports

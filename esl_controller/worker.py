@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from esl_controller import db, worker_lease
 from esl_controller.ads.delivery import run_due_deliveries
+from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.ads.retention import roll_up_impressions
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
@@ -79,6 +80,7 @@ class Worker:
             self.engine,
             self.settings,
             lambda topic, payload, retain: mqtt.publish(topic, payload, retain=retain),
+            ingestor=PlayIngestor(self.engine, self.settings),
         )
         for topic_filter in signage_protocol.controller_subscriptions(
             self.settings.topic_prefix, self.settings.store_id

@@ -5,6 +5,7 @@ per (hour, campaign, advertiser, player, creative, zone, multiplier source) and 
 one upsert per group (`INSERT ... ON CONFLICT DO UPDATE SET plays = plays + excluded.plays`).
 So a report over ten million plays reads a few thousand rows, and retention, which replaces
 old raw rows with roll-ups, never has to touch this table: those plays are already counted.
+Filling the table from history (the v5 migration) is `db.fill_impression_hour_totals`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from esl_controller.ads.impressions import as_utc
-from esl_controller.models import ImpressionHourTotal
+from esl_controller.models import NO_CREATIVE, ImpressionHourTotal
 
-NO_CREATIVE = 0  # the key's stand-in for "no creative" (see models.ImpressionHourTotal)
 KEY_COLUMNS = (
     "hour",
     "campaign_id",
@@ -83,43 +81,3 @@ def _upsert(dialect: str):
     updates = {name: _TABLE.c[name] + excluded[name] for name in SUMMED_COLUMNS}
     updates.update({name: excluded[name] for name in NAME_COLUMNS})
     return statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates)
-
-
-def fill_from_history(conn: Connection) -> None:
-    """Fill the (empty) totals from the raw log and its roll-ups in one INSERT ... SELECT
-    (the v5 migration, and the report benchmark after its bulk load)."""
-    if conn.dialect.name == "sqlite":
-        raw_hour = "substr(started_at, 1, 13) || ':00:00.000000'"
-        rolled_hour = "substr(hour, 1, 13) || ':00:00.000000'"
-    else:
-        raw_hour = "date_trunc('hour', started_at)"
-        rolled_hour = "hour"
-    conn.execute(
-        text(
-            f"""
-            INSERT INTO impression_hour_total (hour, campaign_id, advertiser_id, player_id,
-                creative_id, zone_id, multiplier_source, campaign_name, creative_name,
-                player_name, currency, plays, play_ms, impressions_milli, spend_basis)
-            SELECT hour, campaign_id, advertiser_id, player_id, creative_id, zone_id,
-                multiplier_source, max(campaign_name), max(creative_name), max(player_name),
-                max(currency), sum(plays), sum(play_ms), sum(impressions_milli),
-                sum(spend_basis)
-            FROM (
-                SELECT {raw_hour} AS hour, campaign_id, advertiser_id, player_id,
-                    coalesce(creative_id, {NO_CREATIVE}) AS creative_id,
-                    coalesce(zone_id, '') AS zone_id, multiplier_source, campaign_name,
-                    creative_name, player_name, currency, 1 AS plays, play_ms,
-                    impressions_milli, impressions_milli * cpm_minor AS spend_basis
-                FROM impression
-                UNION ALL
-                SELECT {rolled_hour}, campaign_id, advertiser_id, player_id,
-                    coalesce(creative_id, {NO_CREATIVE}), coalesce(zone_id, ''),
-                    multiplier_source, campaign_name, creative_name, player_name, currency,
-                    plays, play_ms, impressions_milli, spend_basis
-                FROM impression_hourly
-            ) AS billed
-            GROUP BY hour, campaign_id, advertiser_id, player_id, creative_id, zone_id,
-                multiplier_source
-            """
-        )
-    )

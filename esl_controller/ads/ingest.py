@@ -131,6 +131,10 @@ class PlayIngestor:
                 raise
         return result
 
+    def lock_chain(self, session: Session) -> None:
+        """`take_chain_lock` in the caller's transaction (the signage service's)."""
+        take_chain_lock(session)
+
     def on_plays(self, plays: Sequence[protocol.Play]) -> IngestResult:
         """The MQTT hook: plays as `signage.protocol.parse_pops` returns them."""
         return self.ingest(plays, "mqtt")

@@ -53,36 +53,16 @@ def unit_price(
         raise ValueError(f"price cannot be negative: {price_minor}")
     if net_quantity is None:
         return None
-    quantity = _quantity(net_quantity)
+    quantity = pack_quantity(net_quantity)
     if per == "piece" and quantity <= 1:
         return None
     per_base = Decimal(price_minor) / (quantity * factor)
     return UnitPriceQuote(int(per_base.quantize(Decimal(1), ROUND_HALF_UP)), currency, per)
 
 
-def _quantity(net_quantity: float) -> Decimal:
+def pack_quantity(net_quantity: float) -> Decimal:
+    """The pack's net quantity as an exact Decimal, or `ValueError` unless it is positive."""
     if isinstance(net_quantity, bool) or not math.isfinite(net_quantity) or net_quantity <= 0:
         raise ValueError(f"net quantity must be a positive number, got {net_quantity!r}")
     # str() first: Decimal(0.1) would carry the float's binary noise into the price.
     return Decimal(str(net_quantity))
-
-
-def size_text(net_quantity: float | None, unit: str, locale: str) -> str:
-    """The pack size as a label prints it: "500 g", "1,5 l", "6 buc."; "" when unknown."""
-    canonical = normalise_unit(unit)
-    if net_quantity is None:
-        return ""
-    # Imported here: labels.content imports this module and price_format imports
-    # labels.content, so a top-level import would be circular. The locale tables live there.
-    from esl_controller.labels.price_format import LOCALE_STYLES, unit_word
-
-    if locale not in LOCALE_STYLES:
-        raise ValueError(f"unknown locale {locale!r}; known: {', '.join(sorted(LOCALE_STYLES))}")
-    number = _plain_number(_quantity(net_quantity), LOCALE_STYLES[locale].decimal_sep)
-    word = unit_word("piece", locale) if canonical == "piece" else canonical
-    return f"{number} {word}"
-
-
-def _plain_number(quantity: Decimal, decimal_sep: str) -> str:
-    text = format(quantity.normalize(), "f")  # "f" so 1000 does not print as 1E+3
-    return text.replace(".", decimal_sep)

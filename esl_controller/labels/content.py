@@ -18,13 +18,9 @@ from esl_controller.catalogue.gtin import to_gtin14, validate_gtin
 from esl_controller.catalogue.prior_price import PricedAt, PriorPrice, prior_lowest_price
 from esl_controller.catalogue.promotions import PromotionLike, active_promotion
 from esl_controller.catalogue.stock import stock_level
-from esl_controller.catalogue.units import size_text, unit_price
-
-
-@dataclass(frozen=True)
-class Money:
-    minor: int  # integer minor units: 249 = 2.49
-    currency: str  # ISO 4217, e.g. EUR, RON, RUB, PLN, GBP, USD
+from esl_controller.catalogue.units import unit_price
+from esl_controller.labels.price_format import size_text
+from esl_controller.money import Money
 
 
 @dataclass(frozen=True)
@@ -176,11 +172,11 @@ def _promo_info(
         return None
     others = [promo for promo in promotions if promo is not promotion]
     prior = prior_lowest_price(history, promotion.starts_at, earlier_promotions=others)
-    known = prior.lowest_minor is not None
+    lowest = prior.lowest_minor
     return PromoInfo(
         was=regular,
-        prior_lowest=Money(prior.lowest_minor, regular.currency) if known else None,
-        prior_note=None if known else prior_note(prior, store.locale),
+        prior_lowest=Money(lowest, regular.currency) if lowest is not None else None,
+        prior_note=None if lowest is not None else prior_note(prior, store.locale),
         ends=last_local_day(promotion.ends_at, store.timezone),
     )
 

@@ -75,8 +75,9 @@ class Glyph:
 def glyph(font: Font, char: str) -> Glyph:
     """`char` rasterised once, cropped to its real ink (metric boxes can be 1 px off)."""
     advance = font.getlength(char)
-    left, top, right, bottom = font.getbbox(char, anchor="ls")
-    pad = 2 + font.size // 4
+    # FreeType boxes are whole pixels; Pillow types them (and sizes) as floats for other fonts.
+    left, top, right, bottom = (int(edge) for edge in font.getbbox(char, anchor="ls"))
+    pad = 2 + int(font.size) // 4
     canvas = Image.new("1", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
     draw = ImageDraw.Draw(canvas)
     draw.fontmode = "1"

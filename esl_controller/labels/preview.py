@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import cast
 
 from PIL import Image
 
@@ -20,7 +21,9 @@ def preview_image(image: Image.Image, model: HardwareModel) -> Image.Image:
         raise ValueError(f"expected a rendered label (mode P), got mode {image.mode}")
     if image.size != (model.width, model.height):
         raise ValueError(f"image is {image.size}, {model.id} shows {model.width}x{model.height}")
-    used = max(image.getextrema()[1], 0)
+    # One band (mode P), so the extrema are (lowest, highest); Pillow's type covers all modes.
+    _, highest = cast(tuple[int, int], image.getextrema())
+    used = max(highest, 0)
     if used >= len(model.palette):
         raise ValueError(f"pixel value {used} has no colour on {model.id} ({model.colour_mode})")
     indexed = image.copy()

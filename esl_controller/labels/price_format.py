@@ -6,13 +6,10 @@ Pure tables, no `locale` module (the process locale must not change what a label
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from esl_controller.labels.content import Money
-
-CURRENCY_DECIMALS: dict[str, int] = {
-    "EUR": 2, "RON": 2, "RUB": 2, "PLN": 2, "GBP": 2, "USD": 2,
-    "CHF": 2, "CZK": 2, "HUF": 2, "BGN": 2, "SEK": 2, "JPY": 0,
-}  # fmt: skip
+from esl_controller.catalogue.units import normalise_unit, pack_quantity
+from esl_controller.money import CURRENCY_DECIMALS, Money
 
 CURRENCY_SYMBOLS: dict[str, str] = {
     "EUR": "€", "RON": "lei", "RUB": "₽", "PLN": "zł", "GBP": "£", "USD": "$",
@@ -141,3 +138,18 @@ def unit_word(per: str, locale: str) -> str:
 def unit_price_text(amount: Money, per: str, locale: str, space: str = " ") -> str:
     """EU unit price (98/6/EC): "4,98 lei/kg"."""
     return f"{money_text(amount, locale, space)}/{unit_word(per, locale)}"
+
+
+def size_text(net_quantity: float | None, unit: str, locale: str) -> str:
+    """The pack size as a label prints it: "500 g", "1,5 l", "6 buc."; "" when unknown."""
+    canonical = normalise_unit(unit)
+    if net_quantity is None:
+        return ""
+    number = _plain_number(pack_quantity(net_quantity), _style(locale).decimal_sep)
+    word = unit_word("piece", locale) if canonical == "piece" else canonical
+    return f"{number} {word}"
+
+
+def _plain_number(quantity: Decimal, decimal_sep: str) -> str:
+    text = format(quantity.normalize(), "f")  # "f" so 1000 does not print as 1E+3
+    return text.replace(".", decimal_sep)

@@ -267,8 +267,7 @@ class _ElementField(fields.Field):
         if not isinstance(value, dict):
             raise ValidationError(f"an element must be a mapping, got {value!r}")
         kind = value.get("type")
-        schema = _ELEMENT_SCHEMAS.get(kind) if isinstance(kind, str) else None
-        if schema is None:
+        if not isinstance(kind, str) or kind not in _ELEMENT_SCHEMAS:
             raise ValidationError(
                 {
                     "type": [
@@ -276,6 +275,7 @@ class _ElementField(fields.Field):
                     ]
                 }
             )
+        schema = _ELEMENT_SCHEMAS[kind]
         merged = {**_TYPE_DEFAULTS.get(kind, {}), **value}
         if kind == "text" and ("field" in value) == ("text" in value):
             raise ValidationError({"field": ["a text element needs exactly one of field or text"]})

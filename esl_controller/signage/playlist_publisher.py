@@ -241,13 +241,14 @@ class PlaylistPublisher:
             sha = slides.get(item.gtin or "")
             if sha is None:
                 self._report_once(
-                    session, "unknown_product", item.gtin or "",
+                    session,
+                    "unknown_product",
+                    item.gtin or "",
                     f"promo slide {item.id!r}: no active product with GTIN {item.gtin}; "
                     "the item is left out until the product exists",
                 )
                 return None
-            return protocol.ScreenItem(item.id, "image", item.duration_s, media=sha,
-                                       gtin=item.gtin)
+            return protocol.ScreenItem(item.id, "image", item.duration_s, media=sha, gtin=item.gtin)
         if item.type == "web":
             return protocol.ScreenItem(item.id, "web", item.duration_s, url=item.url)
         sha = item.media_sha256 or self._file_sha(session, item)

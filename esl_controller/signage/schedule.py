@@ -217,14 +217,15 @@ def resolve(
             if active[playlist.name]:
                 winner = playlist
                 break
-        until = []
+        until: list[datetime] = []
         for playlist in deciders:
             if playlist.name not in changes:
                 if transitions is None:
                     transitions = _offset_transitions(now, zone)
                 changes[playlist.name] = next_change(playlist.schedule, now, zone, transitions)
-            if changes[playlist.name] is not None:
-                until.append(changes[playlist.name])
+            change = changes[playlist.name]
+            if change is not None:
+                until.append(change)
         result[spot.id] = ResolvedSchedule(
             player_id=spot.id,
             playlist=winner.name if winner else None,

@@ -28,7 +28,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esl_controller.ads.ingest import PlayIngestor, take_chain_lock
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
@@ -45,6 +44,7 @@ from esl_controller.models import (
 )
 from esl_controller.signage import protocol
 from esl_controller.signage.override_ids import OverrideIdBlock
+from esl_controller.signage.play_store import PlayStore
 from esl_controller.signage.playlist_publisher import PlaylistPublisher
 from esl_controller.signage.rate_limit import TokenBuckets
 from esl_controller.signage.retention import roll_up_triggers
@@ -148,12 +148,13 @@ class SignageService:
         settings: Settings,
         publish: Publish,
         *,
+        ingestor: PlayStore,
         clock: Callable[[], datetime] = utcnow,
         campaign_refresh_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.ingestor = PlayIngestor(engine, settings, clock=clock)
+        self.ingestor = ingestor
         self.publish = publish
         self.clock = clock
         self.campaign_refresh_s = campaign_refresh_s
@@ -283,7 +284,7 @@ class SignageService:
         pops = [event for event in events if isinstance(event, _PopsIn)]
         with session_scope(self.engine) as session:
             if pops:
-                take_chain_lock(session)  # first statement: one writer extends the chain
+                self.ingestor.lock_chain(session)  # first statement: one writer extends the chain
             for event in events:
                 if isinstance(event, _StatusIn):
                     published += self._apply_status(session, event, now)

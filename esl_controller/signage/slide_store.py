@@ -45,8 +45,14 @@ def product_contents(
     # The catalogue slice loads content for labels; transient label stand-ins (never added
     # to the session) let slides share that one code path with the shelf labels.
     stand_ins = [
-        Label(id=f"slide:{p.gtin}", store_id=store_id, model=SLIDE_TEMPLATE,
-              base_station_id="", product_id=p.id, template=SLIDE_TEMPLATE)
+        Label(
+            id=f"slide:{p.gtin}",
+            store_id=store_id,
+            model=SLIDE_TEMPLATE,
+            base_station_id="",
+            product_id=p.id,
+            template=SLIDE_TEMPLATE,
+        )
         for p in products
     ]
     catalogue = CatalogueSlice.load(session, stand_ins, now)

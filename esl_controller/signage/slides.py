@@ -83,8 +83,9 @@ def _draw_product(
         draw.text((left, y), line, font=name_font, fill=INK)
         y += int(name_size * 1.2)
     if content.size_text:
-        draw.text((left, y + int(8 * unit)), content.size_text, font=_font(REGULAR, 48 * unit),
-                  fill=MUTED)
+        draw.text(
+            (left, y + int(8 * unit)), content.size_text, font=_font(REGULAR, 48 * unit), fill=MUTED
+        )
 
 
 def _draw_prices(
@@ -124,9 +125,7 @@ def _draw_prices(
         y -= int(font.size * 1.35)
 
 
-def _strike(
-    draw: ImageDraw.ImageDraw, origin: tuple[int, int], text: str, font: Font
-) -> None:
+def _strike(draw: ImageDraw.ImageDraw, origin: tuple[int, int], text: str, font: Font) -> None:
     """A line through the middle of the regular price's digits, as on the label."""
     left, top, right, bottom = draw.textbbox(origin, text, font=font, anchor="ld")
     middle = (top + bottom) // 2

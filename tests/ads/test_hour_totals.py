@@ -8,8 +8,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esl_controller.ads.hour_totals import NO_CREATIVE, fill_from_history, group_impressions
-from esl_controller.db import session_scope
+from esl_controller.ads.hour_totals import NO_CREATIVE, group_impressions
+from esl_controller.db import fill_impression_hour_totals, session_scope
 from esl_controller.models import Impression, ImpressionHourly, ImpressionHourTotal
 from tests.ads.billing_log import Billed, append_impressions
 
@@ -116,7 +116,7 @@ def test_history_fill_merges_raw_rows_and_rollups_of_the_same_hour(engine: Engin
         )
         session.execute(delete(ImpressionHourTotal))  # as a v4 database had none
     with engine.begin() as conn:
-        fill_from_history(conn)
+        fill_impression_hour_totals(conn)
     assert _totals(engine) == [
         ("screen-01", 41, 81_500, 81_500 * 1000),
         ("screen-01", 1, 1500, 1500 * 1000),

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from esl_controller.labels.content import Money
 from esl_controller.labels.price_format import (
     CURRENCY_DECIMALS,
+    LOCALE_STYLES,
     NBSP,
     PriceParts,
     format_money,
     money_text,
+    size_text,
     unit_price_text,
 )
+from esl_controller.money import Money
 
 
 @pytest.mark.parametrize(
@@ -95,3 +97,39 @@ def test_bad_input_is_refused_clearly(money: Money, locale: str, message: str) -
 def test_unknown_unit_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown unit 'box'"):
         unit_price_text(Money(1, "EUR"), "box", "de_DE")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "locale", "expected"),
+    [
+        (500, "g", "ro_RO", "500 g"),
+        (500.0, "g", "en_GB", "500 g"),
+        (1.5, "l", "ro_RO", "1,5 l"),
+        (1.5, "l", "en_GB", "1.5 l"),
+        (0.75, "l", "el_GR", "0,75 l"),
+        (1000, "g", "de_DE", "1000 g"),
+        (70, "cl", "fr_FR", "70 cl"),
+        (6, "piece", "ro_RO", "6 buc."),
+        (6, "piece", "ru_RU", "6 шт."),
+        (12, "piece", "pl_PL", "12 szt."),
+        (2.5, "m", "pl_PL", "2,5 m"),
+    ],
+)
+def test_size_text(quantity: float, unit: str, locale: str, expected: str) -> None:
+    assert size_text(quantity, unit, locale) == expected
+
+
+def test_size_text_uses_each_locales_decimal_separator() -> None:
+    for locale, style in LOCALE_STYLES.items():
+        assert size_text(0.5, "l", locale) == f"0{style.decimal_sep}5 l"
+
+
+def test_size_text_without_quantity_is_empty() -> None:
+    assert size_text(None, "g", "ro_RO") == ""
+
+
+def test_size_text_refuses_unknown_locale_and_unit() -> None:
+    with pytest.raises(ValueError, match="unknown locale 'xx_XX'"):
+        size_text(500, "g", "xx_XX")
+    with pytest.raises(ValueError, match="unknown unit 'pints'"):
+        size_text(2, "pints", "en_GB")

@@ -73,8 +73,14 @@ def test_ids_of_the_service_and_of_the_web_never_collide(engine, settings):
     service_ids = OverrideIdBlock(engine, block=50)
     first = service_ids.take()  # the service holds a block before the web creates anything
     with session_scope(engine) as s:
-        values = {"zone": zone, "seconds": 60, "priority": 90, "media_sha256": None,
-                  "gtin": None, "text": "Closing in 15 minutes"}
+        values = {
+            "zone": zone,
+            "seconds": 60,
+            "priority": 90,
+            "media_sha256": None,
+            "gtin": None,
+            "text": "Closing in 15 minutes",
+        }
         web_id = create_manual_override(s, settings, values, created_by="ana").id
     later = [service_ids.take() for _ in range(10)]
     assert web_id not in [first, *later]

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.db import session_scope
 from esl_controller.models import (
     Advertiser,
@@ -118,28 +119,58 @@ def store(engine, settings, tmp_path: Path):
     """A store with two zones, three players (two in dairy), one campaign and one product."""
     now = datetime.now(UTC)
     with session_scope(engine) as s:
-        s.add(Store(id=settings.store_id, name="Test", locale="ro_RO", currency="RON",
-                    timezone="Europe/Bucharest"))
+        s.add(
+            Store(
+                id=settings.store_id,
+                name="Test",
+                locale="ro_RO",
+                currency="RON",
+                timezone="Europe/Bucharest",
+            )
+        )
         s.flush()
-        s.add_all([Zone(id="dairy", store_id=settings.store_id),
-                   Zone(id="entrance", store_id=settings.store_id)])
+        s.add_all(
+            [
+                Zone(id="dairy", store_id=settings.store_id),
+                Zone(id="entrance", store_id=settings.store_id),
+            ]
+        )
         s.flush()
         for player_id, zone in (("scr-1", "dairy"), ("scr-2", "dairy"), ("scr-3", "entrance")):
             s.add(Player(id=player_id, store_id=settings.store_id, zone_id=zone))
-        s.add(Product(store_id=settings.store_id, gtin=PROMO_GTIN, name="Cafea boabe 1 kg",
-                      net_quantity=1000, unit="g", price_minor=4999, currency="RON"))
+        s.add(
+            Product(
+                store_id=settings.store_id,
+                gtin=PROMO_GTIN,
+                name="Cafea boabe 1 kg",
+                net_quantity=1000,
+                unit="g",
+                price_minor=4999,
+                currency="RON",
+            )
+        )
         advertiser = Advertiser(name="Acme")
         s.add(advertiser)
         s.flush()
         campaign = Campaign(
-            advertiser_id=advertiser.id, name="Acme dairy", priority=60,
-            starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1),
+            advertiser_id=advertiser.id,
+            name="Acme dairy",
+            priority=60,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=1),
             targeting=json.dumps({"triggers": ["audience"], "audience": {"min_count": 2}}),
         )
         s.add(campaign)
         s.flush()
-        s.add(Creative(campaign_id=campaign.id, name="milk", kind="image",
-                       media_sha256=MEDIA_SHA, duration_s=8))
+        s.add(
+            Creative(
+                campaign_id=campaign.id,
+                name="milk",
+                kind="image",
+                media_sha256=MEDIA_SHA,
+                duration_s=8,
+            )
+        )
     return settings
 
 
@@ -165,7 +196,12 @@ def _png() -> bytes:
 def harness(engine, store, playlists_dir) -> Iterator[tuple[SignageService, Recorder]]:
     settings = store.with_overrides(playlists_dir=playlists_dir, override_ttl_s=30.0)
     mqtt = MqttClient(settings.mqtt_url, client_id=f"svc-{uuid.uuid4()}")
-    service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
+    service = SignageService(
+        engine,
+        settings,
+        lambda t, p, r: mqtt.publish(t, p, retain=r),
+        ingestor=PlayIngestor(engine, settings),
+    )
     for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
         mqtt.subscribe(topic_filter, service.handle_message)
     mqtt.start(wait=10)
@@ -278,9 +314,15 @@ def test_pickup_without_campaign_shows_the_products_promo_slide(harness, engine)
 def manual_override(engine, zone: str, seconds: float) -> int:
     item = protocol.ScreenItem("announce", "image", 10.0, media=MEDIA_SHA)
     with session_scope(engine) as s:
-        row = Override(id=reserve_override_ids_in(s.connection(), 1)[0], zone_id=zone,
-                       kind="manual", content=protocol.item_json(item), priority=90,
-                       expires_at=datetime.now(UTC) + timedelta(seconds=seconds), created_by="ana")
+        row = Override(
+            id=reserve_override_ids_in(s.connection(), 1)[0],
+            zone_id=zone,
+            kind="manual",
+            content=protocol.item_json(item),
+            priority=90,
+            expires_at=datetime.now(UTC) + timedelta(seconds=seconds),
+            created_by="ana",
+        )
         s.add(row)
         s.flush()
         return row.id
@@ -349,8 +391,9 @@ def test_proof_of_play_is_stored_and_sets_last_pop(harness, engine):
     start = datetime.now(UTC) - timedelta(seconds=20)
     end = start + timedelta(seconds=10)
     play = protocol.Play(str(uuid.uuid4()), "scr-1", "welcome", start, end)
-    recorder.send(protocol.pop_topic(recorder.prefix, recorder.store, "scr-1"),
-                  protocol.pop_payload([play]))
+    recorder.send(
+        protocol.pop_topic(recorder.prefix, recorder.store, "scr-1"), protocol.pop_payload([play])
+    )
     pump(service, lambda: rows(engine, Play, Play.play_id == play.play_id))
     [stored] = rows(engine, Play, Play.play_id == play.play_id)
     assert (stored.player_id, stored.item_id, stored.campaign_id) == ("scr-1", "welcome", None)
@@ -432,13 +475,34 @@ def test_old_trigger_events_are_rolled_up_and_deleted(harness, engine):
     old = datetime.now(UTC) - timedelta(days=2)
     with session_scope(engine) as s:
         for count in (3, 5):
-            s.add(TriggerEvent(sensor_id="cam-1", kind="audience", zone_id="dairy",
-                               received_at=old, payload=json.dumps({"count": count}),
-                               outcome="matched"))
-        s.add(TriggerEvent(sensor_id="cam-9", kind="unknown", received_at=old,
-                           payload=json.dumps({"refused": 700}), outcome="rate_limited"))
-        s.add(TriggerEvent(sensor_id="cam-1", kind="audience", zone_id="dairy",
-                           payload=json.dumps({"count": 1}), outcome="matched"))  # recent
+            s.add(
+                TriggerEvent(
+                    sensor_id="cam-1",
+                    kind="audience",
+                    zone_id="dairy",
+                    received_at=old,
+                    payload=json.dumps({"count": count}),
+                    outcome="matched",
+                )
+            )
+        s.add(
+            TriggerEvent(
+                sensor_id="cam-9",
+                kind="unknown",
+                received_at=old,
+                payload=json.dumps({"refused": 700}),
+                outcome="rate_limited",
+            )
+        )
+        s.add(
+            TriggerEvent(
+                sensor_id="cam-1",
+                kind="audience",
+                zone_id="dairy",
+                payload=json.dumps({"count": 1}),
+                outcome="matched",
+            )
+        )  # recent
     service.step(0.0)
     remaining = rows(engine, TriggerEvent)
     assert [e.sensor_id for e in remaining] == ["cam-1"] and remaining[0].received_at > old

@@ -27,8 +27,9 @@ def content(**changes) -> LabelContent:
     return dataclasses.replace(base, **changes)
 
 
-PROMO = PromoInfo(was=Money(5999, "RON"), prior_lowest=Money(5499, "RON"), prior_note=None,
-                  ends=date(2026, 12, 1))
+PROMO = PromoInfo(
+    was=Money(5999, "RON"), prior_lowest=Money(5499, "RON"), prior_note=None, ends=date(2026, 12, 1)
+)
 
 
 def decode(png: bytes) -> Image.Image:

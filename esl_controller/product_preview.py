@@ -14,6 +14,7 @@ from sqlmodel import Session
 from esl_controller import db
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
+from esl_controller.demo_seed import demo_label_content
 from esl_controller.labels.preview import write_preview
 from esl_controller.labels.refresh import CatalogueSlice
 from esl_controller.labels.render_pool import LabelRenderer, RenderJob
@@ -56,8 +57,6 @@ def _job_from_database(
 
 
 def _job_from_demo(settings: Settings, gtin: str, template: str, model: str) -> RenderJob:
-    from esl_controller.demo_seed import demo_label_content
-
     content = demo_label_content(settings.store_id, gtin)
     if content is None:
         raise LookupError(
