@@ -79,9 +79,7 @@ def refresh_labels(
     report = RefreshReport()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
-        report.add(
-            _refresh_chunk(engine, pool, chunk, priority, force, resend, delisted_template)
-        )
+        report.add(_refresh_chunk(engine, pool, chunk, priority, force, resend, delisted_template))
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return report

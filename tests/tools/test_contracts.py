@@ -49,7 +49,7 @@ def test_every_contract_is_kept_by_the_code_as_it_is() -> None:
         ("esl_controller.labels.render", "import paho.mqtt.client", "core"),
         ("esl_controller.signage.targeting", "from esl_controller import db", "core"),
         ("esl_controller.ads.chain", "from esl_controller.web import auth", "core"),
-        ("esl_controller.esl.protocol", "from esl_controller.labels import refresh", "core"),
+        ("esl_controller.esl.link", "from esl_controller.labels import refresh", "core"),
         ("esl_controller.labels.hardware", "from esl_controller import worker", "layers"),
         ("esl_controller.models", "from esl_controller.ads import ingest", "layers"),
         ("esl_controller.worker", "from esl_controller.web import auth", "layers"),
@@ -72,7 +72,7 @@ def test_drivers_of_one_seam_may_not_import_each_other(project_copy: Path) -> No
     for package in (drivers, drivers / "mqtt", drivers / "oepl"):
         package.mkdir(exist_ok=True)
         (package / "__init__.py").write_text("")
-    (drivers / "oepl" / "link.py").write_text("from esl_controller.esl import protocol\n")
+    (drivers / "oepl" / "link.py").write_text("from esl_controller.esl import link\n")
     assert lint_imports(project_copy, "drivers", "core").returncode == 0  # core is fine
 
     (drivers / "oepl" / "link.py").write_text("from esl_controller.esl.drivers import mqtt\n")
