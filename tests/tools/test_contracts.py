@@ -69,6 +69,13 @@ def test_a_forbidden_import_breaks_its_contract(
     assert "BROKEN" in result.stdout
 
 
+def test_a_new_top_level_module_must_be_given_a_layer(project_copy: Path) -> None:
+    (project_copy / "esl_controller" / "loyalty.py").write_text('"""Not in any layer yet."""\n')
+    result = lint_imports(project_copy, "layers")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "esl_controller.loyalty" in " ".join(result.stdout.split())
+
+
 def test_drivers_of_one_seam_may_not_import_each_other(project_copy: Path) -> None:
     oepl = project_copy / "esl_controller" / "esl" / "drivers" / "oepl"
     oepl.mkdir(exist_ok=True)
