@@ -80,7 +80,7 @@ def test_linking_a_label_binds_it_and_marks_it_for_a_fresh_render(api, engine):
     ("body", "status", "says"),
     [
         ({"gtin": "4006381333932"}, 422, "not a valid product barcode"),
-        ({"gtin": "5940000000017"}, 422, "no product with barcode"),
+        ({"gtin": "5940000000998"}, 422, "no product with barcode"),
         ({"gtin": "4006381333931", "template": "poster"}, 422, "no template 'poster'"),
     ],
 )
