@@ -53,9 +53,7 @@ def test_a_failing_handler_is_counted_and_the_loop_keeps_running(mqtt_url: str) 
 
 
 @pytest.mark.mqtt
-def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
-    mosquitto_url: str,
-) -> None:
+def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(mqtt_url: str) -> None:
     """Proof of play is acked only after commit: a worker dying before that loses nothing."""
     import paho.mqtt.client as paho
 
@@ -69,7 +67,7 @@ def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
         got.append(("first", payload))
         first_seen.set()
 
-    first = MqttClient(mosquitto_url, client_id=client_id)
+    first = MqttClient(mqtt_url, client_id=client_id)
     first.subscribe_durable(topic, never_ack)
     first.start()
     sender = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"send-{prefix}")
@@ -87,7 +85,7 @@ def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
         ack()
         again.set()
 
-    second = MqttClient(mosquitto_url, client_id=client_id)
+    second = MqttClient(mqtt_url, client_id=client_id)
     second.subscribe_durable(topic, ack_it)
     second.start()
     try:
