@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from esl_controller import db
-from esl_controller.broker import start_local_broker
+from esl_controller.broker import BrokerKind, LocalBroker, start_local_broker
 from esl_controller.config import Settings
+from tests.support.brokers import require_broker
 
 MOSQUITTO = ("127.0.0.1", 1883)
 TEST_BROKER = os.environ.get("ESL_TEST_BROKER", "") or None
@@ -86,6 +87,14 @@ def pg_engine() -> Iterator[Engine]:
 def local_broker_kind() -> str | None:
     """The kind of local broker a test starts itself (None: Mosquitto if installed)."""
     return TEST_BROKER
+
+
+@pytest.fixture(scope="session", params=list(BrokerKind), ids=str)
+def each_local_broker(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LocalBroker]:
+    """Every local broker this machine can start, in turn (absent ones skip, saying how)."""
+    require_broker(request.param)
+    with start_local_broker(tmp_path_factory.mktemp(str(request.param)), request.param) as b:
+        yield b
 
 
 @pytest.fixture(scope="session")

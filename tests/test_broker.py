@@ -18,7 +18,6 @@ from esl_controller.broker import (
     BrokerKind,
     Listeners,
     LocalBroker,
-    available_kinds,
     mosquitto_config,
     rumqttd_config,
     start_local_broker,
@@ -26,26 +25,15 @@ from esl_controller.broker import (
 from esl_controller.signage import protocol as signage
 from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.sims.player import PlayerSim
+from tests.support.brokers import require_broker
 from tests.support.mqtt_peer import Peer
 
 pytestmark = pytest.mark.mqtt
 
-HOW_TO_ENABLE = {
-    BrokerKind.MOSQUITTO: "Mosquitto is not installed (apt-get install mosquitto to test it)",
-    BrokerKind.RUMQTTD: "the embedded broker needs the iotcore wheel (pip install iotcore)",
-}
 
-
-def _require(kind: BrokerKind) -> None:
-    if kind not in available_kinds():
-        pytest.skip(HOW_TO_ENABLE[kind])
-
-
-@pytest.fixture(scope="module", params=list(BrokerKind), ids=str)
-def broker(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LocalBroker]:
-    _require(request.param)
-    with start_local_broker(tmp_path_factory.mktemp(str(request.param)), request.param) as b:
-        yield b
+@pytest.fixture
+def broker(each_local_broker: LocalBroker) -> LocalBroker:
+    return each_local_broker
 
 
 @pytest.fixture
@@ -229,7 +217,7 @@ def test_players_never_hear_the_base_stations(broker, prefix):
 
 
 def test_mosquitto_keeps_queued_messages_across_a_restart(tmp_path: Path, prefix):
-    _require(BrokerKind.MOSQUITTO)
+    require_broker(BrokerKind.MOSQUITTO)
     broker = start_local_broker(tmp_path, BrokerKind.MOSQUITTO)
     try:
         station = Peer(broker.url, f"station-{prefix}", persistent=True)
