@@ -267,3 +267,18 @@ def test_the_rumqttd_config_listens_on_every_port_with_the_same_limits():
 def test_an_unknown_broker_kind_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="unknown local broker 'hbmqtt'; choose one of"):
         start_local_broker(tmp_path, "hbmqtt")
+
+
+def test_the_deploy_config_serves_mqtt_over_tls_websockets_for_browser_players():
+    deploy = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto.conf"
+    blocks: list[list[str]] = []
+    for raw in deploy.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("listener "):
+            blocks.append([line])
+        elif line and blocks:
+            blocks[-1].append(line)
+    websockets = [block for block in blocks if "protocol websockets" in block]
+    assert len(websockets) == 1
+    keys = {line.split()[0] for line in websockets[0]}
+    assert {"certfile", "keyfile"} <= keys
