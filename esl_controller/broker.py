@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # The same bounds as deploy/mosquitto.conf: label frames are a few KB, nothing is near this.
 MESSAGE_SIZE_LIMIT = 262_144
+PACKET_OVERHEAD = 1_024
 MAX_QUEUED_MESSAGES = 5_000
 MAX_CONNECTIONS = 1_000
 START_TIMEOUT_S = 15.0
@@ -47,6 +48,10 @@ class BrokerKind(StrEnum):
 
 class BrokerUnavailable(RuntimeError):
     """The requested broker is not installed here; the message says how to get it."""
+
+
+class PortInUse(OSError):
+    """A listener port of the broker is taken by something else."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -100,7 +105,8 @@ def mosquitto_config(listeners: Listeners, state_dir: Path, run_as: str | None) 
         "persistence true",
         f"persistence_location {state_dir}/",
         "autosave_interval 30",
-        f"message_size_limit {MESSAGE_SIZE_LIMIT}",
+        # max_packet_size counts the whole packet: room for the topic and header on top.
+        f"max_packet_size {MESSAGE_SIZE_LIMIT + PACKET_OVERHEAD}",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         "set_tcp_nodelay true",
         # The operator's terminal stays readable: the broker's own log goes to a file.
@@ -228,7 +234,7 @@ def start_local_broker(
         )
         try:
             broker = start(Path(data_dir), listeners)
-        except _PortTaken:
+        except PortInUse:
             if attempt == attempts:
                 raise
             continue
@@ -236,10 +242,6 @@ def start_local_broker(
                  broker.ws_url)  # fmt: skip
         return broker
     raise AssertionError("unreachable")
-
-
-class _PortTaken(RuntimeError):
-    pass
 
 
 def _listening(host: str, port: int) -> bool:
@@ -261,12 +263,15 @@ def _start_mosquitto(data_dir: Path, listeners: Listeners) -> LocalBroker:
     conf.write_text(mosquitto_config(listeners, state_dir, run_as))
     log_file = state_dir / "mosquitto.log"
     log_start = log_file.stat().st_size if log_file.exists() else 0
-    process = subprocess.Popen(
-        [executable, "-c", str(conf)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # Before it opens its log file (a config error, say) Mosquitto writes to stderr: a file
+    # too, never a pipe nobody reads, which would block the broker once full.
+    with (state_dir / "mosquitto.stderr").open("wb") as stderr:
+        process = subprocess.Popen(
+            [executable, "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
 
     def stop() -> None:
         _terminate(process)
@@ -276,11 +281,11 @@ def _start_mosquitto(data_dir: Path, listeners: Listeners) -> LocalBroker:
     while not all(_listening(listeners.host, p) for p in ports):
         if process.poll() is not None or time.monotonic() > deadline:
             _terminate(process)
-            said = _new_log_text(log_file, log_start) + (process.stderr.read() or b"").decode(
-                errors="replace"
+            said = _new_log_text(log_file, log_start) + _new_log_text(
+                state_dir / "mosquitto.stderr", 0
             )
             if "Address already in use" in said:
-                raise _PortTaken(said)
+                raise PortInUse(said)
             raise RuntimeError(f"Mosquitto did not start: {said.strip() or 'no output'}")
         time.sleep(0.05)
     return LocalBroker(
@@ -304,8 +309,6 @@ def _terminate(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_TIMEOUT_S)
-    if process.stderr is not None:
-        process.stderr.close()
 
 
 def _start_rumqttd(data_dir: Path, listeners: Listeners) -> LocalBroker:
@@ -321,5 +324,5 @@ def _start_rumqttd(data_dir: Path, listeners: Listeners) -> LocalBroker:
     try:
         broker.start(timeout=START_TIMEOUT_S)
     except OSError as exc:  # iotcore checks the ports before it starts the child process
-        raise _PortTaken(str(exc)) from exc
+        raise PortInUse(str(exc)) from exc
     return LocalBroker(BrokerKind.RUMQTTD, listeners, broker.stop)

@@ -6,6 +6,7 @@ generated config, and the embedded rumqttd), with plain paho clients over real s
 
 from __future__ import annotations
 
+import socket
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ import pytest
 
 from esl_controller.broker import (
     MESSAGE_SIZE_LIMIT,
+    PACKET_OVERHEAD,
     BrokerKind,
     Listeners,
     LocalBroker,
+    PortInUse,
+    free_port,
     mosquitto_config,
     rumqttd_config,
     start_local_broker,
@@ -247,7 +251,7 @@ def test_the_mosquitto_config_has_a_websockets_listener_and_persists_in_the_data
     assert lines[ws + 1] == "protocol websockets"
     assert "listener 18830 127.0.0.1" in lines
     assert f"persistence_location {tmp_path}/" in lines
-    assert f"message_size_limit {MESSAGE_SIZE_LIMIT}" in lines
+    assert f"max_packet_size {MESSAGE_SIZE_LIMIT + PACKET_OVERHEAD}" in lines
     assert not any(line.startswith("user ") for line in lines)
     assert "user root" in mosquitto_config(LISTENERS, tmp_path, run_as="root").splitlines()
 
@@ -262,6 +266,17 @@ def test_the_rumqttd_config_listens_on_every_port_with_the_same_limits():
     }
     limits = {config[s]["1"]["connections"]["max_payload_size"] for s in ("v4", "v5", "ws")}
     assert limits == {MESSAGE_SIZE_LIMIT}
+
+
+@pytest.mark.parametrize("kind", list(BrokerKind), ids=str)
+def test_a_port_in_use_is_refused_saying_so(kind, tmp_path):
+    require_broker(kind)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUse, match=r"(?i)address already in use"):
+            start_local_broker(tmp_path, kind, port=port, ws_port=free_port())
 
 
 def test_an_unknown_broker_kind_is_refused_by_name(tmp_path):
