@@ -22,10 +22,13 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -162,6 +165,7 @@ class LocalBroker:
 
     kind: BrokerKind
     listeners: Listeners
+    pid: int  # the broker's process (in a session of its own)
     _stop: Callable[[], None] | None = field(repr=False)
 
     @property
@@ -256,46 +260,86 @@ def _start_mosquitto(data_dir: Path, listeners: Listeners) -> LocalBroker:
     executable = mosquitto_executable()
     if executable is None:
         raise BrokerUnavailable("Mosquitto is not installed (apt-get install mosquitto)")
+    listeners = replace(listeners, mqtt5_port=listeners.mqtt_port)  # one port, both versions
     state_dir = (data_dir / "mosquitto").resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     run_as = getpass.getuser() if os.geteuid() == 0 else None
     conf = state_dir / "mosquitto.conf"
     conf.write_text(mosquitto_config(listeners, state_dir, run_as))
-    log_file = state_dir / "mosquitto.log"
-    log_start = log_file.stat().st_size if log_file.exists() else 0
-    # Before it opens its log file (a config error, say) Mosquitto writes to stderr: a file
-    # too, never a pipe nobody reads, which would block the broker once full.
-    with (state_dir / "mosquitto.stderr").open("wb") as stderr:
+    process = _spawn(
+        "Mosquitto",
+        [executable, "-c", str(conf)],
+        listeners,
+        # Mosquitto writes here only until it opens mosquitto.log (a config error, say).
+        output=state_dir / "mosquitto.stderr",
+        logs=[state_dir / "mosquitto.log"],
+    )
+    return LocalBroker(BrokerKind.MOSQUITTO, listeners, process.pid, partial(_terminate, process))
+
+
+def _start_rumqttd(data_dir: Path, listeners: Listeners) -> LocalBroker:
+    if not rumqttd_available():
+        raise BrokerUnavailable("the embedded broker needs `pip install iotcore`")
+    state_dir = (data_dir / "rumqttd").resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    conf = state_dir / "rumqttd.toml"
+    conf.write_text(rumqttd_config(listeners))
+    for port in (listeners.mqtt_port, listeners.ws_port, listeners.mqtt5_port):
+        if _listening(listeners.host, port):
+            raise PortInUse(f"{listeners.host}:{port}: Address already in use")
+    process = _spawn(
+        "rumqttd",
+        [sys.executable, "-m", "esl_controller.broker", str(conf)],
+        listeners,
+        output=state_dir / "rumqttd.log",
+        stdin=subprocess.PIPE,  # the child exits when this closes: when we stop or die
+    )
+    return LocalBroker(BrokerKind.RUMQTTD, listeners, process.pid, partial(_terminate, process))
+
+
+def _spawn(
+    name: str,
+    command: list[str],
+    listeners: Listeners,
+    *,
+    output: Path,
+    logs: Sequence[Path] = (),
+    stdin: int = subprocess.DEVNULL,
+) -> subprocess.Popen:
+    """Start a broker process and wait until all its listeners accept.
+
+    The broker gets a session of its own, so the operator's Ctrl-C (sent to the whole
+    foreground process group) does not kill it before the clients have said goodbye: we
+    stop it ourselves, last. Its output goes to a file, never to a pipe nobody reads.
+    """
+    offsets = {log_file: _size(log_file) for log_file in logs}
+    with output.open("wb") as out:
         process = subprocess.Popen(
-            [executable, "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
+            command, stdin=stdin, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def stop() -> None:
-        _terminate(process)
-
     deadline = time.monotonic() + START_TIMEOUT_S
-    ports = (listeners.mqtt_port, listeners.ws_port)
-    while not all(_listening(listeners.host, p) for p in ports):
+    ports = {listeners.mqtt_port, listeners.ws_port, listeners.mqtt5_port}
+    while not all(_listening(listeners.host, port) for port in ports):
         if process.poll() is not None or time.monotonic() > deadline:
             _terminate(process)
-            said = _new_log_text(log_file, log_start) + _new_log_text(
-                state_dir / "mosquitto.stderr", 0
+            said = _read_from(output, 0) + "".join(
+                _read_from(log_file, offset) for log_file, offset in offsets.items()
             )
-            if "Address already in use" in said:
-                raise PortInUse(said)
-            raise RuntimeError(f"Mosquitto did not start: {said.strip() or 'no output'}")
+            if "address already in use" in said.lower():
+                raise PortInUse(said.strip())
+            raise RuntimeError(f"{name} did not start: {said.strip() or 'no output'}")
         time.sleep(0.05)
-    return LocalBroker(
-        BrokerKind.MOSQUITTO, replace(listeners, mqtt5_port=listeners.mqtt_port), stop
-    )
+    return process
 
 
-def _new_log_text(log_file: Path, start: int) -> str:
-    with contextlib.suppress(OSError), log_file.open("rb") as handle:
-        handle.seek(start)
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        handle.seek(offset)
         return handle.read().decode(errors="replace")
     return ""
 
@@ -309,20 +353,26 @@ def _terminate(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_TIMEOUT_S)
+    if process.stdin is not None:
+        process.stdin.close()
 
 
-def _start_rumqttd(data_dir: Path, listeners: Listeners) -> LocalBroker:
-    try:
-        from iotcore import Broker  # imported here: only the embedded path pays for it
-    except ImportError as exc:
-        raise BrokerUnavailable("the embedded broker needs `pip install iotcore`") from exc
-    state_dir = data_dir / "rumqttd"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    conf = state_dir / "rumqttd.toml"
-    conf.write_text(rumqttd_config(listeners))
-    broker = Broker(config_path=str(conf))
-    try:
-        broker.start(timeout=START_TIMEOUT_S)
-    except OSError as exc:  # iotcore checks the ports before it starts the child process
-        raise PortInUse(str(exc)) from exc
-    return LocalBroker(BrokerKind.RUMQTTD, listeners, broker.stop)
+def _serve_rumqttd(config_path: str) -> None:
+    """The rumqttd child process: serve until stopped, or until the parent goes away."""
+    from iotcore import Broker
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    # rumqttd reports every routed packet as an ERROR-level tracing span: not errors at all.
+    for noisy in ("rumqttd", "tracing"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+    def exit_with_parent() -> None:
+        sys.stdin.buffer.read()  # returns when the parent's end of the pipe closes
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    Broker(config_path=config_path).run_forever()
+
+
+if __name__ == "__main__":
+    _serve_rumqttd(sys.argv[1])

@@ -6,6 +6,7 @@ generated config, and the embedded rumqttd), with plain paho clients over real s
 
 from __future__ import annotations
 
+import os
 import socket
 import tomllib
 import uuid
@@ -215,6 +216,13 @@ def test_players_never_hear_the_base_stations(broker, prefix):
     finally:
         controller.close()
         stations.stop()
+
+
+def test_the_broker_does_not_share_the_terminals_ctrl_c(broker):
+    """Ctrl-C reaches the whole foreground process group: the broker must not die before
+    the clients said goodbye (they would log lost connections); it is stopped last."""
+    assert os.getpgid(broker.pid) != os.getpgid(0)
+    assert os.getsid(broker.pid) == broker.pid
 
 
 # --- restarts ---------------------------------------------------------------------------
