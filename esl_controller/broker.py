@@ -242,8 +242,7 @@ def start_local_broker(
             if attempt == attempts:
                 raise
             continue
-        log.info("local %s broker listening on %s (websockets %s)", chosen, broker.url,
-                 broker.ws_url)  # fmt: skip
+        log.info("local %s broker on %s (websockets %s)", chosen, broker.url, broker.ws_url)
         return broker
     raise AssertionError("unreachable")
 
