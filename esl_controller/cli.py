@@ -1,4 +1,4 @@
-"""The `esl-controller` command: demo, worker, web, render, refresh, simulators, users."""
+"""The `esl-controller` command: demo, worker, web, broker, render, refresh, simulators, users."""
 
 from __future__ import annotations
 
@@ -82,6 +82,34 @@ def worker(wait_for_lease: bool) -> None:
                 raise click.ClickException(str(exc)) from exc
             logging.getLogger(__name__).warning("%s; waiting", exc)
             time.sleep(LEASE_SECONDS / 6)
+    try:
+        _wait_for_signal()
+    finally:
+        running.stop()
+
+
+@main.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "mosquitto", "rumqttd"]),
+    default="auto",
+    show_default=True,
+    help="auto: Mosquitto if installed, else the embedded rumqttd.",
+)
+@click.option("--port", default=1883, show_default=True, help="MQTT port (0: a free one).")
+@click.option("--ws-port", default=0, help="MQTT over WebSockets port (0: a free one).")
+def broker(kind: str, port: int, ws_port: int) -> None:
+    """A local MQTT broker for development, with its state under ESL_DATA_DIR."""
+    from esl_controller.broker import BrokerUnavailable, start_local_broker
+
+    settings = Settings.from_env()
+    try:
+        running = start_local_broker(
+            settings.data_dir, None if kind == "auto" else kind, port=port, ws_port=ws_port
+        )
+    except (BrokerUnavailable, OSError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{running.kind}: {running.url}  websockets: {running.ws_url}  (Ctrl-C stops)")
     try:
         _wait_for_signal()
     finally:

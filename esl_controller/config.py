@@ -44,6 +44,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var"))
     database_url: str = ""  # empty: a SQLite file in data_dir
     mqtt_url: str = ""  # empty: start the embedded broker (demo) / mqtt://127.0.0.1:1883
+    local_broker: str = ""  # the demo's broker: "" (Mosquitto if installed), mosquitto, rumqttd
     topic_prefix: str = "esl"
     store_id: str = "store-1"
     secret_key: str = ""
@@ -105,6 +106,7 @@ class Settings:
             data_dir=data_dir,
             database_url=_env("ESL_DATABASE_URL", ""),
             mqtt_url=_env("ESL_MQTT_URL", ""),
+            local_broker=_env("ESL_LOCAL_BROKER", ""),
             topic_prefix=_env("ESL_TOPIC_PREFIX", "esl"),
             store_id=_env("ESL_STORE_ID", "store-1"),
             secret_key=_env("ESL_SECRET_KEY", ""),

@@ -1,6 +1,6 @@
 """`esl-controller demo`: the whole system moving in one process, on embedded defaults.
 
-A SQLite file, the embedded MQTT broker (unless ESL_MQTT_URL names one), a seeded demo
+A SQLite file, a local MQTT broker (unless ESL_MQTT_URL names one), a seeded demo
 store, a simulated ERP over HTTP whose prices change every minute, simulated base stations
 with radio airtime, the worker (which syncs the ERP) and the dashboard.
 """
@@ -20,7 +20,7 @@ from sqlmodel import Session
 from tqdm import tqdm
 
 from esl_controller import db
-from esl_controller.broker import EmbeddedBroker, free_port
+from esl_controller.broker import LocalBroker, free_port, start_local_broker
 from esl_controller.config import Settings
 from esl_controller.demo_seed import DEMO_PASSWORD, DEMO_PLAYERS, DEMO_USER, seed_demo_store
 from esl_controller.models import Label, Product
@@ -64,7 +64,7 @@ class _DemoStack:
     def __init__(self, settings: Settings, options: DemoOptions) -> None:
         self.settings = settings
         self.options = options
-        self.broker: EmbeddedBroker | None = None
+        self.broker: LocalBroker | None = None
         self.engine: Engine | None = None
         self.sims: BaseStationSim | None = None
         self.worker: Worker | None = None
@@ -77,7 +77,7 @@ class _DemoStack:
     def start(self) -> None:
         logging.getLogger("esl_controller.incidents").setLevel(logging.ERROR)
         if not self.settings.mqtt_url:
-            self.broker = EmbeddedBroker().start()
+            self.broker = start_local_broker(self.settings.data_dir, self.settings.local_broker)
             self.settings = self.settings.with_overrides(mqtt_url=self.broker.url)
         self._start_erp()
         self.engine = db.make_engine(self.settings.resolved_database_url)
@@ -105,8 +105,7 @@ class _DemoStack:
         print(
             "\n  esl-controller demo\n"
             f"  dashboard      {url}   (login: {DEMO_USER} / {DEMO_PASSWORD})\n"
-            f"  MQTT broker    {self.settings.mqtt_url}"
-            f"{' (embedded)' if self.broker else ''}\n"
+            f"  MQTT broker    {self._broker_line()}\n"
             f"  database       {self.settings.resolved_database_url}\n"
             f"  ERP feed       {self.settings.erp_url} (synced every "
             f"{self.settings.sync_interval_s:g} s)\n"
@@ -116,6 +115,11 @@ class _DemoStack:
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
+
+    def _broker_line(self) -> str:
+        if self.broker is None:
+            return self.settings.mqtt_url
+        return f"{self.broker.url} (local {self.broker.kind}; websockets {self.broker.ws_url})"
 
     def _start_erp(self) -> None:
         """The simulated ERP serves the demo catalogue and changes a few prices a minute;

@@ -11,7 +11,8 @@ import contextlib
 import logging
 import socket
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -21,6 +22,9 @@ import paho.mqtt.client as paho
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, bytes], None]
+# A durable message not committed by then is handed back: the connection is dropped so the
+# broker delivers it again, instead of it holding back every ack behind it (InOrderAcks).
+ACK_PATIENCE_S = 60.0
 # A durable handler acks itself, once what it received is committed (see subscribe_durable).
 DurableHandler = Callable[[str, bytes, Callable[[], None]], None]
 
@@ -59,6 +63,53 @@ class Will:
     qos: int = 1
 
 
+class InOrderAcks:
+    """PUBACKs in the order the PUBLISHes arrived, as MQTT 3.1.1 (4.6) requires.
+
+    A durable message is acked only once its data is committed, so a later message may be
+    done first; its ack waits until every earlier one is released. Mosquitto tolerates
+    acks out of order, rumqttd drops the connection on the first one.
+    """
+
+    def __init__(
+        self, send: Callable[[int, int], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._send = send
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._queue: deque[list] = deque()  # [mid, qos, released, arrived] in arrival order
+        self._generation = 0
+
+    def received(self, mid: int, qos: int) -> Callable[[], None]:
+        """Note an arrival; returns the function that releases its ack (once is enough)."""
+        entry = [mid, qos, False, self._clock()]
+        with self._lock:
+            generation = self._generation
+            self._queue.append(entry)
+
+        def release() -> None:
+            with self._lock:
+                if generation != self._generation or entry[2]:
+                    return  # acked already, or the connection it came on is gone
+                entry[2] = True
+                while self._queue and self._queue[0][2]:
+                    head_mid, head_qos, _, _ = self._queue.popleft()
+                    self._send(head_mid, head_qos)
+
+        return release
+
+    def held_for(self) -> float:
+        """How long the oldest unreleased message has held back every ack after it."""
+        with self._lock:
+            return self._clock() - self._queue[0][3] if self._queue else 0.0
+
+    def connection_lost(self) -> None:
+        """Unacked messages die with their connection: the broker delivers them again."""
+        with self._lock:
+            self._generation += 1
+            self._queue.clear()
+
+
 def _no_delay(_client: paho.Client, _userdata: object, sock: socket.socket) -> None:
     with contextlib.suppress(OSError, AttributeError):  # not a TCP socket (e.g. websockets)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -74,8 +125,11 @@ class MqttClient:
         *,
         will: Will | None = None,
         on_connected: Callable[[], None] | None = None,
+        ack_patience_s: float = ACK_PATIENCE_S,
     ) -> None:
         self.target = parse_mqtt_url(url)
+        self.ack_patience_s = ack_patience_s
+        self._watching = threading.Event()
         self.client_id = client_id
         self.errors: Counter[str] = Counter()
         self._handlers: list[tuple[str, int, Handler]] = []
@@ -110,6 +164,7 @@ class MqttClient:
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
+        self._acks = InOrderAcks(self._client.ack)
 
     def add_connected_listener(self, listener: Callable[[], None]) -> None:
         """Called after every (re)connection, once the subscriptions are renewed."""
@@ -133,6 +188,10 @@ class MqttClient:
     def start(self, wait: float | None = 15.0) -> MqttClient:
         self._client.connect_async(self.target.host, self.target.port, keepalive=30)
         self._client.loop_start()
+        self._watching.set()
+        threading.Thread(
+            target=self._watch_acks, name=f"acks-{self.client_id}", daemon=True
+        ).start()
         if wait and not self._connected.wait(wait):
             raise ConnectionError(
                 f"no MQTT connection to {self.target.host}:{self.target.port} after {wait:.0f} s"
@@ -141,9 +200,28 @@ class MqttClient:
 
     def stop(self) -> None:
         self._stopping = True
+        self._watching.clear()
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
+
+    def _watch_acks(self) -> None:
+        """Drop the connection when one uncommitted message holds back every ack after it
+        (the broker would stop sending); it comes back, and the rest are delivered again."""
+        every = min(1.0, self.ack_patience_s / 4)
+        while self._watching.is_set():
+            time.sleep(every)
+            if self._connected.is_set() and self._acks.held_for() > self.ack_patience_s:
+                log.warning(
+                    "a durable MQTT message was not committed within %.0f s; reconnecting so "
+                    "the broker delivers it again",
+                    self.ack_patience_s,
+                )
+                self._acks.connection_lost()
+                sock = self._client.socket()
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
     @property
     def connected(self) -> bool:
@@ -176,10 +254,12 @@ class MqttClient:
 
     def _handle_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
         self._connected.clear()
+        self._acks.connection_lost()
         if not self._stopping:
             log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
     def _handle_message(self, _client, _userdata, message: paho.MQTTMessage) -> None:
+        release = self._acks.received(message.mid, message.qos) if message.qos else _nothing
         for topic_filter, _qos, handler in self._handlers:
             if paho.topic_matches_sub(topic_filter, message.topic):
                 self._run(topic_filter, handler, message.topic, message.payload)
@@ -189,17 +269,10 @@ class MqttClient:
             if paho.topic_matches_sub(topic_filter, message.topic)
         ]
         if not durable:
-            self._ack(message)
+            release()
             return
-        acked = threading.Event()
-
-        def ack() -> None:  # called by the consumer once it committed; once is enough
-            if not acked.is_set():
-                acked.set()
-                self._ack(message)
-
-        for topic_filter, handler in durable:
-            self._run(topic_filter, handler, message.topic, message.payload, ack)
+        for topic_filter, handler in durable:  # each calls release() once it committed
+            self._run(topic_filter, handler, message.topic, message.payload, release)
 
     def _run(self, topic_filter: str, handler: Callable, topic: str, *args: object) -> None:
         try:
@@ -208,6 +281,6 @@ class MqttClient:
             self.errors[topic_filter] += 1
             log.exception("handler for %s failed on %s", topic_filter, topic)
 
-    def _ack(self, message: paho.MQTTMessage) -> None:
-        if message.qos > 0:
-            self._client.ack(message.mid, message.qos)
+
+def _nothing() -> None:
+    """The ack of a QoS 0 message: there is none."""

@@ -1,8 +1,10 @@
 """Shared fixtures: settings in a temp dir, a real SQLite file (or PostgreSQL), a real broker.
 
 MQTT tests use the Mosquitto on 127.0.0.1:1883 when one answers (CI and the dev machines
-have it) and otherwise start the embedded broker, so they run everywhere and never skip.
+have it) and otherwise start a local broker (esl_controller.broker: Mosquitto from PATH, else
+the embedded rumqttd), so they run everywhere and never skip.
 Each test gets its own topic prefix, so tests sharing one broker never see each other.
+ESL_TEST_BROKER=mosquitto|rumqttd runs them on a local broker of that kind instead.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from esl_controller import db
-from esl_controller.broker import EmbeddedBroker
+from esl_controller.broker import BrokerKind, LocalBroker, start_local_broker
 from esl_controller.config import Settings
+from tests.support.brokers import require_broker
 
 MOSQUITTO = ("127.0.0.1", 1883)
+TEST_BROKER = os.environ.get("ESL_TEST_BROKER", "") or None
 POSTGRES_URL = os.environ.get("ESL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -80,15 +84,26 @@ def pg_engine() -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def mqtt_url() -> Iterator[str]:
-    if _port_open(*MOSQUITTO):
+def local_broker_kind() -> str | None:
+    """The kind of local broker a test starts itself (None: Mosquitto if installed)."""
+    return TEST_BROKER
+
+
+@pytest.fixture(scope="session", params=list(BrokerKind), ids=str)
+def each_local_broker(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LocalBroker]:
+    """Every local broker this machine can start, in turn (absent ones skip, saying how)."""
+    require_broker(request.param)
+    with start_local_broker(tmp_path_factory.mktemp(str(request.param)), request.param) as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
+def mqtt_url(tmp_path_factory: pytest.TempPathFactory, local_broker_kind) -> Iterator[str]:
+    if local_broker_kind is None and _port_open(*MOSQUITTO):
         yield f"mqtt://{MOSQUITTO[0]}:{MOSQUITTO[1]}"
         return
-    broker = EmbeddedBroker().start()
-    try:
+    with start_local_broker(tmp_path_factory.mktemp("broker"), local_broker_kind) as broker:
         yield broker.url
-    finally:
-        broker.stop()
 
 
 def make_gtin(n: int, prefix: str = "594") -> str:
@@ -141,14 +156,3 @@ def seed_store(engine: Engine, settings: Settings):
         return ids
 
     return seed
-
-
-@pytest.fixture
-def mosquitto_url() -> str:
-    """For behaviour only a production broker has (the embedded one lacks it)."""
-    if not _port_open(*MOSQUITTO):
-        pytest.skip(
-            "needs Mosquitto on 127.0.0.1:1883: the embedded amqtt broker does not redeliver "
-            "unacknowledged QoS 1 messages after a reconnect (apt-get install mosquitto)"
-        )
-    return f"mqtt://{MOSQUITTO[0]}:{MOSQUITTO[1]}"

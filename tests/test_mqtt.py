@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
 
-from esl_controller.mqtt import MqttClient, parse_mqtt_url
+from esl_controller.mqtt import InOrderAcks, MqttClient, parse_mqtt_url
 
 
 def test_parse_mqtt_url_with_credentials() -> None:
@@ -53,9 +54,7 @@ def test_a_failing_handler_is_counted_and_the_loop_keeps_running(mqtt_url: str) 
 
 
 @pytest.mark.mqtt
-def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
-    mosquitto_url: str,
-) -> None:
+def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(mqtt_url: str) -> None:
     """Proof of play is acked only after commit: a worker dying before that loses nothing."""
     import paho.mqtt.client as paho
 
@@ -69,7 +68,7 @@ def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
         got.append(("first", payload))
         first_seen.set()
 
-    first = MqttClient(mosquitto_url, client_id=client_id)
+    first = MqttClient(mqtt_url, client_id=client_id)
     first.subscribe_durable(topic, never_ack)
     first.start()
     sender = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"send-{prefix}")
@@ -87,7 +86,7 @@ def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
         ack()
         again.set()
 
-    second = MqttClient(mosquitto_url, client_id=client_id)
+    second = MqttClient(mqtt_url, client_id=client_id)
     second.subscribe_durable(topic, ack_it)
     second.start()
     try:
@@ -97,3 +96,108 @@ def test_a_durable_message_not_acked_is_delivered_again_after_a_restart(
         sender.loop_stop()
         sender.disconnect()
     assert got == [("first", b"play-1"), ("second", b"play-1")]
+
+
+def test_acks_go_out_in_the_order_the_messages_came():
+    sent: list[int] = []
+    acks = InOrderAcks(lambda mid, qos: sent.append(mid))
+    first, second, third = (acks.received(mid, 1) for mid in (1, 2, 3))
+    second()
+    third()
+    assert sent == []  # held back by the uncommitted first message
+    first()
+    assert sent == [1, 2, 3]
+    first()  # a second release changes nothing
+    assert sent == [1, 2, 3]
+
+
+def test_acks_of_a_lost_connection_are_never_sent():
+    sent: list[int] = []
+    now = [100.0]
+    acks = InOrderAcks(lambda mid, qos: sent.append(mid), clock=lambda: now[0])
+    stale = acks.received(7, 1)
+    now[0] += 5
+    assert acks.held_for() == 5
+    acks.connection_lost()
+    assert acks.held_for() == 0
+    stale()
+    fresh = acks.received(7, 1)  # the broker delivers it again, maybe with the same id
+    fresh()
+    assert sent == [7]
+
+
+def _sender(url: str, client_id: str):
+    import paho.mqtt.client as paho
+
+    target = parse_mqtt_url(url)
+    sender = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id)
+    sender.connect(target.host, target.port)
+    sender.loop_start()
+    return sender
+
+
+@pytest.mark.mqtt
+def test_a_message_done_before_an_uncommitted_one_keeps_the_connection(each_local_broker):
+    """rumqttd drops a client that acks out of order; the wrapper must never do that."""
+    url = each_local_broker.url
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    held: list = []
+    seen: list[bytes] = []
+    status_seen = threading.Event()
+
+    def durable(topic: str, payload: bytes, ack) -> None:
+        seen.append(payload)
+        held.append(ack)  # committed later
+
+    def ordinary(topic: str, payload: bytes) -> None:
+        seen.append(payload)
+        status_seen.set()
+
+    client = MqttClient(url, client_id=f"order-{prefix}")
+    client.subscribe_durable(f"{prefix}/pop", durable)
+    client.subscribe(f"{prefix}/status", ordinary)
+    client.start()
+    sender = _sender(url, f"send-{prefix}")
+    try:
+        sender.publish(f"{prefix}/pop", b"play-1", qos=1).wait_for_publish(5)
+        sender.publish(f"{prefix}/status", b"online", qos=1).wait_for_publish(5)
+        assert status_seen.wait(10)
+        held[0]()  # the play is committed now
+        sender.publish(f"{prefix}/status", b"still here", qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 10
+        while b"still here" not in seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # a dropped connection would bring play-1 back by now
+        assert client.connected
+        assert seen == [b"play-1", b"online", b"still here"]
+    finally:
+        client.stop()
+        sender.loop_stop()
+        sender.disconnect()
+
+
+@pytest.mark.mqtt
+def test_a_message_never_committed_is_handed_back_to_the_broker(each_local_broker):
+    url = each_local_broker.url
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    deliveries: list[bytes] = []
+    again = threading.Event()
+
+    def forgetful(topic: str, payload: bytes, ack) -> None:
+        deliveries.append(payload)
+        if len(deliveries) == 2:
+            ack()
+            again.set()
+
+    client = MqttClient(url, client_id=f"patience-{prefix}", ack_patience_s=0.5)
+    client.subscribe_durable(f"{prefix}/pop", forgetful)
+    client.start()
+    sender = _sender(url, f"send-{prefix}")
+    try:
+        sender.publish(f"{prefix}/pop", b"play-1", qos=1).wait_for_publish(5)
+        assert again.wait(15)
+    finally:
+        client.stop()
+        sender.loop_stop()
+        sender.disconnect()
+    assert deliveries == [b"play-1", b"play-1"]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from esl_controller.broker import EmbeddedBroker
+from esl_controller.broker import start_local_broker
 from esl_controller.models import Label, OutboxMessage, Product
 from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.worker import Worker
@@ -126,8 +126,10 @@ def test_worker_restart_mid_push_loses_nothing(engine, settings, seed_store, sim
     assert states == {"acked"}
 
 
-def test_broker_restart_mid_push_loses_nothing(engine, settings, seed_store, sims):
-    broker = EmbeddedBroker().start()
+def test_broker_restart_mid_push_loses_nothing(
+    engine, settings, seed_store, sims, tmp_path, local_broker_kind
+):
+    broker = start_local_broker(tmp_path / "broker", local_broker_kind)
     port = broker.port
     settings = settings.with_overrides(mqtt_url=broker.url, ack_timeout_s=3.0)
     seed_store(labels=16, stations=2)
@@ -138,7 +140,7 @@ def test_broker_restart_mid_push_loses_nothing(engine, settings, seed_store, sim
         assert wait_until(lambda: acked(engine) >= 2)
         broker.stop()
         assert acked(engine) < 16
-        broker = EmbeddedBroker(port=port).start()
+        broker = start_local_broker(tmp_path / "broker", broker.kind, port=port)
         assert wait_until(lambda: acked(engine) == 16, timeout=120)
     finally:
         worker.stop()
