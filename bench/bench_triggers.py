@@ -38,6 +38,7 @@ from esl_controller.config import Settings
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import topics
 from esl_controller.signage.service import SignageService
 
 SENSORS = 20
@@ -88,23 +89,23 @@ class BenchPlayer:
         self.client.on_message = lambda *_a: self.received.append(time.monotonic())
         self.client.on_subscribe = lambda *_a: self._ready.set()
         self.client.will_set(
-            protocol.player_status_topic(settings.topic_prefix, settings.store_id, player),
+            topics.player_status_topic(settings.topic_prefix, settings.store_id, player),
             protocol.player_status_payload(protocol.OFFLINE_STATUS), qos=1, retain=True,
         )
         self.client.connect(target.host, target.port)
         self.client.loop_start()
         self.client.subscribe(
-            protocol.override_topic(settings.topic_prefix, settings.store_id, player), qos=1
+            topics.override_topic(settings.topic_prefix, settings.store_id, player), qos=1
         )
         self._ready.wait(10)
         status = protocol.player_status_payload(protocol.PlayerStatus("online"))
         self.client.publish(
-            protocol.player_status_topic(settings.topic_prefix, settings.store_id, player),
+            topics.player_status_topic(settings.topic_prefix, settings.store_id, player),
             status, qos=1, retain=True,
         ).wait_for_publish(10)
 
     def close(self, settings: Settings, player: str) -> None:
-        topic = protocol.player_status_topic(settings.topic_prefix, settings.store_id, player)
+        topic = topics.player_status_topic(settings.topic_prefix, settings.store_id, player)
         self.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
         self.client.loop_stop()
         self.client.disconnect()
@@ -143,7 +144,7 @@ def drive(
     sensor.loop_start()
     total = int(rate * seconds)
     sent: list[float] = []
-    topics = [protocol.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
+    topics = [topics.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
               for n in range(SENSORS)]
     start = time.monotonic()
     for index in range(total):
@@ -175,7 +176,7 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
 
     mqtt = MqttClient(url, client_id=f"bench-controller-{uuid.uuid4().hex[:6]}")
     service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
-    for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
+    for topic_filter in topics.controller_subscriptions(settings.topic_prefix, settings.store_id):
         mqtt.subscribe(topic_filter, service.handle_message)
     mqtt.start(wait=10)
     service.start()

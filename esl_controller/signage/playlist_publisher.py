@@ -23,6 +23,7 @@ from esl_controller.config import Settings
 from esl_controller.incidents import record_incident
 from esl_controller.models import MediaAsset, Player, PlaylistFile, Store
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import topics
 from esl_controller.signage.media import MediaError, store_media
 from esl_controller.signage.playlists import (
     Playlist,
@@ -214,7 +215,7 @@ class PlaylistPublisher:
             payload = protocol.playlist_payload(
                 player.id, schedule.playlist, items, schedule.valid_until, self.media_base
             )
-            topic = protocol.playlist_topic(
+            topic = topics.playlist_topic(
                 self.settings.topic_prefix, self.settings.store_id, player.id
             )
             self.publish(topic, payload, True)

@@ -44,6 +44,7 @@ from esl_controller.models import (
     Zone,
 )
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import topics
 from esl_controller.signage.override_ids import OverrideIdBlock
 from esl_controller.signage.playlist_publisher import PlaylistPublisher
 from esl_controller.signage.rate_limit import TokenBuckets
@@ -190,7 +191,7 @@ class SignageService:
             ack()
         received_at, received_mono = self.clock(), time.monotonic()
         try:
-            parsed = protocol.parse_topic(self.settings.topic_prefix, topic)
+            parsed = topics.parse_topic(self.settings.topic_prefix, topic)
         except protocol.SignageProtocolError as exc:
             self._events.put(_Malformed("malformed_signage", topic, str(exc)))
             return
@@ -672,7 +673,7 @@ class SignageService:
         for player in players:
             if player in active.delivered:
                 continue
-            topic = protocol.override_topic(
+            topic = topics.override_topic(
                 self.settings.topic_prefix, self.settings.store_id, player
             )
             self.publish(topic, active.payload, False)
@@ -717,7 +718,7 @@ class SignageService:
             payload = protocol.revert_payload(active.id)
             for player in self._online_in_zone(active.zone):
                 if player in active.delivered:
-                    topic = protocol.revert_topic(
+                    topic = topics.revert_topic(
                         self.settings.topic_prefix, self.settings.store_id, player
                     )
                     self.publish(topic, payload, False)
