@@ -38,7 +38,7 @@ from esl_controller.config import Settings
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
-from esl_controller.signage.drivers.mqtt import topics
+from esl_controller.signage.drivers.mqtt import MqttPlayerChannel, topics
 from esl_controller.signage.service import SignageService
 
 SENSORS = 20
@@ -175,9 +175,8 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
     player_ids = seed(engine, settings, players)
 
     mqtt = MqttClient(url, client_id=f"bench-controller-{uuid.uuid4().hex[:6]}")
-    service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
-    for topic_filter in topics.controller_subscriptions(settings.topic_prefix, settings.store_id):
-        mqtt.subscribe(topic_filter, service.handle_message)
+    channel = MqttPlayerChannel(mqtt, settings.topic_prefix, settings.store_id)
+    service = SignageService(engine, settings, [channel]).open_channels()
     mqtt.start(wait=10)
     service.start()
 

@@ -1,4 +1,4 @@
-"""Keeps every player's retained playlist message equal to what its schedule says now.
+"""Keeps every player's playlist equal to what its schedule says now.
 
 Runs inside the signage service's thread (the one that writes). Each `tick` is cheap unless
 something changed: the playlist files (checked by mtime/size every `check_every_s`), the
@@ -23,7 +23,7 @@ from esl_controller.config import Settings
 from esl_controller.incidents import record_incident
 from esl_controller.models import MediaAsset, Player, PlaylistFile, Store
 from esl_controller.signage import protocol
-from esl_controller.signage.drivers.mqtt import topics
+from esl_controller.signage.channel import PlaylistDelivery
 from esl_controller.signage.media import MediaError, store_media
 from esl_controller.signage.playlists import (
     Playlist,
@@ -37,7 +37,7 @@ from esl_controller.signage.slide_store import SlideStore
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, bytes, bool], None]
+SendPlaylist = Callable[[PlaylistDelivery], None]
 MEDIA_FOLDER = "media"  # signage_playlists/media/: files that playlist items name
 
 
@@ -52,7 +52,7 @@ class _FileMedia:
 @dataclass
 class PlaylistPublisher:
     settings: Settings
-    publish: Publish
+    send: SendPlaylist  # a channel's send_playlist: it keeps the playlist for a returning player
     slides: SlideStore
     check_every_s: float = 2.0
     playlists: dict[str, Playlist] = field(default_factory=dict)
@@ -212,13 +212,16 @@ class PlaylistPublisher:
             )
             if digest == player.playlist_digest:
                 continue
-            payload = protocol.playlist_payload(
-                player.id, schedule.playlist, items, schedule.valid_until, self.media_base
+            self.send(
+                PlaylistDelivery(
+                    player.id,
+                    schedule.playlist,
+                    items,
+                    schedule.valid_until,
+                    self.media_base,
+                    digest,
+                )
             )
-            topic = topics.playlist_topic(
-                self.settings.topic_prefix, self.settings.store_id, player.id
-            )
-            self.publish(topic, payload, True)
             player.playlist_digest = digest
             session.add(player)
             published += 1
@@ -242,13 +245,14 @@ class PlaylistPublisher:
             sha = slides.get(item.gtin or "")
             if sha is None:
                 self._report_once(
-                    session, "unknown_product", item.gtin or "",
+                    session,
+                    "unknown_product",
+                    item.gtin or "",
                     f"promo slide {item.id!r}: no active product with GTIN {item.gtin}; "
                     "the item is left out until the product exists",
                 )
                 return None
-            return protocol.ScreenItem(item.id, "image", item.duration_s, media=sha,
-                                       gtin=item.gtin)
+            return protocol.ScreenItem(item.id, "image", item.duration_s, media=sha, gtin=item.gtin)
         if item.type == "web":
             return protocol.ScreenItem(item.id, "web", item.duration_s, url=item.url)
         sha = item.media_sha256 or self._file_sha(session, item)

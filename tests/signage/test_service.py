@@ -34,7 +34,7 @@ from esl_controller.models import (
 )
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
-from esl_controller.signage.drivers.mqtt import topics
+from esl_controller.signage.drivers.mqtt import MqttPlayerChannel, topics
 from esl_controller.signage.override_ids import reserve_override_ids_in
 from esl_controller.signage.service import SignageService
 from tests.conftest import make_gtin
@@ -166,9 +166,8 @@ def _png() -> bytes:
 def harness(engine, store, playlists_dir) -> Iterator[tuple[SignageService, Recorder]]:
     settings = store.with_overrides(playlists_dir=playlists_dir, override_ttl_s=30.0)
     mqtt = MqttClient(settings.mqtt_url, client_id=f"svc-{uuid.uuid4()}")
-    service = SignageService(engine, settings, lambda t, p, r: mqtt.publish(t, p, retain=r))
-    for topic_filter in topics.controller_subscriptions(settings.topic_prefix, settings.store_id):
-        mqtt.subscribe(topic_filter, service.handle_message)
+    channel = MqttPlayerChannel(mqtt, settings.topic_prefix, settings.store_id)
+    service = SignageService(engine, settings, [channel]).open_channels()
     mqtt.start(wait=10)
     recorder = Recorder(settings.mqtt_url, settings.topic_prefix, settings.store_id)
     try:
