@@ -144,7 +144,7 @@ def drive(
     sensor.loop_start()
     total = int(rate * seconds)
     sent: list[float] = []
-    topics = [topics.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
+    trigger_topics = [topics.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
               for n in range(SENSORS)]
     start = time.monotonic()
     for index in range(total):
@@ -155,7 +155,7 @@ def drive(
                     "at": datetime.now(UTC).isoformat(), "count": 3}
         payload = json.dumps(document).encode()
         sent.append(time.monotonic())
-        sensor.publish(topics[index % SENSORS], payload, qos=1)
+        sensor.publish(trigger_topics[index % SENSORS], payload, qos=1)
     deadline = time.monotonic() + 15
     while min(len(p.received) for p in bench_players) < total and time.monotonic() < deadline:
         time.sleep(0.05)
