@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from esl_controller.signage.drivers.mqtt import topics
 from esl_controller.signage.protocol import SignageProtocolError
@@ -71,3 +73,56 @@ def test_off_contract_topics_are_refused(topic: str, message: str) -> None:
 def test_bad_ids_never_become_topics(prefix: str, player: str, message: str) -> None:
     with pytest.raises(SignageProtocolError, match=message):
         topics.playlist_topic(prefix, "s1", player)
+
+
+# --- properties ----------------------------------------------------------------------------
+
+# Ids as the contract allows them: printable, no whitespace, '/', '+' or '#'.
+ids = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp", "Co", "Cn"),
+        blacklist_characters="/+#",
+    ),
+    min_size=1,
+    max_size=64,
+).filter(str.isprintable)
+prefixes = st.lists(ids, min_size=1, max_size=3).map("/".join)
+BUILDERS = {
+    "playlist": topics.playlist_topic,
+    "override": topics.override_topic,
+    "revert": topics.revert_topic,
+    "status": topics.player_status_topic,
+    "pop": topics.pop_topic,
+}
+
+
+@given(prefix=prefixes, store=ids, player=ids, kind=st.sampled_from(sorted(BUILDERS)))
+def test_every_built_player_topic_parses_back_to_its_parts(
+    prefix: str, store: str, player: str, kind: str
+) -> None:
+    topic = BUILDERS[kind](prefix, store, player)
+    assert topics.parse_topic(prefix, topic) == topics.SignageTopic(store, kind, player=player)
+
+
+@given(prefix=prefixes, store=ids, sensor=ids)
+def test_every_built_trigger_topic_parses_back_to_its_sensor(
+    prefix: str, store: str, sensor: str
+) -> None:
+    topic = topics.trigger_topic(prefix, store, sensor)
+    assert topics.parse_topic(prefix, topic) == topics.SignageTopic(store, "trigger", sensor=sensor)
+
+
+@given(prefix=prefixes, tail=st.text(max_size=200))
+def test_any_text_either_parses_or_is_refused_with_the_protocol_error(
+    prefix: str, tail: str
+) -> None:
+    try:
+        parsed = topics.parse_topic(prefix, f"{prefix}/{tail}")
+    except SignageProtocolError:
+        return
+    rebuilt = (
+        topics.trigger_topic(prefix, parsed.store, parsed.sensor)
+        if parsed.kind == "trigger"
+        else BUILDERS.get(parsed.kind, topics.playlist_topic)(prefix, parsed.store, parsed.player)
+    )
+    assert rebuilt == f"{prefix}/{tail}"
