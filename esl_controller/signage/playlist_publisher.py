@@ -13,7 +13,7 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from esl_controller.signage.playlists import (
     load_playlists,
     parse_playlist,
 )
+from esl_controller.signage.row_poll import Cadence
 from esl_controller.signage.schedule import PlayerSpot, resolve
 from esl_controller.signage.slide_store import SlideStore
 
@@ -61,12 +62,15 @@ class PlaylistPublisher:
     _files_signature: tuple = ()
     _players_signature: tuple = ()
     _slide_fingerprints: dict[str, str] = field(default_factory=dict)
-    _next_check: datetime | None = None
+    _checks: Cadence = field(init=False)  # files and rows the web writes, polled
     _resolve_at: datetime | None = None  # earliest valid_until of the last resolution
     _dirty: bool = True
     _file_media: dict[str, _FileMedia] = field(default_factory=dict)
     _reported: set[tuple[str, str]] = field(default_factory=set)
     _started: bool = False
+
+    def __post_init__(self) -> None:
+        self._checks = Cadence(self.check_every_s)
 
     @property
     def media_base(self) -> str:
@@ -85,8 +89,7 @@ class PlaylistPublisher:
         if not self._started:
             self.playlists = self._last_good_from_db(session)
             self._started = True
-        if self._next_check is None or now >= self._next_check:
-            self._next_check = now + timedelta(seconds=self.check_every_s)
+        if self._checks.due(now):
             self._check_changes(session, now)
         due = self._resolve_at is not None and now >= self._resolve_at
         if not (self._dirty or due):
