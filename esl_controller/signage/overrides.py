@@ -65,9 +65,6 @@ class OverrideBook:
         self._expiry: list[tuple[datetime, int]] = []  # heap of (expires_at, override id)
         self.manual = RowPoll("manual_overrides", MANUAL_POLL_S, _manual_rows)
 
-    def __contains__(self, override_id: int) -> bool:
-        return override_id in self._active
-
     def start(self, session: Session, now: datetime) -> None:
         """Take back the overrides still in force after a restart."""
         for row in session.scalars(

@@ -84,8 +84,8 @@ class MqttPlayerChannel:
         called once they are committed; for anything else it is called at once."""
         reports = self._reports
         if reports is None:
-            if ack is not None:
-                ack()
+            # Closed: plays stay unacknowledged, so the broker delivers them again after the
+            # next connect (the persistent session keeps them); nothing is lost meanwhile.
             return
         try:
             parsed = topics.parse_topic(self.prefix, topic)

@@ -124,6 +124,14 @@ def test_unreadable_messages_are_reported_and_let_go(channel, settings) -> None:
     assert ack.count == 3  # redelivery could not make them readable
 
 
+def test_a_closed_channel_leaves_plays_to_the_broker(channel, settings) -> None:
+    driver, reports = channel
+    driver.close()
+    ack = Acks()
+    driver.handle_message(topic(settings, "pop"), protocol.pop_payload([a_play()]), ack)
+    assert reports.got == [] and ack.count == 0  # redelivered after the next connect
+
+
 # --- outgoing, on a real broker -------------------------------------------------------------------
 
 
