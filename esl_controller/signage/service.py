@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,22 +23,17 @@ from esl_controller.ads.ingest import PlayIngestor, take_chain_lock
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
-from esl_controller.incidents import record_incident
-from esl_controller.models import Player
-from esl_controller.signage.channel import PlayerChannel, PlaysReported
+from esl_controller.signage.channel import PlayerChannel
 from esl_controller.signage.channel_router import ChannelRouter
-from esl_controller.signage.intake import Arrivals, Intake
+from esl_controller.signage.intake import Intake, ReportRouting
 from esl_controller.signage.overrides import OverrideBook
 from esl_controller.signage.playlist_publisher import PlaylistPublisher
 from esl_controller.signage.presence import Roster
-from esl_controller.signage.retention import roll_up_triggers
-from esl_controller.signage.row_poll import Cadence
+from esl_controller.signage.retention import TriggerRetention
 from esl_controller.signage.slide_store import SlideStore
 from esl_controller.signage.trigger_pipeline import TriggerPipeline
 
 log = logging.getLogger(__name__)
-
-RETENTION_EVERY_S = 3600.0
 
 
 class SignageService:
@@ -64,8 +59,10 @@ class SignageService:
         self.slides = SlideStore(settings)
         self.triggers = TriggerPipeline(engine, settings, self.slides, self.stats, clock)
         self.playlists = PlaylistPublisher(settings, self.channels.send_playlist, self.slides)
-        self._retention = Cadence(RETENTION_EVERY_S)
-        self._retention_backlog = False
+        self.reports = ReportRouting(
+            self.channels, self.roster, self.overrides, self.ingestor, self.stats
+        )
+        self.retention = TriggerRetention(settings.trigger_retention_s)
         self._loaded = False
         self._opened = False
         self._stop = threading.Event()
@@ -145,52 +142,15 @@ class SignageService:
         with session_scope(self.engine) as session:
             if arrivals.plays:
                 take_chain_lock(session)  # first statement: one writer extends the chain
-            sent += self._apply_reports(session, arrivals, now)
+            sent += self.reports.route(session, arrivals, now)
             self.triggers.book_refusals(session, now)
             sent += self.overrides.publish_manual(session, now)
             sent += self.overrides.expire(session, now)
             self.roster.refresh(session, now)
             sent += self.playlists.tick(session, now)
-            if self._retention.due(now) or self._retention_backlog:
-                self._roll_up(session, now)
+            self.stats["rolled_up"] += self.retention.run(session, now)
         for batch in arrivals.plays:  # committed: the channel may let go of them now
             if batch.on_committed is not None:
                 batch.on_committed()
         self.stats["published"] += sent
         return sent
-
-    def _apply_reports(self, session: Session, arrivals: Arrivals, now: datetime) -> int:
-        sent = 0
-        for report in arrivals.presence:
-            self.channels.seen_on(report.player, report.channel)
-            zone = self.roster.apply(session, report, now)
-            if zone is not None:
-                sent += self.overrides.came_online(report.player, zone, now)
-        for batch in arrivals.plays:
-            self._apply_plays(session, batch, now)
-        for malformed in arrivals.malformed:
-            self.stats[malformed.kind] += 1
-            record_incident(session, malformed.kind, malformed.subject, malformed.error)
-        return sent
-
-    def _apply_plays(self, session: Session, batch: PlaysReported, now: datetime) -> None:
-        if not batch.plays:
-            return
-        row = session.get(Player, batch.player)
-        if row is not None:
-            row.last_pop_at = now
-            session.add(row)
-        self.stats["plays"] += len(batch.plays)
-        # The channel authenticated the player (its topic, its credential): plays it reports
-        # for another player are refused by the ingest's rules.
-        result = self.ingestor.ingest_in(session, batch.plays, batch.channel, reporter=batch.player)
-        self.stats["plays_accepted"] += result.accepted
-        self.stats["plays_duplicate"] += result.duplicates
-        self.stats["plays_rejected"] += len(result.rejected)
-
-    def _roll_up(self, session: Session, now: datetime) -> None:
-        cutoff = now - timedelta(seconds=self.settings.trigger_retention_s)
-        rolled = roll_up_triggers(session, cutoff)
-        self.stats["rolled_up"] += rolled
-        # More to do: continue next step, one chunk at a time, so triggers never wait long.
-        self._retention_backlog = rolled > 0
