@@ -46,6 +46,7 @@ from esl_controller.models import (
 )
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import topics
 
 STORE = "store-1"
 PLAY_SECONDS = 10
@@ -169,7 +170,7 @@ def run_publisher(
                 }
             )
         sent += len(documents)
-        topic = protocol.pop_topic(prefix, STORE, f"screen-{player:03d}")
+        topic = topics.pop_topic(prefix, STORE, f"screen-{player:03d}")
         infos.append(client.publish(topic, json.dumps(documents), qos=1))
         ahead = sent / rate - (time.monotonic() - started)
         if ahead > 0:

@@ -39,6 +39,7 @@ from esl_controller.config import Settings
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import MqttPlayerChannel, topics
 from esl_controller.signage.service import SignageService
 
 SENSORS = 20
@@ -99,7 +100,7 @@ class BenchPlayer:
         self.client.on_message = lambda *_a: self.received.append(time.monotonic())
         self.client.on_subscribe = lambda *_a: self._ready.set()
         self.client.will_set(
-            protocol.player_status_topic(settings.topic_prefix, settings.store_id, player),
+            topics.player_status_topic(settings.topic_prefix, settings.store_id, player),
             protocol.player_status_payload(protocol.OFFLINE_STATUS),
             qos=1,
             retain=True,
@@ -107,19 +108,19 @@ class BenchPlayer:
         self.client.connect(target.host, target.port)
         self.client.loop_start()
         self.client.subscribe(
-            protocol.override_topic(settings.topic_prefix, settings.store_id, player), qos=1
+            topics.override_topic(settings.topic_prefix, settings.store_id, player), qos=1
         )
         self._ready.wait(10)
         status = protocol.player_status_payload(protocol.PlayerStatus("online"))
         self.client.publish(
-            protocol.player_status_topic(settings.topic_prefix, settings.store_id, player),
+            topics.player_status_topic(settings.topic_prefix, settings.store_id, player),
             status,
             qos=1,
             retain=True,
         ).wait_for_publish(10)
 
     def close(self, settings: Settings, player: str) -> None:
-        topic = protocol.player_status_topic(settings.topic_prefix, settings.store_id, player)
+        topic = topics.player_status_topic(settings.topic_prefix, settings.store_id, player)
         self.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
         self.client.loop_stop()
         self.client.disconnect()
@@ -158,8 +159,8 @@ def drive(
     sensor.loop_start()
     total = int(rate * seconds)
     sent: list[float] = []
-    topics = [
-        protocol.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
+    trigger_topics = [
+        topics.trigger_topic(settings.topic_prefix, settings.store_id, f"cam-{n:02d}")
         for n in range(SENSORS)
     ]
     start = time.monotonic()
@@ -176,7 +177,7 @@ def drive(
         }
         payload = json.dumps(document).encode()
         sent.append(time.monotonic())
-        sensor.publish(topics[index % SENSORS], payload, qos=1)
+        sensor.publish(trigger_topics[index % SENSORS], payload, qos=1)
     deadline = time.monotonic() + 15
     while min(len(p.received) for p in bench_players) < total and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -201,14 +202,10 @@ def run(url: str, rate: float, seconds: float, players: int) -> None:
     player_ids = seed(engine, settings, players)
 
     mqtt = MqttClient(url, client_id=f"bench-controller-{uuid.uuid4().hex[:6]}")
+    channel = MqttPlayerChannel(mqtt, settings.topic_prefix, settings.store_id)
     service = SignageService(
-        engine,
-        settings,
-        lambda t, p, r: mqtt.publish(t, p, retain=r),
-        ingestor=PlayIngestor(engine, settings),
-    )
-    for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
-        mqtt.subscribe(topic_filter, service.handle_message)
+        engine, settings, [channel], ingestor=PlayIngestor(engine, settings)
+    ).open_channels()
     mqtt.start(wait=10)
     service.start()
 

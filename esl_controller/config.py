@@ -17,6 +17,12 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _env_names(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of names; unset or blank: the default."""
+    names = tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+    return names or default
+
+
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -90,6 +96,8 @@ class Settings:
     trigger_max_age_s: float = 300.0  # older triggers are refused as stale
     trigger_max_skew_s: float = 30.0  # triggers from further in the future are refused
     override_ttl_s: float = 30.0  # default lifetime of a targeted override
+    # Screen drivers the worker opens, by entry-point name (esl_controller.player_channels).
+    player_channels: tuple[str, ...] = ("mqtt",)
     # Proof of play and reports
     play_retention_days: int = 90  # raw plays/impressions; older ones roll up hourly
     pop_max_skew_s: float = 120.0  # a play may end this far in the future (player clocks)
@@ -141,6 +149,7 @@ class Settings:
             trigger_max_age_s=_env_float("ESL_TRIGGER_MAX_AGE", 300.0),
             trigger_max_skew_s=_env_float("ESL_TRIGGER_MAX_SKEW", 30.0),
             override_ttl_s=_env_float("ESL_OVERRIDE_TTL", 30.0),
+            player_channels=_env_names("ESL_PLAYER_CHANNELS", ("mqtt",)),
             play_retention_days=_env_int("ESL_PLAY_RETENTION_DAYS", 90),
             pop_max_skew_s=_env_float("ESL_POP_MAX_SKEW", 120.0),
             smtp_url=_env("ESL_SMTP_URL", ""),

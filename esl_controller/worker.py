@@ -35,7 +35,7 @@ from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import Label, Product, Promotion
 from esl_controller.mqtt import MqttClient
 from esl_controller.scheduler import build_scheduler
-from esl_controller.signage import protocol as signage_protocol
+from esl_controller.signage.channel_registry import ChannelContext, open_channels
 from esl_controller.signage.service import SignageService
 
 log = logging.getLogger(__name__)
@@ -75,22 +75,15 @@ class Worker:
         )
         self.dispatcher.start()
         self.stations.reconcile()
-        mqtt = self.mqtt
+        channels = open_channels(
+            self.settings.player_channels, ChannelContext(self.settings, mqtt=self.mqtt)
+        )
         self.signage = SignageService(
             self.engine,
             self.settings,
-            lambda topic, payload, retain: mqtt.publish(topic, payload, retain=retain),
+            channels,
             ingestor=PlayIngestor(self.engine, self.settings),
-        )
-        for topic_filter in signage_protocol.controller_subscriptions(
-            self.settings.topic_prefix, self.settings.store_id
-        ):
-            # Proof of play is billed: acked to the broker only once it is committed.
-            if topic_filter.endswith("/pop"):
-                self.mqtt.subscribe_durable(topic_filter, self.signage.handle_message)
-            else:
-                self.mqtt.subscribe(topic_filter, self.signage.handle_message)
-        self.signage.start()
+        ).start()
         self.mqtt.start(wait=wait_for_broker)
         self.sync = SyncRunner(self.engine, self.settings, self._refresh_for_sync)
         self._scheduler = build_scheduler(

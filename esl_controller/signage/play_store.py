@@ -34,7 +34,13 @@ class PlayStore(Protocol):
         ...
 
     def ingest_in(
-        self, session: Session, raw_plays: Sequence[protocol.Play], source: str
+        self,
+        session: Session,
+        raw_plays: Sequence[protocol.Play],
+        source: str,
+        *,
+        reporter: str | None = None,
     ) -> PlayTally:
-        """Store a batch of plays in the caller's transaction."""
+        """Store a batch of plays in the caller's transaction; `reporter` is the player the
+        transport authenticated (its topic or credential), whose plays alone it accepts."""
         ...

@@ -1,4 +1,4 @@
-"""Keeps every player's retained playlist message equal to what its schedule says now.
+"""Keeps every player's playlist equal to what its schedule says now.
 
 Runs inside the signage service's thread (the one that writes). Each `tick` is cheap unless
 something changed: the playlist files (checked by mtime/size every `check_every_s`), the
@@ -13,7 +13,7 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from esl_controller.config import Settings
 from esl_controller.incidents import record_incident
 from esl_controller.models import MediaAsset, Player, PlaylistFile, Store
 from esl_controller.signage import protocol
+from esl_controller.signage.channel import PlaylistDelivery
 from esl_controller.signage.media import MediaError, store_media
 from esl_controller.signage.playlists import (
     Playlist,
@@ -31,12 +32,13 @@ from esl_controller.signage.playlists import (
     load_playlists,
     parse_playlist,
 )
+from esl_controller.signage.row_poll import Cadence
 from esl_controller.signage.schedule import PlayerSpot, resolve
 from esl_controller.signage.slide_store import SlideStore
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, bytes, bool], None]
+SendPlaylist = Callable[[PlaylistDelivery], None]
 MEDIA_FOLDER = "media"  # signage_playlists/media/: files that playlist items name
 
 
@@ -51,7 +53,7 @@ class _FileMedia:
 @dataclass
 class PlaylistPublisher:
     settings: Settings
-    publish: Publish
+    send: SendPlaylist  # a channel's send_playlist: it keeps the playlist for a returning player
     slides: SlideStore
     check_every_s: float = 2.0
     playlists: dict[str, Playlist] = field(default_factory=dict)
@@ -60,12 +62,15 @@ class PlaylistPublisher:
     _files_signature: tuple = ()
     _players_signature: tuple = ()
     _slide_fingerprints: dict[str, str] = field(default_factory=dict)
-    _next_check: datetime | None = None
+    _checks: Cadence = field(init=False)  # files and rows the web writes, polled
     _resolve_at: datetime | None = None  # earliest valid_until of the last resolution
     _dirty: bool = True
     _file_media: dict[str, _FileMedia] = field(default_factory=dict)
     _reported: set[tuple[str, str]] = field(default_factory=set)
     _started: bool = False
+
+    def __post_init__(self) -> None:
+        self._checks = Cadence(self.check_every_s)
 
     @property
     def media_base(self) -> str:
@@ -84,8 +89,7 @@ class PlaylistPublisher:
         if not self._started:
             self.playlists = self._last_good_from_db(session)
             self._started = True
-        if self._next_check is None or now >= self._next_check:
-            self._next_check = now + timedelta(seconds=self.check_every_s)
+        if self._checks.due(now):
             self._check_changes(session, now)
         due = self._resolve_at is not None and now >= self._resolve_at
         if not (self._dirty or due):
@@ -211,13 +215,16 @@ class PlaylistPublisher:
             )
             if digest == player.playlist_digest:
                 continue
-            payload = protocol.playlist_payload(
-                player.id, schedule.playlist, items, schedule.valid_until, self.media_base
+            self.send(
+                PlaylistDelivery(
+                    player.id,
+                    schedule.playlist,
+                    items,
+                    schedule.valid_until,
+                    self.media_base,
+                    digest,
+                )
             )
-            topic = protocol.playlist_topic(
-                self.settings.topic_prefix, self.settings.store_id, player.id
-            )
-            self.publish(topic, payload, True)
             player.playlist_digest = digest
             session.add(player)
             published += 1

@@ -1,10 +1,10 @@
-"""The signage player wire contract: topics and JSON payloads for players and trigger sensors.
+"""The signage player wire contract: the JSON payloads players and the controller exchange.
 
-The only place that knows signage topic strings and payload shapes: the controller's
-signage service, the player simulator and docs/protocol.md ("Signage players and
-triggers") all follow it. Pure: no network, no clock, no database. Trigger *contents*
-are validated (and privacy-checked) by `esl_controller.signage.triggers`; this module only
-names the trigger topic.
+The only place that knows signage payload shapes: every player channel (driver), the player
+simulator and docs/protocol.md ("Signage players and triggers") follow it. The payloads do
+not depend on the transport: the MQTT driver's topics live in
+`esl_controller.signage.drivers.mqtt.topics`. Pure: no network, no clock, no database.
+Trigger *contents* are validated (and privacy-checked) by `esl_controller.signage.triggers`.
 
 Decisions worth knowing:
 - Player messages ignore unknown fields (newer players may report more), but every known
@@ -44,9 +44,6 @@ from esl_controller.catalogue.gtin import is_valid_gtin
 from esl_controller.topic_levels import TopicLevelError, validate_id
 
 SIGNAGE_PROTOCOL_VERSION = 1
-SIGNAGE_LEVEL = "signage"  # the topic level after the store; no base station may use this id
-PLAYER_COMMANDS = ("playlist", "override", "revert")
-PLAYER_REPORTS = ("status", "pop")
 ITEM_TYPES = ("image", "video", "web")
 MEDIA_TYPES = ("image", "video")  # item types that need a media sha256
 PLAYER_STATES = ("online", "offline")
@@ -70,15 +67,7 @@ class BatchError(SignageProtocolError):
         self.valid = valid
 
 
-# --- topics -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignageTopic:
-    store: str
-    kind: str  # playlist | override | revert | status | pop | trigger
-    player: str | None = None
-    sensor: str | None = None
+# --- ids -----------------------------------------------------------------------------------
 
 
 def _id(what: str, value: str) -> str:
@@ -86,79 +75,6 @@ def _id(what: str, value: str) -> str:
         return validate_id(what, value)
     except TopicLevelError as exc:
         raise SignageProtocolError(str(exc)) from None
-
-
-def _validate_prefix(prefix: str) -> str:
-    if not isinstance(prefix, str) or not prefix:
-        raise SignageProtocolError("topic prefix must be a non-empty string")
-    for level in prefix.split("/"):
-        _id("topic prefix level", level)
-    return prefix
-
-
-def _signage_base(prefix: str, store: str) -> str:
-    return f"{_validate_prefix(prefix)}/{_id('store', store)}/{SIGNAGE_LEVEL}"
-
-
-def _player_topic(prefix: str, store: str, player: str, kind: str) -> str:
-    return f"{_signage_base(prefix, store)}/player/{_id('player', player)}/{kind}"
-
-
-def playlist_topic(prefix: str, store: str, player: str) -> str:
-    return _player_topic(prefix, store, player, "playlist")
-
-
-def override_topic(prefix: str, store: str, player: str) -> str:
-    return _player_topic(prefix, store, player, "override")
-
-
-def revert_topic(prefix: str, store: str, player: str) -> str:
-    return _player_topic(prefix, store, player, "revert")
-
-
-def player_status_topic(prefix: str, store: str, player: str) -> str:
-    return _player_topic(prefix, store, player, "status")
-
-
-def pop_topic(prefix: str, store: str, player: str) -> str:
-    return _player_topic(prefix, store, player, "pop")
-
-
-def trigger_topic(prefix: str, store: str, sensor: str) -> str:
-    return f"{_signage_base(prefix, store)}/trigger/{_id('sensor', sensor)}"
-
-
-def controller_subscriptions(prefix: str, store: str) -> list[str]:
-    """What the controller's signage service subscribes to (QoS 1)."""
-    base = _signage_base(prefix, store)
-    return [f"{base}/player/+/status", f"{base}/player/+/pop", f"{base}/trigger/+"]
-
-
-def player_subscriptions(prefix: str, store: str, player: str) -> list[str]:
-    """What one player subscribes to (QoS 1): its playlist, override and revert topics."""
-    return [_player_topic(prefix, store, player, kind) for kind in PLAYER_COMMANDS]
-
-
-def parse_topic(prefix: str, topic: str) -> SignageTopic:
-    """Split a signage topic under `prefix`; anything off-contract is a SignageProtocolError."""
-    head = f"{_validate_prefix(prefix)}/"
-    if not isinstance(topic, str) or not topic.startswith(head):
-        raise SignageProtocolError(f"topic {topic!r} is not under prefix {prefix!r}")
-    levels = topic[len(head) :].split("/")
-    try:
-        if len(levels) == 5 and levels[1:3] == [SIGNAGE_LEVEL, "player"]:
-            store, _, _, player, kind = levels
-            if kind in PLAYER_COMMANDS + PLAYER_REPORTS:
-                return SignageTopic(_id("store", store), kind, player=_id("player", player))
-        if len(levels) == 4 and levels[1:3] == [SIGNAGE_LEVEL, "trigger"]:
-            store, _, _, sensor = levels
-            return SignageTopic(_id("store", store), "trigger", sensor=_id("sensor", sensor))
-    except SignageProtocolError as exc:
-        raise SignageProtocolError(f"topic {topic!r}: {exc}") from None
-    raise SignageProtocolError(
-        f"topic {topic!r} is neither <store>/signage/player/<player>/"
-        f"{'|'.join(PLAYER_COMMANDS + PLAYER_REPORTS)} nor <store>/signage/trigger/<sensor>"
-    )
 
 
 # --- messages -----------------------------------------------------------------------------

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from esl_controller.models import TriggerAggregate, TriggerEvent
+from esl_controller.signage.row_poll import Cadence
 
 CHUNK = 2000
+EVERY_S = 3600.0
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -82,3 +84,20 @@ def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK)
     session.execute(delete(TriggerEvent).where(TriggerEvent.id.in_([row[0] for row in rows])))
     session.flush()
     return len(rows)
+
+
+class TriggerRetention:
+    """Rolls up old events hourly; while a backlog remains, one chunk per turn of the loop
+    (so triggers never wait long behind it)."""
+
+    def __init__(self, retention_s: float, every_s: float = EVERY_S) -> None:
+        self.retention_s = retention_s
+        self._cadence = Cadence(every_s)
+        self._backlog = False
+
+    def run(self, session: Session, now: datetime) -> int:
+        if not (self._cadence.due(now) or self._backlog):
+            return 0
+        rolled = roll_up_triggers(session, now - timedelta(seconds=self.retention_s))
+        self._backlog = rolled > 0
+        return rolled

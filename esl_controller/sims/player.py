@@ -12,7 +12,8 @@ true clock (the controller's absolute `expires_at`); proof-of-play times are the
 LOCAL time (`utc_offset_minutes`), optionally skewed by `clock_offset_s` to model a
 player whose clock is wrong.
 
-Topics and payloads come from `esl_controller.signage.protocol` only.
+Payloads come from `esl_controller.signage.protocol`, topics from the MQTT driver's
+`esl_controller.signage.drivers.mqtt.topics`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import requests
 
 from esl_controller.mqtt import parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import topics
 from esl_controller.sims.running import report_until_interrupted
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,7 @@ class _Player:
 
     @property
     def status_topic(self) -> str:
-        return protocol.player_status_topic(self.sim.prefix, self.sim.store, self.id)
+        return topics.player_status_topic(self.sim.prefix, self.sim.store, self.id)
 
     def connect(self) -> None:
         target = self.sim.target
@@ -128,8 +130,8 @@ class _Player:
         if reason_code.is_failure:
             log.error("player %s: connection refused: %s", self.id, reason_code)
             return
-        topics = protocol.player_subscriptions(self.sim.prefix, self.sim.store, self.id)
-        client.subscribe([(topic, 1) for topic in topics])
+        wanted = topics.player_subscriptions(self.sim.prefix, self.sim.store, self.id)
+        client.subscribe([(topic, 1) for topic in wanted])
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
         # Online only once subscribed: an override published before that would be lost.
@@ -147,7 +149,7 @@ class _Player:
 
     def _on_message(self, _client, _userdata, message: paho.MQTTMessage) -> None:
         try:
-            parsed = protocol.parse_topic(self.sim.prefix, message.topic)
+            parsed = topics.parse_topic(self.sim.prefix, message.topic)
             if parsed.player != self.id:
                 return
             if parsed.kind == "playlist":
@@ -463,7 +465,7 @@ class _Player:
                 size = min(POP_BATCH_SIZE, len(self.pending))
                 batches.append([self.pending.popleft() for _ in range(size)])
         # Published outside self.lock: paho calls our callbacks holding its own locks.
-        topic = protocol.pop_topic(self.sim.prefix, self.sim.store, self.id)
+        topic = topics.pop_topic(self.sim.prefix, self.sim.store, self.id)
         sent = [(client.publish(topic, protocol.pop_payload(b), qos=1), b) for b in batches]
         with self.lock:
             if self.client is client:
@@ -568,7 +570,7 @@ class PlayerSim:
         self.bad_messages: Counter[str] = Counter()  # off-contract commands
         self.blank_seconds: Counter[str] = Counter()  # content expected, nothing on screen
         for player in players:
-            protocol.player_status_topic(prefix, store, player)  # refuses a bad id early
+            topics.player_status_topic(prefix, store, player)  # refuses a bad id early
         self._players = {
             player: _Player(self, player, random.Random(f"{seed}:{player}")) for player in players
         }

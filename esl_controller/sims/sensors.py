@@ -18,7 +18,7 @@ import paho.mqtt.client as paho
 
 from esl_controller.clock import utcnow
 from esl_controller.mqtt import parse_mqtt_url
-from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import topics
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,6 @@ class SensorSim:
             turn += 1
 
     def _send(self, sensor: str, trigger: dict) -> None:
-        topic = protocol.trigger_topic(self.prefix, self.store, sensor)
+        topic = topics.trigger_topic(self.prefix, self.store, sensor)
         self._client.publish(topic, json.dumps(trigger).encode(), qos=1)
         self.sent += 1

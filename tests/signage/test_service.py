@@ -35,6 +35,7 @@ from esl_controller.models import (
 )
 from esl_controller.mqtt import MqttClient, parse_mqtt_url
 from esl_controller.signage import protocol
+from esl_controller.signage.drivers.mqtt import MqttPlayerChannel, topics
 from esl_controller.signage.override_ids import reserve_override_ids_in
 from esl_controller.signage.service import SignageService
 from tests.conftest import make_gtin
@@ -73,13 +74,13 @@ class Recorder:
         self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
 
     def trigger(self, sensor: str, document: dict) -> None:
-        topic = protocol.trigger_topic(self.prefix, self.store, sensor)
+        topic = topics.trigger_topic(self.prefix, self.store, sensor)
         self.send(topic, json.dumps(document).encode())
 
     def status(self, player: str, state: str) -> None:
         status = protocol.PlayerStatus(state, now_playing="welcome")
         payload = protocol.player_status_payload(status)
-        self.send(protocol.player_status_topic(self.prefix, self.store, player), payload, True)
+        self.send(topics.player_status_topic(self.prefix, self.store, player), payload, True)
 
     def close(self) -> None:
         # Retained statuses must not outlive the test (topics are unique, but be tidy).
@@ -196,14 +197,10 @@ def _png() -> bytes:
 def harness(engine, store, playlists_dir) -> Iterator[tuple[SignageService, Recorder]]:
     settings = store.with_overrides(playlists_dir=playlists_dir, override_ttl_s=30.0)
     mqtt = MqttClient(settings.mqtt_url, client_id=f"svc-{uuid.uuid4()}")
+    channel = MqttPlayerChannel(mqtt, settings.topic_prefix, settings.store_id)
     service = SignageService(
-        engine,
-        settings,
-        lambda t, p, r: mqtt.publish(t, p, retain=r),
-        ingestor=PlayIngestor(engine, settings),
-    )
-    for topic_filter in protocol.controller_subscriptions(settings.topic_prefix, settings.store_id):
-        mqtt.subscribe(topic_filter, service.handle_message)
+        engine, settings, [channel], ingestor=PlayIngestor(engine, settings)
+    ).open_channels()
     mqtt.start(wait=10)
     recorder = Recorder(settings.mqtt_url, settings.topic_prefix, settings.store_id)
     try:
@@ -279,7 +276,7 @@ def test_storm_from_one_sensor_is_rate_limited_and_other_sensors_get_through(har
     service, recorder = harness
     go_online(service, recorder, "scr-1")
     storm = json.dumps(audience(sensor="cam-storm")).encode()
-    topic = protocol.trigger_topic(recorder.prefix, recorder.store, "cam-storm")
+    topic = topics.trigger_topic(recorder.prefix, recorder.store, "cam-storm")
     for _ in range(1000):
         recorder.client.publish(topic, storm, qos=1)
     recorder.trigger("cam-calm", audience(sensor="cam-calm"))
@@ -392,7 +389,7 @@ def test_proof_of_play_is_stored_and_sets_last_pop(harness, engine):
     end = start + timedelta(seconds=10)
     play = protocol.Play(str(uuid.uuid4()), "scr-1", "welcome", start, end)
     recorder.send(
-        protocol.pop_topic(recorder.prefix, recorder.store, "scr-1"), protocol.pop_payload([play])
+        topics.pop_topic(recorder.prefix, recorder.store, "scr-1"), protocol.pop_payload([play])
     )
     pump(service, lambda: rows(engine, Play, Play.play_id == play.play_id))
     [stored] = rows(engine, Play, Play.play_id == play.play_id)

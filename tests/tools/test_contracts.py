@@ -93,8 +93,9 @@ def test_drivers_of_one_seam_may_not_import_each_other(project_copy: Path) -> No
 def test_the_core_never_names_a_driver(project_copy: Path) -> None:
     drivers = project_copy / "esl_controller" / "signage" / "drivers"
     for package in (drivers, drivers / "browser"):
-        package.mkdir()
-        (package / "__init__.py").write_text("")
+        package.mkdir(exist_ok=True)
+        if not (package / "__init__.py").exists():
+            (package / "__init__.py").write_text("")
     add_line(
         project_copy,
         "esl_controller.signage.schedule",
