@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from esl_controller.config import Settings
+from esl_controller.config import InsecureSettings, Settings
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -21,6 +21,16 @@ def _setup_logging(verbose: bool) -> None:
     )
     # APScheduler logs every run of every job at INFO: noise in an operator's log.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _production_settings() -> Settings:
+    """Settings for `web` and `worker`: a placeholder or weak secret stops them here."""
+    settings = Settings.from_env()
+    try:
+        settings.require_secure_secret_key()
+    except InsecureSettings as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
 
 
 def _wait_for_signal() -> None:
@@ -62,7 +72,7 @@ def worker() -> None:
     """The MQTT session, scheduler and outbox. Exactly one per store database."""
     from esl_controller.worker import Worker
 
-    settings = Settings.from_env()
+    settings = _production_settings()
     if not settings.mqtt_url:
         settings = settings.with_overrides(mqtt_url="mqtt://127.0.0.1:1883")
     running = Worker(settings).start()
@@ -82,7 +92,7 @@ def web(host: str | None, port: int | None, threads: int) -> None:
 
     from esl_controller.web import create_app
 
-    settings = Settings.from_env()
+    settings = _production_settings()
     app = create_app(settings)
     waitress.serve(
         app, host=host or settings.web_host, port=port or settings.web_port, threads=threads

@@ -29,7 +29,11 @@ class WebContext:
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    """The app; from the environment (a WSGI server's factory call) a weak ESL_SECRET_KEY is
+    refused with InsecureSettings. Callers passing `settings` check it themselves."""
+    if settings is None:
+        settings = Settings.from_env()
+        settings.require_secure_secret_key()
     if engine is None:
         engine = db.make_engine(settings.resolved_database_url)
         db.init_db(engine)
