@@ -36,8 +36,9 @@ scalars = (
 )
 documents = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=40,
 )
 
@@ -73,7 +74,7 @@ def test_any_bytes_decode_or_raise_the_protocol_error(payload: bytes):
 def test_nesting_beyond_the_cap_is_refused_before_parsing(depth: int, opener: str):
     closer = "]" if opener == "[" else "}"
     payload = opener * depth + "1" + closer * depth
-    with pytest.raises(WireError, match="nested (too deeply|more than 32 levels)"):
+    with pytest.raises(WireError, match=r"nested (too deeply|more than 32 levels)"):
         wire_json.decode_json("msg", payload, WireError)
 
 

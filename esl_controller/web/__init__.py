@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi,
         plays_api,
         reports_api,
+        request_limits,
         revenue_views,
         security_headers,
         signage_api,
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         sync_views,
     )
 
+    request_limits.install_converters(app)
+    request_limits.init_app(app)  # first: its limits hold before CSRF reads any form
     database.init_app(app)
     auth.init_app(app)
     dashboard.init_app(app)
