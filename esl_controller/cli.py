@@ -265,6 +265,15 @@ for _name, (_target, _summary) in SIMULATORS.items():
     sim.add_command(_simulator_command(_name, _target, _summary))
 
 
+def _add_deploy_commands() -> None:
+    from esl_controller.deploy.cli import deploy
+
+    main.add_command(deploy)
+
+
+_add_deploy_commands()
+
+
 @main.group()
 def user() -> None:
     """Dashboard users and API tokens."""
