@@ -91,11 +91,16 @@ def web(host: str | None, port: int | None, threads: int) -> None:
     import waitress
 
     from esl_controller.web import create_app
+    from esl_controller.web.request_limits import MAX_REQUEST_BYTES
 
     settings = _production_settings()
     app = create_app(settings)
     waitress.serve(
-        app, host=host or settings.web_host, port=port or settings.web_port, threads=threads
+        app,
+        host=host or settings.web_host,
+        port=port or settings.web_port,
+        threads=threads,
+        max_request_body_size=MAX_REQUEST_BYTES,  # waitress's own default is 1 GB
     )
 
 

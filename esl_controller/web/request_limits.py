@@ -6,8 +6,7 @@
 - A JSON body is refused with 400 when it nests deeper than MAX_JSON_DEPTH or holds a
   number with too many digits, before marshmallow (or any view) sees it. A body that is not
   JSON at all is left to the view, which answers (and, for triggers, records) it itself.
-- `<int:...>` in a route matches only 64-bit values, so a huge id is a 404, not a 500 from
-  the database driver.
+- An `<int:...>` path argument beyond 64 bits is a 404, not a 500 from the database driver.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import os
 from typing import IO, Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from esl_controller import wire_json
@@ -41,11 +40,11 @@ class _NotJson(ValueError):
 
 
 class Int64Converter(IntegerConverter):
-    """`<int:...>` limited to what a BIGINT column holds."""
+    """`<int:...>` of at most 20 digits, so converting it is cheap; the 64-bit bound is
+    checked after routing (`refuse_out_of_range_ids`). A converter that refused the value
+    itself would make werkzeug answer PUT with 405 because the GET rule "matched"."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", INT64_MAX)
-        super().__init__(map, *args, **kwargs)
+    regex = r"\d{1,20}"
 
 
 def install_converters(app: Flask) -> None:
@@ -55,8 +54,16 @@ def install_converters(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.url_value_preprocessor(refuse_out_of_range_ids)
     app.before_request(guard_request_body)
     app.register_error_handler(RequestEntityTooLarge, too_large)
+
+
+def refuse_out_of_range_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """No row has an id beyond 64 bits: a 404, before the database driver overflows."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > INT64_MAX:
+            raise NotFound(f"there is no such {name}: ids are at most {INT64_MAX}")
 
 
 def guard_request_body() -> Response | tuple[Response, int] | None:

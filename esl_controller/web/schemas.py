@@ -321,8 +321,8 @@ class AdvertiserCreateSchema(Schema):
     contact_email = fields.Email(load_default="")
 
 
-MAX_CPM = Decimal("100000")
-CPM_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,2})?$"
+MAX_CPM = Decimal("99999.99")
+CPM_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,2})?$"
 
 
 class MoneyAmount(fields.Decimal):

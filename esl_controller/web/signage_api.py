@@ -202,6 +202,7 @@ def get_playlist(name: str) -> Any:
               schema: PlaylistDetailSchema
         401: Unauthorized
         404: NotFound
+        422: BadName
     """
     return PlaylistDetailSchema().dump(_playlist_body(name))
 
