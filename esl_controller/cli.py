@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from esl_controller.config import Settings
+from esl_controller.config import InsecureSettings, Settings
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -22,6 +22,16 @@ def _setup_logging(verbose: bool) -> None:
     )
     # APScheduler logs every run of every job at INFO: noise in an operator's log.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _production_settings() -> Settings:
+    """Settings for `web` and `worker`: a placeholder or weak secret stops them here."""
+    settings = Settings.from_env()
+    try:
+        settings.require_secure_secret_key()
+    except InsecureSettings as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
 
 
 def _wait_for_signal() -> None:
@@ -70,7 +80,7 @@ def worker(wait_for_lease: bool) -> None:
     from esl_controller.worker import Worker
     from esl_controller.worker_lease import LEASE_SECONDS, WorkerAlreadyRunning
 
-    settings = Settings.from_env()
+    settings = _production_settings()
     if not settings.mqtt_url:
         settings = settings.with_overrides(mqtt_url="mqtt://127.0.0.1:1883")
     while True:
@@ -125,11 +135,16 @@ def web(host: str | None, port: int | None, threads: int) -> None:
     import waitress
 
     from esl_controller.web import create_app
+    from esl_controller.web.request_limits import MAX_REQUEST_BYTES
 
-    settings = Settings.from_env()
+    settings = _production_settings()
     app = create_app(settings)
     waitress.serve(
-        app, host=host or settings.web_host, port=port or settings.web_port, threads=threads
+        app,
+        host=host or settings.web_host,
+        port=port or settings.web_port,
+        threads=threads,
+        max_request_body_size=MAX_REQUEST_BYTES,  # waitress's own default is 1 GB
     )
 
 
@@ -314,6 +329,15 @@ def _add_domain_commands() -> None:
 
 
 _add_domain_commands()
+
+
+def _add_deploy_commands() -> None:
+    from esl_controller.deploy.cli import deploy
+
+    main.add_command(deploy)
+
+
+_add_deploy_commands()
 
 
 @main.group()

@@ -12,6 +12,28 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# A session cookie is only as strong as the key that signs it: 32 characters of
+# `secrets.token_hex` carry 128 bits. Placeholder words catch a copied example file.
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 10
+PLACEHOLDER_MARKERS = (
+    "change-me",
+    "change_me",
+    "changeme",
+    "replace-me",
+    "replace_me",
+    "placeholder",
+    "example",
+    "random-characters",
+    "your-secret",
+    "secret-key",
+)
+GENERATE_SECRET_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+class InsecureSettings(ValueError):
+    """A setting that must not reach production as it is; the message says how to fix it."""
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
@@ -179,3 +201,32 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
+
+    def require_secure_secret_key(self) -> None:
+        """Raise InsecureSettings when ESL_SECRET_KEY is a placeholder or too weak.
+
+        Empty is allowed: the web process then generates a random key once into data_dir.
+        The demo never calls this; `web` and `worker` do before they start.
+        """
+        problem = secret_key_problem(self.secret_key)
+        if problem:
+            raise InsecureSettings(
+                f"ESL_SECRET_KEY {problem}; anyone who knows it can forge a login. "
+                f"Generate one with {GENERATE_SECRET_HINT} and put it in the environment "
+                "file (or leave ESL_SECRET_KEY unset to have one generated into ESL_DATA_DIR)"
+            )
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` is unfit to sign sessions, or None. Never quotes the key itself."""
+    if key == "":
+        return None
+    lowered = key.lower()
+    for marker in PLACEHOLDER_MARKERS:
+        if marker in lowered:
+            return f"is a placeholder (it contains {marker!r})"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"is {len(key)} characters long; at least {MIN_SECRET_KEY_LENGTH} are needed"
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        return f"uses only {len(set(key))} distinct characters; it is not random"
+    return None

@@ -2,6 +2,12 @@
 
 Each protocol (ESL, signage) passes its own error classes, so a caller still catches the
 protocol's ProtocolError; the messages name the field (`ack[2].seq: Not a valid integer.`).
+
+Anyone on the broker (or the HTTP API) can send bytes, so the document's shape is capped:
+its size before parsing, its nesting (100,000 brackets make `json` raise RecursionError)
+and the digits of each number (Python refuses integers over 4,300 digits with a ValueError;
+nothing we read needs more than 64 bits). Each refusal is the protocol's error with the
+reason, which callers record as an incident, instead of a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +17,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marshmallow import Schema, ValidationError
+
+MAX_WIRE_BYTES = 1024 * 1024  # Mosquitto's deploy limit is 256 KiB; pop batches stay below
+MAX_DEPTH = 32  # our messages nest three levels; 32 leaves room for vendors' telemetry
+# uint64 has 20 digits and a float's shortest repr 17 significant ones; 40 leaves room for
+# zeros and exponents while keeping number conversion cheap.
+MAX_NUMBER_DIGITS = 40
+
+
+_CONTAINERS = (dict, list)
+# Every ASCII digit becomes b"1", every other byte b"0".
+_DIGIT_MARKS = bytes(0x31 if 0x30 <= code <= 0x39 else 0x30 for code in range(256))
+
+
+class _TooManyDigits(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
 
 
 def describe_errors(messages: Mapping[Any, Any] | Sequence[Any], path: str = "") -> list[str]:
@@ -26,11 +49,83 @@ def describe_errors(messages: Mapping[Any, Any] | Sequence[Any], path: str = "")
     return [f"{path}: {message}" for message in messages]
 
 
-def decode_json(what: str, payload: bytes | str, error: type[Exception]) -> Any:
+def nesting_depth(document: Any, limit: int | None = None) -> int:
+    """How deeply arrays and objects nest in a decoded document (a scalar is 0).
+
+    Level by level, so any depth is measured without recursion; stops early past `limit`."""
+    level = [document] if type(document) in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
+        if limit is not None and depth > limit:
+            return depth
+        level = [
+            child
+            for node in level
+            for child in (node.values() if type(node) is dict else node)
+            if type(child) in _CONTAINERS
+        ]
+    return depth
+
+
+def _has_long_number(payload: bytes | str, max_digits: int) -> bool:
+    """A run of more than `max_digits` ASCII digits anywhere (strings included): cheap
+    C-speed byte operations, so only such payloads pay for the per-number hooks."""
+    data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    return b"1" * (max_digits + 1) in bytes(data).translate(_DIGIT_MARKS)
+
+
+def _digits(text: str, max_digits: int) -> str:
+    if len(text) <= max_digits:
+        return text
+    digits = sum(character.isdigit() for character in text)
+    if digits > max_digits:
+        raise _TooManyDigits(digits)
+    return text
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def decode_json(
+    what: str,
+    payload: bytes | str,
+    error: type[Exception],
+    *,
+    max_bytes: int = MAX_WIRE_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_digits: int = MAX_NUMBER_DIGITS,
+    syntax_error: type[Exception] | None = None,
+) -> Any:
+    """The decoded document, or `error` naming why not: too large, too deep, a number with
+    too many digits, or (as `syntax_error`, by default `error`) not JSON at all."""
+    if not isinstance(payload, bytes | bytearray | str):
+        raise error(f"{what}: expected bytes or text, got {type(payload).__name__}")
+    size = len(payload) if isinstance(payload, bytes | bytearray) else len(payload.encode())
+    if size > max_bytes:
+        raise error(f"{what}: {size:,} bytes; at most {max_bytes:,}")
+    # The digit hooks cost a Python call per number; only a payload holding a long digit run
+    # (a cheap C-speed search, strings included) pays for them.
+    if _has_long_number(payload, max_digits):
+        number_hooks = {
+            "parse_int": lambda text: int(_digits(text, max_digits)),
+            "parse_float": lambda text: float(_digits(text, max_digits)),
+        }
+    else:
+        number_hooks = {}
     try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-        raise error(f"{what}: not valid JSON ({exc})") from None
+        document = json.loads(payload, parse_constant=_refuse_constant, **number_hooks)
+    except _TooManyDigits as exc:
+        raise error(f"{what}: a number of {exc.digits:,} digits; at most {max_digits}") from None
+    except RecursionError:
+        raise error(f"{what}: nested too deeply; at most {max_depth} levels") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        # JSONDecodeError is a ValueError; so is a refused NaN or Infinity.
+        raise (syntax_error or error)(f"{what}: not valid JSON ({exc})") from None
+    if nesting_depth(document, limit=max_depth) > max_depth:
+        raise error(f"{what}: nested more than {max_depth} levels deep")
+    return document
 
 
 def load_object(what: str, schema: Schema, document: Any, error: type[Exception]) -> Any:

@@ -50,7 +50,10 @@ def driver_class(name: str) -> type[StationDriver]:
     if entry is None:
         known = ", ".join(driver_names()) or "none installed"
         raise UnknownDriver(f"no base-station driver named {name!r} (known: {known})")
-    cls = entry.load()
+    try:
+        cls = entry.load()
+    except ImportError as exc:  # declared but not installed whole: say so, do not crash
+        raise UnknownDriver(f"base-station driver {name!r} cannot be loaded: {exc}") from exc
     if not (isinstance(cls, type) and issubclass(cls, StationDriver)):
         raise UnknownDriver(f"entry point {name!r} is not a StationDriver: {cls!r}")
     return cls

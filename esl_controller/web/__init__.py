@@ -29,7 +29,11 @@ class WebContext:
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    """The app; from the environment (a WSGI server's factory call) a weak ESL_SECRET_KEY is
+    refused with InsecureSettings. Callers passing `settings` check it themselves."""
+    if settings is None:
+        settings = Settings.from_env()
+        settings.require_secure_secret_key()
     if engine is None:
         engine = db.make_engine(settings.resolved_database_url)
         db.init_db(engine)
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi,
         plays_api,
         reports_api,
+        request_limits,
         revenue_views,
         security_headers,
         signage_api,
@@ -60,6 +65,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         sync_views,
     )
 
+    request_limits.install_converters(app)
+    request_limits.init_app(app)  # first: its limits hold before CSRF reads any form
     database.init_app(app)
     auth.init_app(app)
     dashboard.init_app(app)

@@ -11,8 +11,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import Blueprint, Flask, current_app, jsonify
 
+from esl_controller.signage.playlists import PLAYLIST_NAME
 from esl_controller.web import auth
 from esl_controller.web.api import API_PREFIX
+from esl_controller.web.bounded_fields import INT64_MAX
 
 OPENAPI_VERSION = "3.0.3"
 API_VERSION = "1.0.0"
@@ -52,9 +54,21 @@ def build_spec(app: Flask) -> APISpec:
         operations = load_operations_from_docstring(app.view_functions[rule.endpoint].__doc__)
         wanted = {method.lower() for method in rule.methods or ()} - {"head", "options"}
         operations = {method: op for method, op in operations.items() if method in wanted}
+        for operation in operations.values():
+            _add_limit_responses(operation)
         if operations:
             spec.path(path=flask_path_to_openapi(rule.rule), operations=operations)
     return spec
+
+
+def _add_limit_responses(operation: dict[str, Any]) -> None:
+    """Every operation taking a body may meet request_limits: too large (413) or a JSON
+    body too deep or with too long a number (400)."""
+    if "requestBody" not in operation:
+        return
+    responses = operation.setdefault("responses", {})
+    responses.setdefault(400, "BadRequest")
+    responses.setdefault(413, "TooLarge")
 
 
 def is_api_rule(path: str, endpoint: str) -> bool:
@@ -86,16 +100,23 @@ def _add_shared_components(spec: APISpec) -> None:
     spec.components.parameter(
         "LabelId", "path", {"name": "label_id", "required": True, "schema": {"type": "string"}}
     )
+    # `<int:...>` matches 0 to 2**63-1 (request_limits.Int64Converter); anything else is a 404.
+    path_id = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
     spec.components.parameter(
-        "SyncRunId", "path", {"name": "run_id", "required": True, "schema": {"type": "integer"}}
+        "SyncRunId", "path", {"name": "run_id", "required": True, "schema": path_id}
     )
     spec.components.parameter(
-        "PlaylistName", "path", {"name": "name", "required": True, "schema": {"type": "string"}}
-    )
-    spec.components.parameter(
-        "CampaignId",
+        "PlaylistName",
         "path",
-        {"name": "campaign_id", "required": True, "schema": {"type": "integer"}},
+        {
+            "name": "name",
+            "required": True,
+            "description": "the file's name without .yaml; any other name is a 422",
+            "schema": {"type": "string", "pattern": PLAYLIST_NAME.pattern},
+        },
+    )
+    spec.components.parameter(
+        "CampaignId", "path", {"name": "campaign_id", "required": True, "schema": path_id}
     )
     for name, status_text in (
         ("BadRequest", "the request failed validation; `errors` maps fields to messages"),
@@ -103,6 +124,8 @@ def _add_shared_components(spec: APISpec) -> None:
         ("Forbidden", "the user's role may not do this"),
         ("NotFound", "no such label, user or sync run"),
         ("Unprocessable", "the label cannot be rendered (unbound, bad product or template)"),
+        ("BadName", "the name is not a valid playlist name (`errors.name` says why)"),
+        ("TooLarge", "the request body is over the limit (2 MiB; media 50 MB)"),
     ):
         spec.components.response(
             name,

@@ -9,6 +9,7 @@ from esl_controller.ads.campaign_reports import REPORT_FORMATS
 from esl_controller.ads.delivery import CHANNELS
 from esl_controller.ads.reports import GROUP_BYS
 from esl_controller.ads.schedules import CADENCES
+from esl_controller.web.bounded_fields import BoundedInteger
 from esl_controller.web.schemas import PagingSchema, UtcDateTime
 
 BOUND_HELP = (
@@ -18,7 +19,7 @@ BOUND_HELP = (
 
 
 class ReportQuerySchema(Schema):
-    campaign = fields.Integer(required=True, validate=validate.Range(min=1))
+    campaign = BoundedInteger(required=True, minimum=1)
     from_ = fields.String(
         data_key="from",
         validate=validate.Length(min=10, max=40),
@@ -33,9 +34,9 @@ class ReportQuerySchema(Schema):
 
 
 class VerifyQuerySchema(Schema):
-    campaign = fields.Integer(required=True, validate=validate.Range(min=1))
-    anchor_seq = fields.Integer(
-        validate=validate.Range(min=1),
+    campaign = BoundedInteger(required=True, minimum=1)
+    anchor_seq = BoundedInteger(
+        minimum=1,
         metadata={"description": "a chain head you were given earlier (a report's chain_head)"},
     )
     anchor_hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$"))
@@ -69,7 +70,7 @@ class ReportCampaignListSchema(Schema):
 
 
 class ReportScheduleCreateSchema(Schema):
-    campaign_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    campaign_id = BoundedInteger(required=True, minimum=1)
     cadence = fields.String(required=True, validate=validate.OneOf(CADENCES))
     format = fields.String(load_default="pdf", validate=validate.OneOf(REPORT_FORMATS))
     group_by = fields.String(load_default="day", validate=validate.OneOf(GROUP_BYS))

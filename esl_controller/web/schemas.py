@@ -16,6 +16,7 @@ from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.signage.targeting import parse_targeting
 from esl_controller.web.auth import MIN_PASSWORD_LENGTH, ROLES, USERNAME_PATTERN
+from esl_controller.web.bounded_fields import BoundedAwareDateTime, BoundedInteger
 from esl_controller.web.queries import LABEL_STATES, SYNC_RUN_STATUSES
 
 MAX_PAGE_SIZE = 500
@@ -35,10 +36,8 @@ class UtcDateTime(fields.DateTime):
 
 
 class PagingSchema(Schema):
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
-    )
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = BoundedInteger(load_default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset = BoundedInteger(load_default=0, minimum=0)
 
 
 class LabelQuerySchema(PagingSchema):
@@ -72,9 +71,7 @@ class SyncRequestSchema(Schema):
 class FlashRequestSchema(Schema):
     colour = fields.String(required=True, validate=validate.OneOf(LED_COLOURS))
     pattern = fields.String(required=True, validate=validate.OneOf(LED_PATTERNS))
-    seconds = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=LED_MAX_SECONDS)
-    )
+    seconds = BoundedInteger(required=True, strict=True, minimum=1, maximum=LED_MAX_SECONDS)
 
 
 class UserCreateSchema(Schema):
@@ -97,33 +94,33 @@ class LabelSchema(Schema):
     model = fields.String()
     template = fields.String()
     base_station_id = fields.String()
-    product_id = fields.Integer(allow_none=True)
+    product_id = BoundedInteger(allow_none=True)
     gtin = fields.String(allow_none=True)
     product_name = fields.String(allow_none=True)
-    battery = fields.Integer(allow_none=True, metadata={"description": "percent"})
-    signal = fields.Integer(allow_none=True, metadata={"description": "dBm"})
+    battery = BoundedInteger(allow_none=True, metadata={"description": "percent"})
+    signal = BoundedInteger(allow_none=True, metadata={"description": "dBm"})
     temperature = fields.Float(allow_none=True, metadata={"description": "degrees C"})
     last_seen = UtcDateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
-    seq = fields.Integer()
-    shown_seq = fields.Integer()
+    seq = BoundedInteger()
+    shown_seq = BoundedInteger()
     updated_at = UtcDateTime()
 
 
 class LabelPageSchema(Schema):
     items = fields.List(fields.Nested(LabelSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    total = BoundedInteger()
+    limit = BoundedInteger()
+    offset = BoundedInteger()
 
 
 class OutboxEntrySchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     kind = fields.String()
-    seq = fields.Integer()
-    priority = fields.Integer()
+    seq = BoundedInteger()
+    priority = BoundedInteger()
     state = fields.String()
-    attempts = fields.Integer()
+    attempts = BoundedInteger()
     reason = fields.String(allow_none=True)
     created_at = UtcDateTime()
     done_at = UtcDateTime(allow_none=True)
@@ -135,31 +132,31 @@ class LabelDetailSchema(LabelSchema):
 
 class CommandQueuedSchema(Schema):
     queued = fields.Boolean()
-    outbox_id = fields.Integer(allow_none=True)
+    outbox_id = BoundedInteger(allow_none=True)
     label_id = fields.String()
     kind = fields.String(allow_none=True)
-    seq = fields.Integer(allow_none=True)
-    priority = fields.Integer(allow_none=True)
+    seq = BoundedInteger(allow_none=True)
+    priority = BoundedInteger(allow_none=True)
     state = fields.String(allow_none=True)
 
 
 class LabelCountsSchema(Schema):
-    by_state = fields.Dict(keys=fields.String(), values=fields.Integer())
-    total = fields.Integer()
-    bound = fields.Integer(metadata={"description": "labels with a product (not unbound)"})
-    up_to_date = fields.Integer(metadata={"description": "labels whose image is acked"})
+    by_state = fields.Dict(keys=fields.String(), values=BoundedInteger())
+    total = BoundedInteger()
+    bound = BoundedInteger(metadata={"description": "labels with a product (not unbound)"})
+    up_to_date = BoundedInteger(metadata={"description": "labels whose image is acked"})
 
 
 class StationCountsSchema(Schema):
-    online = fields.Integer()
-    offline = fields.Integer()
+    online = BoundedInteger()
+    offline = BoundedInteger()
 
 
 class SummarySchema(Schema):
     labels = fields.Nested(LabelCountsSchema)
     base_stations = fields.Nested(StationCountsSchema)
-    outbox_queue = fields.Integer(metadata={"description": "outbox rows pending or sent"})
-    incidents_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    outbox_queue = BoundedInteger(metadata={"description": "outbox rows pending or sent"})
+    incidents_by_kind = fields.Dict(keys=fields.String(), values=BoundedInteger())
 
 
 class BaseStationSchema(Schema):
@@ -168,8 +165,8 @@ class BaseStationSchema(Schema):
     online = fields.Boolean()
     last_seen = UtcDateTime(allow_none=True)
     firmware = fields.String()
-    queue_depth = fields.Integer()
-    labels = fields.Integer()
+    queue_depth = BoundedInteger()
+    labels = BoundedInteger()
     driver = fields.String(metadata={"description": "the kind of station (its driver)"})
     eta_s = fields.Float(
         allow_none=True,
@@ -182,7 +179,7 @@ class BaseStationListSchema(Schema):
 
 
 class IncidentSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     kind = fields.String()
     subject = fields.String()
     message = fields.String()
@@ -191,14 +188,14 @@ class IncidentSchema(Schema):
 
 class IncidentPageSchema(Schema):
     items = fields.List(fields.Nested(IncidentSchema))
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=BoundedInteger())
+    total = BoundedInteger()
+    limit = BoundedInteger()
+    offset = BoundedInteger()
 
 
 class SyncRunSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     feed = fields.String(metadata={"description": "json, csv or odoo"})
     trigger = fields.String(metadata={"description": "schedule, manual, cli or retry"})
     status = fields.String(metadata={"enum": list(SYNC_RUN_STATUSES)})
@@ -211,28 +208,28 @@ class SyncRunSchema(Schema):
     )
     since = UtcDateTime(allow_none=True, metadata={"description": "modified-since asked for"})
     phase = fields.String(allow_none=True, metadata={"description": "products or promotions"})
-    pages_done = fields.Integer()
-    fetched = fields.Integer()
-    changed = fields.Integer()
-    unchanged = fields.Integer()
-    rejected = fields.Integer()
-    delisted = fields.Integer()
-    labels_rendered = fields.Integer()
-    labels_queued = fields.Integer()
+    pages_done = BoundedInteger()
+    fetched = BoundedInteger()
+    changed = BoundedInteger()
+    unchanged = BoundedInteger()
+    rejected = BoundedInteger()
+    delisted = BoundedInteger()
+    labels_rendered = BoundedInteger()
+    labels_queued = BoundedInteger()
     alert = fields.String(allow_none=True, metadata={"description": "e.g. a refused delisting"})
     error = fields.String(allow_none=True)
-    retry_of = fields.Integer(allow_none=True)
+    retry_of = BoundedInteger(allow_none=True)
 
 
 class SyncRunPageSchema(Schema):
     items = fields.List(fields.Nested(SyncRunSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    total = BoundedInteger()
+    limit = BoundedInteger()
+    offset = BoundedInteger()
 
 
 class DeadLetterSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     kind = fields.String(metadata={"description": "product or promotion"})
     record_key = fields.String(metadata={"description": "GTIN, promotion id or row number"})
     field = fields.String()
@@ -243,9 +240,9 @@ class DeadLetterSchema(Schema):
 
 class DeadLetterPageSchema(Schema):
     items = fields.List(fields.Nested(DeadLetterSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    total = BoundedInteger()
+    limit = BoundedInteger()
+    offset = BoundedInteger()
 
 
 class SyncRunDetailSchema(SyncRunSchema):
@@ -255,7 +252,7 @@ class SyncRunDetailSchema(SyncRunSchema):
 
 
 class UserSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     username = fields.String()
     role = fields.String()
     has_api_token = fields.Boolean()
@@ -329,37 +326,48 @@ class AdvertiserCreateSchema(Schema):
     contact_email = fields.Email(load_default="")
 
 
+MAX_CPM = Decimal("99999.99")
+CPM_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,2})?$"
+
+
 class MoneyAmount(fields.Decimal):
-    """A decimal amount in major units ("4.50") with at most two decimals."""
+    """A decimal amount in major units ("4.50") with at most two decimals, at most MAX_CPM
+    (an exponent like "1e999999999" would otherwise become a billion-digit integer)."""
 
     def _validated(self, value: Any) -> Decimal:
         amount = super()._validated(value)
-        if amount is not None and (amount < 0 or amount.as_tuple().exponent < -2):
+        if amount is None:
+            return amount
+        if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
             raise ValidationError("must be >= 0 with at most two decimals")
+        if amount > MAX_CPM:
+            raise ValidationError(f"must be at most {MAX_CPM}")
         return amount
 
 
 class CampaignInputSchema(Schema):
-    advertiser_id = fields.Integer(required=True, strict=True)
+    advertiser_id = BoundedInteger(required=True, strict=True, minimum=1)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    starts_at = fields.AwareDateTime(
-        required=True, metadata={"description": "ISO 8601 with an offset"}
-    )
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = BoundedAwareDateTime(required=True)
+    ends_at = BoundedAwareDateTime(required=True)
     cpm = MoneyAmount(
         required=True,
         as_string=True,
-        metadata={"description": 'price per 1,000 impressions, e.g. "4.50"'},
+        metadata={
+            "description": f'price per 1,000 impressions, e.g. "4.50"; at most {MAX_CPM}',
+            "type": "string",
+            "pattern": CPM_PATTERN,
+        },
     )
     currency = fields.String(
         load_default="EUR", validate=validate.Regexp(r"^[A-Z]{3}$", error="ISO 4217 code")
     )
-    priority = fields.Integer(load_default=50, strict=True, validate=validate.Range(0, 100))
+    priority = BoundedInteger(load_default=50, strict=True, minimum=0, maximum=100)
     targeting = fields.Dict(
         load_default=dict, metadata={"description": "the shape documented in models.Campaign"}
     )
-    frequency_cap_per_hour = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1)
+    frequency_cap_per_hour = BoundedInteger(
+        load_default=None, allow_none=True, strict=True, minimum=1
     )
     share_of_voice = fields.Float(
         load_default=1.0, validate=validate.Range(0, 1, min_inclusive=False)
@@ -420,12 +428,13 @@ class OverrideCreateSchema(Schema):
         validate=validate.Regexp(r"^[0-9a-f]{64}$", error="a lowercase hex sha256")
     )
     gtin = fields.String(validate=_check_gtin, metadata={"description": "a product promo slide"})
-    seconds = fields.Integer(
+    seconds = BoundedInteger(
         required=True,
         strict=True,
-        validate=validate.Range(MIN_OVERRIDE_SECONDS, MAX_OVERRIDE_SECONDS),
+        minimum=MIN_OVERRIDE_SECONDS,
+        maximum=MAX_OVERRIDE_SECONDS,
     )
-    priority = fields.Integer(load_default=80, strict=True, validate=validate.Range(0, 100))
+    priority = BoundedInteger(load_default=80, strict=True, minimum=0, maximum=100)
 
     @validates_schema
     def _one_content(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -445,10 +454,10 @@ class TriggerQuerySchema(PagingSchema):
 
 
 class ActiveOverrideSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     kind = fields.String()
     item = fields.String(allow_none=True, metadata={"description": "the item id on screen"})
-    priority = fields.Integer()
+    priority = BoundedInteger()
     expires_at = UtcDateTime()
 
 
@@ -490,7 +499,7 @@ class MediaAssetSchema(Schema):
     sha256 = fields.String()
     filename = fields.String()
     content_type = fields.String()
-    size = fields.Integer()
+    size = BoundedInteger()
     created_at = UtcDateTime()
     url = fields.String(metadata={"description": "where players fetch it"})
 
@@ -500,7 +509,7 @@ class MediaAssetListSchema(Schema):
 
 
 class AdvertiserSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     name = fields.String()
     contact_email = fields.String()
 
@@ -510,8 +519,8 @@ class AdvertiserListSchema(Schema):
 
 
 class CreativeSchema(Schema):
-    id = fields.Integer()
-    campaign_id = fields.Integer()
+    id = BoundedInteger()
+    campaign_id = BoundedInteger()
     name = fields.String()
     kind = fields.String()
     duration_s = fields.Float()
@@ -522,18 +531,18 @@ class CreativeSchema(Schema):
 
 
 class CampaignSchema(Schema):
-    id = fields.Integer()
-    advertiser_id = fields.Integer()
+    id = BoundedInteger()
+    advertiser_id = BoundedInteger()
     advertiser = fields.String()
     name = fields.String()
     starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     cpm = fields.String(metadata={"description": 'major units, e.g. "4.50"'})
-    cpm_minor = fields.Integer()
+    cpm_minor = BoundedInteger()
     currency = fields.String()
-    priority = fields.Integer()
+    priority = BoundedInteger()
     targeting = fields.Dict()
-    frequency_cap_per_hour = fields.Integer(allow_none=True)
+    frequency_cap_per_hour = BoundedInteger(allow_none=True)
     share_of_voice = fields.Float()
     status = fields.String(metadata={"enum": ["active", "paused", "archived"]})
     creatives = fields.List(fields.Nested(CreativeSchema))
@@ -544,11 +553,11 @@ class CampaignListSchema(Schema):
 
 
 class OverrideRowSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     zone_id = fields.String()
     kind = fields.String()
     content = fields.Dict(metadata={"description": "the item the players show"})
-    priority = fields.Integer()
+    priority = BoundedInteger()
     created_at = UtcDateTime()
     expires_at = UtcDateTime()
     state = fields.String()
@@ -556,7 +565,7 @@ class OverrideRowSchema(Schema):
 
 
 class TriggerEventSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     sensor_id = fields.String()
     kind = fields.String()
     zone_id = fields.String(allow_none=True)
@@ -564,24 +573,24 @@ class TriggerEventSchema(Schema):
     occurred_at = UtcDateTime(allow_none=True)
     outcome = fields.String(metadata={"enum": list(TRIGGER_OUTCOMES)})
     reason = fields.String(allow_none=True)
-    override_id = fields.Integer(allow_none=True)
+    override_id = BoundedInteger(allow_none=True)
 
 
 class TriggerCountsSchema(Schema):
-    last_hour = fields.Dict(keys=fields.String(), values=fields.Integer())
-    last_24h = fields.Dict(keys=fields.String(), values=fields.Integer())
+    last_hour = fields.Dict(keys=fields.String(), values=BoundedInteger())
+    last_24h = fields.Dict(keys=fields.String(), values=BoundedInteger())
 
 
 class TriggerPageSchema(Schema):
     items = fields.List(fields.Nested(TriggerEventSchema))
     counts = fields.Nested(TriggerCountsSchema, metadata={"description": "by outcome"})
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    total = BoundedInteger()
+    limit = BoundedInteger()
+    offset = BoundedInteger()
 
 
 class TriggerAcceptedSchema(Schema):
-    id = fields.Integer()
+    id = BoundedInteger()
     outcome = fields.String(metadata={"description": "pending: the worker acts on it"})
 
 
@@ -589,4 +598,4 @@ class TriggerRefusedSchema(Schema):
     error = fields.String()
     field = fields.String()
     privacy = fields.Boolean(metadata={"description": "refused by the privacy guard"})
-    trigger_id = fields.Integer(metadata={"description": "the refusal as recorded"})
+    trigger_id = BoundedInteger(metadata={"description": "the refusal as recorded"})

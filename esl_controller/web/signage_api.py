@@ -18,6 +18,7 @@ from esl_controller.signage.playlists import PlaylistError
 from esl_controller.web import auth, queries, signage_actions
 from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.request_limits import UploadTooLarge, read_upload
 from esl_controller.web.schemas import (
     AdvertiserCreateSchema,
     AdvertiserListSchema,
@@ -201,6 +202,7 @@ def get_playlist(name: str) -> Any:
               schema: PlaylistDetailSchema
         401: Unauthorized
         404: NotFound
+        422: BadName
     """
     return PlaylistDetailSchema().dump(_playlist_body(name))
 
@@ -318,9 +320,11 @@ def upload_from_request(session: Any) -> Any:
     if upload is None or not upload.filename:
         raise ApiError(400, "send the file as multipart/form-data in the field 'file'")
     try:
-        return store_media(
-            get_settings(), upload.read(), upload.filename, upload.mimetype or "", session
-        )
+        data = read_upload(upload.stream)
+    except UploadTooLarge as exc:
+        raise ApiError(413, str(exc)) from exc
+    try:
+        return store_media(get_settings(), data, upload.filename, upload.mimetype or "", session)
     except MediaError as exc:
         raise ApiError(400, str(exc)) from exc
 

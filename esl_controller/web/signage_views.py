@@ -24,6 +24,7 @@ from esl_controller.web import queries, signage_actions
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.request_limits import UploadTooLarge, read_upload
 from esl_controller.web.schemas import (
     TRIGGER_KINDS,
     TRIGGER_OUTCOMES,
@@ -210,9 +211,13 @@ def upload_media() -> Any:
     session = get_session()
     try:
         asset = store_media(
-            get_settings(), upload.read(), upload.filename, upload.mimetype or "", session
+            get_settings(),
+            read_upload(upload.stream),
+            upload.filename,
+            upload.mimetype or "",
+            session,
         )
-    except MediaError as exc:
+    except (MediaError, UploadTooLarge) as exc:
         flash(f"Not uploaded: {exc}", "error")
         return redirect(back)
     session.commit()
@@ -325,9 +330,13 @@ def add_creative(campaign_id: int) -> Any:
     if upload is not None and upload.filename:
         try:
             asset = store_media(
-                settings, upload.read(), upload.filename, upload.mimetype or "", session
+                settings,
+                read_upload(upload.stream),
+                upload.filename,
+                upload.mimetype or "",
+                session,
             )
-        except MediaError as exc:
+        except (MediaError, UploadTooLarge) as exc:
             flash(f"Creative not added: {exc}", "error")
             return redirect(back)
         form["media_sha256"] = asset.sha256

@@ -15,6 +15,7 @@ from esl_controller.esl import label_links, stations
 from esl_controller.topic_levels import MAX_ID_LENGTH
 from esl_controller.web import auth
 from esl_controller.web.api import ApiError, api_blueprint, load_body
+from esl_controller.web.bounded_fields import BoundedInteger
 from esl_controller.web.database import get_session, get_settings
 
 bp = api_blueprint("stations_api", __name__)
@@ -51,7 +52,7 @@ class LabelLinkSchema(Schema):
 
 class LabelLinkedSchema(Schema):
     label_id = fields.String()
-    product_id = fields.Integer(allow_none=True)
+    product_id = BoundedInteger(allow_none=True)
     template = fields.String()
     state = fields.String()
 

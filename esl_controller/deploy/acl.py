@@ -1,0 +1,154 @@
+"""The Mosquitto ACL for one store, generated from its devices and the configured prefix.
+
+Each device gets exactly its own topics, taken from the protocol modules (the only place
+topic shapes live), never a `%u` pattern: a base station reads only its own label commands
+and writes only its own ack and status; a player reads only its own playlist, override and
+revert and writes only its own status and proof of play; a sensor writes only its own
+trigger topic. Nothing outside `<prefix>/<store>/` is granted to anyone but the controller's
+own store tree. Pure: data in, text out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from esl_controller.esl import protocol as esl_protocol
+from esl_controller.signage import protocol as signage_protocol
+
+DEFAULT_CONTROLLER_USER = "controller"
+
+
+class AclError(ValueError):
+    """The roster cannot be turned into a safe ACL; the message says which id and why."""
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who may connect to one store's broker. MQTT user name = device id."""
+
+    prefix: str
+    store: str
+    stations: tuple[str, ...] = ()
+    players: tuple[str, ...] = ()
+    sensors: tuple[str, ...] = ()
+    controller: str = DEFAULT_CONTROLLER_USER
+
+    @classmethod
+    def of(
+        cls,
+        prefix: str,
+        store: str,
+        *,
+        stations: Iterable[str] = (),
+        players: Iterable[str] = (),
+        sensors: Iterable[str] = (),
+        controller: str = DEFAULT_CONTROLLER_USER,
+    ) -> Roster:
+        """Sorted and de-duplicated, so the same devices always give the same file."""
+        return cls(
+            prefix=prefix,
+            store=store,
+            stations=tuple(sorted(set(stations))),
+            players=tuple(sorted(set(players))),
+            sensors=tuple(sorted(set(sensors))),
+            controller=controller,
+        )
+
+    def users(self) -> list[str]:
+        return [self.controller, *self.stations, *self.players, *self.sensors]
+
+
+def check_roster(roster: Roster) -> None:
+    """Every id a valid topic level, no user name used twice, no station called `signage`."""
+    try:
+        store_root(roster.prefix, roster.store)
+        for kind, ids in (
+            ("base station", roster.stations),
+            ("player", roster.players),
+            ("sensor", roster.sensors),
+        ):
+            for device in ids:
+                esl_protocol.validate_id(kind, device)
+        esl_protocol.validate_id("controller user", roster.controller)
+    except esl_protocol.ProtocolError as exc:
+        raise AclError(str(exc)) from None
+    if signage_protocol.SIGNAGE_LEVEL in roster.stations:
+        raise AclError(
+            f"a base station may not be called {signage_protocol.SIGNAGE_LEVEL!r}: its topics "
+            "would be the store's signage topics"
+        )
+    seen: dict[str, str] = {}
+    for kind, ids in (
+        ("controller", (roster.controller,)),
+        ("base station", roster.stations),
+        ("player", roster.players),
+        ("sensor", roster.sensors),
+    ):
+        for device in ids:
+            if device in seen:
+                raise AclError(
+                    f"{device!r} is both a {seen[device]} and a {kind}; MQTT user names "
+                    "must be unique on the broker"
+                )
+            seen[device] = kind
+
+
+def store_root(prefix: str, store: str) -> str:
+    """`<prefix>/<store>/#`: the controller's whole store tree."""
+    for level in prefix.split("/"):
+        esl_protocol.validate_id("topic prefix level", level)
+    return f"{prefix}/{esl_protocol.validate_id('store', store)}/#"
+
+
+def station_rules(roster: Roster, station: str) -> list[tuple[str, str]]:
+    prefix, store = roster.prefix, roster.store
+    return [
+        ("read", esl_protocol.station_subscription(prefix, store, station)),
+        ("write", esl_protocol.ack_topic(prefix, store, station)),
+        # The station's own retained status and last will; reading it back is harmless.
+        ("readwrite", esl_protocol.status_topic(prefix, store, station)),
+    ]
+
+
+def player_rules(roster: Roster, player: str) -> list[tuple[str, str]]:
+    prefix, store = roster.prefix, roster.store
+    rules = [
+        ("read", topic) for topic in signage_protocol.player_subscriptions(prefix, store, player)
+    ]
+    rules.append(("write", signage_protocol.player_status_topic(prefix, store, player)))
+    rules.append(("write", signage_protocol.pop_topic(prefix, store, player)))
+    return rules
+
+
+def sensor_rules(roster: Roster, sensor: str) -> list[tuple[str, str]]:
+    return [("write", signage_protocol.trigger_topic(roster.prefix, roster.store, sensor))]
+
+
+def build_acl(roster: Roster) -> str:
+    """The ACL file's text. No `pattern` lines: those apply to every user, players included."""
+    check_roster(roster)
+    lines = [
+        "# Generated by `esl-controller deploy acl`; regenerate, do not edit by hand.",
+        f"# Store {roster.store}, topic prefix {roster.prefix}. MQTT user name = device id.",
+        "# Each device reaches only its own topics; anything not granted is denied.",
+        "",
+        "# The controller (worker) serves the whole store.",
+        f"user {roster.controller}",
+        f"topic readwrite {store_root(roster.prefix, roster.store)}",
+    ]
+    sections = (
+        ("Base stations: own label commands in, own ack and status out.", roster.stations,
+         station_rules),
+        ("Signage players: own playlist, override and revert in; own status and proof of "
+         "play out.", roster.players, player_rules),
+        ("Sensors: own trigger topic out, nothing in.", roster.sensors, sensor_rules),
+    )  # fmt: skip
+    for title, devices, rules in sections:
+        if not devices:
+            continue
+        lines += ["", f"# {title}"]
+        for device in devices:
+            lines.append(f"user {device}")
+            lines += [f"topic {access} {topic}" for access, topic in rules(roster, device)]
+    return "\n".join(lines) + "\n"
