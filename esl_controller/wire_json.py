@@ -108,7 +108,7 @@ def decode_json(
     # The digit hooks cost a Python call per number; only a payload holding a long digit run
     # (a cheap C-speed search, strings included) pays for them.
     if _has_long_number(payload, max_digits):
-        number_hooks = {
+        number_hooks: dict[str, Any] = {
             "parse_int": lambda text: int(_digits(text, max_digits)),
             "parse_float": lambda text: float(_digits(text, max_digits)),
         }
