@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esl_controller import wire_json
-from esl_controller.esl import protocol as esl_protocol
+from esl_controller.esl.drivers.mqtt import protocol as esl_protocol
 from esl_controller.signage import protocol as signage_protocol
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from esl_controller.esl import protocol as esl_protocol
-from esl_controller.signage import protocol as signage_protocol
+from esl_controller.esl.drivers.mqtt import protocol as esl_protocol
+from esl_controller.signage.drivers.mqtt import topics as signage_topics
 
 DEFAULT_CONTROLLER_USER = "controller"
 
@@ -73,9 +73,9 @@ def check_roster(roster: Roster) -> None:
         esl_protocol.validate_id("controller user", roster.controller)
     except esl_protocol.ProtocolError as exc:
         raise AclError(str(exc)) from None
-    if signage_protocol.SIGNAGE_LEVEL in roster.stations:
+    if signage_topics.SIGNAGE_LEVEL in roster.stations:
         raise AclError(
-            f"a base station may not be called {signage_protocol.SIGNAGE_LEVEL!r}: its topics "
+            f"a base station may not be called {signage_topics.SIGNAGE_LEVEL!r}: its topics "
             "would be the store's signage topics"
         )
     seen: dict[str, str] = {}
@@ -114,15 +114,15 @@ def station_rules(roster: Roster, station: str) -> list[tuple[str, str]]:
 def player_rules(roster: Roster, player: str) -> list[tuple[str, str]]:
     prefix, store = roster.prefix, roster.store
     rules = [
-        ("read", topic) for topic in signage_protocol.player_subscriptions(prefix, store, player)
+        ("read", topic) for topic in signage_topics.player_subscriptions(prefix, store, player)
     ]
-    rules.append(("write", signage_protocol.player_status_topic(prefix, store, player)))
-    rules.append(("write", signage_protocol.pop_topic(prefix, store, player)))
+    rules.append(("write", signage_topics.player_status_topic(prefix, store, player)))
+    rules.append(("write", signage_topics.pop_topic(prefix, store, player)))
     return rules
 
 
 def sensor_rules(roster: Roster, sensor: str) -> list[tuple[str, str]]:
-    return [("write", signage_protocol.trigger_topic(roster.prefix, roster.store, sensor))]
+    return [("write", signage_topics.trigger_topic(roster.prefix, roster.store, sensor))]
 
 
 def build_acl(roster: Roster) -> str:

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from esl_controller.cli import main
 from esl_controller.deploy.passwd import hash_password
-from esl_controller.esl import protocol as esl
-from esl_controller.signage import protocol as signage
+from esl_controller.esl.drivers.mqtt import protocol as esl
+from esl_controller.signage.drivers.mqtt import topics as signage
 from tests.support.mosquitto import MOSQUITTO, private_mosquitto
 
 pytestmark = pytest.mark.mqtt
