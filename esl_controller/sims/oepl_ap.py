@@ -502,6 +502,10 @@ class OeplApEmulator:
         self._push_tag(tag)
         return True
 
+    def check_in_now(self, mac: str) -> None:
+        """The tag checks in now, between its scheduled check-ins (a button press does it)."""
+        self._check_in(mac.upper())
+
     def _check_in(self, mac: str) -> None:
         """processDataReq, then (if anything was pending) processXferComplete."""
         with self._lock:
