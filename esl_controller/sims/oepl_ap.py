@@ -292,6 +292,7 @@ class OeplApEmulator:
         self._tags: dict[str, EmulatedTag] = {tag.mac: tag for tag in made}
         self._order: list[str] = [tag.mac for tag in made]
         self._lock = threading.RLock()
+        self._lifecycle = threading.Lock()  # disappear / reappear
         self._wake = threading.Condition(self._lock)
         self._due: list[tuple[float, str]] = []
         self._clients: list[_WsClient] = []
@@ -317,10 +318,11 @@ class OeplApEmulator:
         count = max(len(self._order), 1)
         with self._lock:
             for index, mac in enumerate(self._order):
-                self._due.append((started + self.checkin_s * (index + 1) / count, mac))
-                self._tags[mac].nextcheckin = int(
-                    self.ap_time() + self.checkin_s * (index + 1) / count
-                )
+                first = self.checkin_s * (index + 1) / count
+                self._due.append((started + first, mac))
+                # As if each tag last checked in one period before its first check-in here.
+                self._tags[mac].nextcheckin = int(self.ap_time() + first)
+                self._tags[mac].lastseen = int(self.ap_time() + first - self.checkin_s)
             heapq.heapify(self._due)
         for target in (self._checkin_loop, self._sysinfo_loop):
             thread = threading.Thread(target=target, name=f"oepl-ap-{target.__name__}", daemon=True)
@@ -338,20 +340,22 @@ class OeplApEmulator:
 
     def disappear(self) -> None:
         """The AP drops off the network: the port closes and websocket clients are cut."""
-        self._online.clear()
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        with self._lifecycle:
+            self._online.clear()
+            server, self._server = self._server, None
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            with self._lock:
+                clients, self._clients = self._clients, []
+            for client in clients:
+                client.close()
 
     def reappear(self) -> None:
         """Back on the same port (tags kept checking in meanwhile, as real ones do)."""
-        if self._server is None:
-            self._serve()
+        with self._lifecycle:
+            if self._server is None:
+                self._serve()
 
     def _serve(self) -> None:
         server = _ApHttpServer((self.host, self.port), _ApHandler, self)
@@ -818,7 +822,7 @@ class _ApHandler(BaseHTTPRequestHandler):
             ap.faults.vanish_mid_upload -= 1
             self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 64))
             self.close_connection = True
-            threading.Thread(target=ap.disappear, daemon=True).start()
+            ap.disappear()  # gone before the client learns the upload failed
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         if ap.run_status != RUNSTATUS_RUN or ap.faults.busy_uploads > 0:

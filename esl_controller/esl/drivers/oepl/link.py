@@ -262,7 +262,7 @@ class OeplStationLink(StationLink):
                 continue
             except ConnectionClosed as exc:
                 if not self._stop.is_set():
-                    self._websocket_dropped(exc)
+                    self._websocket_dropped(exc, ws.protocol.parser_exc)
                 return
             except OSError as exc:
                 log.warning("%s: websocket failed: %s", self.station_id, exc)
@@ -284,12 +284,14 @@ class OeplStationLink(StationLink):
             if message.log:
                 log.debug("%s says %s", self.station_id, message.log)
 
-    def _websocket_dropped(self, exc: ConnectionClosed) -> None:
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, EOFError) or (cause and "stream ends" in str(cause)):
+    def _websocket_dropped(self, exc: ConnectionClosed, cause: Exception | None) -> None:
+        # websockets keeps why it stopped parsing: the stream ending inside a frame.
+        if isinstance(cause, EOFError) and "stream ends after" in str(cause):
             self._malformed(
                 RecordError("websocket", f"websocket frame cut short ({cause}); reconnecting")
             )
+        elif cause is not None and not isinstance(cause, EOFError):
+            self._malformed(RecordError("websocket", f"websocket broken: {cause}; reconnecting"))
         else:
             log.info("%s: websocket closed (%s); reconnecting", self.station_id, exc)
 
