@@ -851,14 +851,17 @@ class _ApHandler(BaseHTTPRequestHandler):
     def _websocket(self) -> None:
         key = self.headers.get("Sec-WebSocket-Key", "")
         accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-        self.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", accept)
-        self.end_headers()
-        self.wfile.flush()
         client = _WsClient(self.connection)
-        self.ap._add_client(client)
+        # Registered before the handshake goes out, so no push made after the client saw
+        # the 101 is lost; a push waits on the client's lock until the 101 is written.
+        with client._lock:
+            self.ap._add_client(client)
+            self.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept", accept)
+            self.end_headers()
+            self.wfile.flush()
         self.close_connection = True
         try:
             self._read_client_frames(client)
