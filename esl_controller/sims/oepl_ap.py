@@ -129,9 +129,15 @@ def colour_distance(pixels: np.ndarray, colour: RGB) -> np.ndarray:
 
 def map_to_palette(rgb: np.ndarray, palette: list[RGB]) -> np.ndarray:
     """Palette index per pixel, nearest by `colour_distance` (the firmware's dither=0)."""
-    distances = np.stack([colour_distance(rgb, colour) for colour in palette])
+    # A picture has far fewer distinct colours than pixels: measure each colour once.
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8)
+    packed |= rgb[..., 2]
+    colours, inverse = np.unique(packed.ravel(), return_inverse=True)
+    distinct = np.stack([(colours >> 16) & 0xFF, (colours >> 8) & 0xFF, colours & 0xFF], axis=-1)
+    distances = np.stack([colour_distance(distinct, colour) for colour in palette])
     # argmin keeps the first of equal distances, as the firmware's strict `<` does.
-    return np.argmin(distances, axis=0).astype(np.uint8)
+    nearest = np.argmin(distances, axis=0).astype(np.uint8)
+    return nearest[inverse].reshape(rgb.shape[:2])
 
 
 def decode_upload(jpeg: bytes, tag_type: TagType, dither: int) -> tuple[np.ndarray, str | None]:
@@ -702,6 +708,12 @@ class _ApHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "OEPL-emulator"
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as separate writes; without this, Nagle's algorithm
+        # and the peer's delayed ACK stall every answer by tens of milliseconds.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
@@ -907,6 +919,9 @@ def _argument_parser() -> argparse.ArgumentParser:
         default="01",
         help="comma-separated hex tag types, assigned round-robin (e.g. 00,01,02,36)",
     )
+    parser.add_argument(
+        "--mac-prefix", default="0000021F", help="hex, the first 4 bytes of every tag's MAC"
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -918,13 +933,20 @@ def run_oepl_ap_sim(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         hw_types = [int(part, 16) for part in args.hw_types.split(",") if part]
+        mac_prefix = int(args.mac_prefix, 16)
     except ValueError:
-        parser.error(f"--hw-types: not hex tag types: {args.hw_types!r}")
+        parser.error(f"--hw-types / --mac-prefix: not hex: {args.hw_types!r} {args.mac_prefix!r}")
     if args.checkin <= 0 or args.tags < 0 or not hw_types:
         parser.error("--checkin must be > 0, --tags >= 0 and --hw-types not empty")
     try:
         ap = OeplApEmulator(
-            args.tags, args.checkin, args.port, args.host, hw_types, seed=args.seed
+            args.tags,
+            args.checkin,
+            args.port,
+            args.host,
+            hw_types,
+            mac_prefix=mac_prefix,
+            seed=args.seed,
         ).start()
     except OSError as exc:
         parser.error(f"cannot listen on {args.host}:{args.port}: {exc}")

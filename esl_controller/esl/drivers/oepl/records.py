@@ -94,6 +94,13 @@ class _TagTypeSchema(Schema):
     )
 
 
+# One instance each: building a schema costs far more than loading a record with it, and
+# an AP pushes a record at every tag's check-in.
+_TAG_RECORD = _TagRecordSchema()
+_SYS = _SysSchema()
+_TAG_TYPE = _TagTypeSchema()
+
+
 @dataclass(frozen=True)
 class TagRecord:
     mac: str
@@ -168,7 +175,7 @@ def tag_record(raw: Any, where: str) -> TagRecord:
             "tag_record", f"{where}: a tag record must be an object, got {type(raw).__name__}"
         )
     try:
-        data = _TagRecordSchema().load(raw)
+        data = _TAG_RECORD.load(raw)
     except ValidationError as exc:
         mac = raw.get("mac") if isinstance(raw.get("mac"), str) and _mac(raw["mac"]) else "?"
         raise RecordError("tag_record", f"{where}: tag record {mac}: {_describe(exc)}") from None
@@ -233,7 +240,7 @@ def ws_message(text: str | bytes) -> tuple[Message, list[RecordError]]:
         return Message(records=tuple(records)), errors
     if "sys" in raw:
         try:
-            data = _SysSchema().load(raw["sys"] if isinstance(raw["sys"], dict) else {})
+            data = _SYS.load(raw["sys"] if isinstance(raw["sys"], dict) else {})
         except ValidationError as exc:
             raise RecordError("ws_message", f"websocket sys: {_describe(exc)}") from None
         return Message(clock=ApClock(data["currtime"], data["runstate"])), []
@@ -249,7 +256,7 @@ def tag_type(text: str | bytes, hw_type: int) -> TagTypeInfo:
     if not isinstance(raw, dict):
         raise RecordError("tag_type", f"{where}: expected a JSON object")
     try:
-        data = _TagTypeSchema().load(raw)
+        data = _TAG_TYPE.load(raw)
     except ValidationError as exc:
         raise RecordError("tag_type", f"{where}: {_describe(exc)}") from None
     return TagTypeInfo(
