@@ -115,6 +115,9 @@ def main() -> int:
     parser.add_argument("--tags", type=int, default=2000, help="tags in total")
     parser.add_argument("--aps", type=int, default=4)
     parser.add_argument("--checkin", type=float, default=0.5)
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="the driver's HTTP timeout (timeout_s)"
+    )
     args = parser.parse_args()
     per_ap = args.tags // args.aps
     total = per_ap * args.aps
@@ -139,7 +142,10 @@ def main() -> int:
         links = []
         for index, port in enumerate(ports):
             config = StationConfig(
-                f"ap-{index + 1}", "bench", "oepl", {"url": f"http://127.0.0.1:{port}"}
+                f"ap-{index + 1}",
+                "bench",
+                "oepl",
+                {"url": f"http://127.0.0.1:{port}", "timeout_s": args.timeout},
             )
             link = driver.open(config, events)
             link.start()

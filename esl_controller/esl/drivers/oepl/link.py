@@ -112,6 +112,7 @@ class OeplStationLink(StationLink):
         self._stop = threading.Event()
         self._uploads: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
         self._ws: ClientConnection | None = None
+        self._closing_ws = False
         self._threads: list[threading.Thread] = []
         self._clock_offset_s = 0.0
         self._clock_off_reported = False
@@ -261,8 +262,9 @@ class OeplStationLink(StationLink):
             except TimeoutError:
                 continue
             except ConnectionClosed as exc:
-                if not self._stop.is_set():
+                if not self._stop.is_set() and not self._closing_ws:
                     self._websocket_dropped(exc, ws.protocol.parser_exc)
+                self._closing_ws = False
                 return
             except OSError as exc:
                 log.warning("%s: websocket failed: %s", self.station_id, exc)
@@ -408,6 +410,7 @@ class OeplStationLink(StationLink):
                 self._hold(command, "the AP went away")
                 ws = self._ws
                 if ws is not None:
+                    self._closing_ws = True  # our own close is no incident
                     ws.close()  # the connection thread reconnects and reports it back online
 
     def _hold(self, command: Command, why: str) -> None:
