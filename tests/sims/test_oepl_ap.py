@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import requests
+from click.testing import CliRunner
 from PIL import Image
 from websockets.sync.client import connect
 
+from esl_controller.cli import main
 from esl_controller.sims.oepl_ap import OeplApEmulator, run_oepl_ap_sim
 
 
@@ -139,3 +141,8 @@ def test_the_command_line_refuses_bad_arguments() -> None:
     with pytest.raises(SystemExit) as exited:
         run_oepl_ap_sim(["--hw-types", "zz"])
     assert exited.value.code == 2
+
+
+def test_sim_oepl_ap_is_a_cli_command_with_its_own_help() -> None:
+    result = CliRunner().invoke(main, ["sim", "oepl-ap", "--help"])
+    assert result.exit_code == 0 and "--checkin" in result.output and "--tags" in result.output
