@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--tags", type=int, default=2000, help="tags in total")
     parser.add_argument("--aps", type=int, default=4)
     parser.add_argument("--checkin", type=float, default=0.5)
+    parser.add_argument("--wait", type=float, default=600, help="give up after this many s")
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="the driver's HTTP timeout (timeout_s)"
     )
@@ -174,7 +175,11 @@ def main() -> int:
             link = by_port[port]
             link.send(Command(seq, mac, link.station_id, CommandKind.IMAGE, seq, image))
         sent = time.monotonic()
-        finished = events.done.wait(timeout=600)
+        finished = False
+        while not finished and time.monotonic() - sent < args.wait:
+            finished = events.done.wait(timeout=10)
+            print(f"  {time.monotonic() - sent:5.0f} s: {len(events.confirmed)} delivered, "
+                  f"{events.other or ''}", file=sys.stderr, flush=True)  # fmt: skip
         ended = time.monotonic()
         cpu_after = process.cpu_times()
         for link in links:

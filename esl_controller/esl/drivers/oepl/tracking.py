@@ -75,6 +75,9 @@ class DeliveryTracker:
             del self._expected[record.mac]
             return expected.seq
 
+    def is_waiting(self, mac: str) -> bool:
+        return mac in self._expected
+
     def waiting(self) -> dict[str, int]:
         with self._lock:
             return {mac: e.seq for mac, e in self._expected.items()}

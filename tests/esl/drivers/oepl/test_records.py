@@ -104,3 +104,14 @@ def test_records_with_wrong_fields_never_escape_as_other_errors(raw: dict) -> No
     except RecordError:
         return
     assert isinstance(record.pending, int) and 0 <= record.hw_type <= 255
+
+
+def test_a_routine_check_in_repeats_the_delivery_state_and_nothing_else() -> None:
+    tag = EmulatedTag(MAC, 0x01)
+    known = records.tag_record(tag.record(), "test")
+    tag.lastseen, tag.rssi = 999, -80  # telemetry moves at every check-in
+    assert records.same_state(tag.record(), known)
+    tag.update_count = 1  # the tag took something: not routine
+    assert not records.same_state(tag.record(), known)
+    assert not records.same_state({**tag.record(), "pending": [0]}, known)
+    assert not records.same_state("garbage", known)
