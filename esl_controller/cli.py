@@ -297,6 +297,8 @@ SIMULATORS = {
                      "Simulated ESL base stations (see --help)."),
     "erp": ("esl_controller.sims.erp:run_erp_sim",
             "A simulated ERP serving the generic JSON feed over HTTP (see --help)."),
+    "oepl-ap": ("esl_controller.sims.oepl_ap:run_oepl_ap_sim",
+                "An emulated OpenEPaperLink access point: HTTP + websocket (see --help)."),
     "player": ("esl_controller.sims.player:run_player_sim",
                "Simulated signage players: real MQTT clients reporting proof of play "
                "(see --help)."),
