@@ -216,9 +216,10 @@ class SignageService:
                 if ack is not None:
                     ack()  # nothing in it can ever be stored; redelivery would not help
 
-    def on_plays(self, session: Session, plays: Sequence[protocol.Play]) -> None:
-        """Store proof of play in the service's transaction (impressions, hash chain)."""
-        result = self.ingestor.ingest_in(session, plays, "mqtt")
+    def on_plays(self, session: Session, plays: Sequence[protocol.Play], player: str) -> None:
+        """Store proof of play in the service's transaction (impressions, hash chain); the
+        plays arrived on `player`'s own pop topic, so only its plays are accepted."""
+        result = self.ingestor.ingest_in(session, plays, "mqtt", authenticated_player=player)
         self.stats["plays_accepted"] += result.accepted
         self.stats["plays_duplicate"] += result.duplicates
         self.stats["plays_rejected"] += len(result.rejected)
@@ -775,7 +776,7 @@ class SignageService:
             row.last_pop_at = now
             session.add(row)
         self.stats["plays"] += len(event.plays)
-        self.on_plays(session, event.plays)
+        self.on_plays(session, event.plays, event.player)
 
     # -- retention --------------------------------------------------------------------------------
 
