@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -93,12 +93,22 @@ def _v5_impression_hour_totals(conn: Connection) -> None:
     fill_from_history(conn)
 
 
+def _v6_minor_units_and_checkpoints(conn: Connection) -> None:
+    """CPMs and spend in each currency's minor unit, the impression chain re-hashed at v2,
+    and the table of signed chain checkpoints."""
+    from esl_controller.ads import minor_units_migration  # ads imports db's models
+
+    SQLModel.metadata.create_all(conn, tables=[models.ImpressionCheckpoint.__table__])
+    minor_units_migration.migrate(conn)
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
     3: _v3_signage,
     4: _v4_proof_of_play,
     5: _v5_impression_hour_totals,
+    6: _v6_minor_units_and_checkpoints,
 }
 
 
