@@ -70,7 +70,8 @@ class VerifyResult:
     head_hash: str = GENESIS_HASH
 
 
-def _canonical_value(name: str, value: Any) -> Any:
+def canonical_value(name: str, value: Any) -> Any:
+    """A billed field as it is serialised (datetimes as UTC text with microseconds and Z)."""
     if isinstance(value, datetime):
         return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if (
@@ -88,7 +89,7 @@ def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     missing = [name for name in BILLED_FIELDS if name not in fields]
     if missing:
         raise ValueError(f"billed fields missing: {', '.join(missing)}")
-    values = [CHAIN_VERSION] + [_canonical_value(n, fields[n]) for n in BILLED_FIELDS]
+    values = [CHAIN_VERSION] + [canonical_value(n, fields[n]) for n in BILLED_FIELDS]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -156,13 +157,16 @@ def verify(
     segments: Iterable[ChainSegment] = (),
     *,
     anchor: tuple[int, str] | None = None,
+    anchors: Iterable[tuple[int, str]] = (),
 ) -> VerifyResult:
     """Walk the chain in seq order: roll-up segments first, then the raw Impression rows.
 
     `rows` must come ordered by seq (objects with `seq`, `prev_hash`, `hash` and the billed
-    fields). `anchor` is a (seq, hash) a buyer was given earlier (a report's chain head): the
-    chain must still hold it, which catches rows removed from the end.
+    fields). `anchor` is a (seq, hash) a buyer was given earlier (a signed checkpoint, a
+    report's chain head), `anchors` more of them: the chain must still hold each, which
+    catches rows removed from the end and a chain re-hashed after an edit.
     """
+    wanted = sorted({*anchors, *([anchor] if anchor is not None else [])})
     segment_list = list(segments)
     covered, expected_prev, problem = _check_segments(segment_list)
     rolled_up = covered
@@ -181,10 +185,10 @@ def verify(
         previous_seq, expected_prev = seq, row.hash
         hashes_at[seq] = row.hash
     head_seq = previous_seq or None
-    if anchor is not None:
-        bad = _check_anchor(anchor, hashes_at, covered, previous_seq)
+    for held in wanted:
+        bad = _check_anchor(held, hashes_at, covered, previous_seq)
         if bad:
-            return VerifyResult(False, checked, anchor[0], bad, rolled_up, head_seq, expected_prev)
+            return VerifyResult(False, checked, held[0], bad, rolled_up, head_seq, expected_prev)
     return VerifyResult(True, checked, None, None, rolled_up, head_seq, expected_prev)
 
 

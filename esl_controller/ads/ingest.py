@@ -239,7 +239,7 @@ def _load_context(session: Session, documents: list[Any]) -> _BatchContext:
     play_ids = _ids(documents, "play_id", str)
     existing = set(session.scalars(select(Play.play_id).where(Play.play_id.in_(play_ids))))
     starts, ends = _batch_span(documents)
-    head_seq, head_hash = _chain_head(session)
+    head_seq, head_hash = chain_head(session)
     return _BatchContext(
         players=players,
         campaigns=campaigns,
@@ -363,7 +363,8 @@ def _audience_count(payload: str) -> int | None:
     return count
 
 
-def _chain_head(session: Session) -> tuple[int, str]:
+def chain_head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the chain's last record: raw, else the last roll-up's, else genesis."""
     raw = session.execute(
         select(Impression.seq, Impression.hash).order_by(Impression.seq.desc()).limit(1)
     ).first()

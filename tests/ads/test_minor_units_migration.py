@@ -28,7 +28,7 @@ T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 def _v1_hash(prev_hash: str, fields: dict) -> str:
     """How schema 5 hashed a row (docs/reports.md before v2): prev + newline + canonical."""
     values = ["esl-impression-v1"] + [
-        chain._canonical_value(name, fields[name]) for name in chain.BILLED_FIELDS
+        chain.canonical_value(name, fields[name]) for name in chain.BILLED_FIELDS
     ]
     canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical).hexdigest()
