@@ -184,7 +184,9 @@ class ExportRecordSchema(Schema):
     prev_hash = fields.String()
     hash = fields.String()
     fields_ = fields.Dict(
-        data_key="fields", metadata={"description": "your record's billed fields"}
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "your record's billed fields"},
     )
     digest = fields.String(metadata={"description": "another campaign's record: its digest only"})
 
