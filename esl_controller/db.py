@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -95,10 +95,20 @@ def _v5_impression_hour_totals(conn: Connection) -> None:
 
 def _v6_minor_units_and_checkpoints(conn: Connection) -> None:
     """CPMs and spend in each currency's minor unit, the impression chain re-hashed at v2,
-    and the table of signed chain checkpoints."""
+    the table of signed chain checkpoints, and report deliveries that keep their body."""
     from esl_controller.ads import minor_units_migration  # ads imports db's models
 
     SQLModel.metadata.create_all(conn, tables=[models.ImpressionCheckpoint.__table__])
+    blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
+    # A database that reached v4 in this release already made the table with these columns.
+    present = {column["name"] for column in inspect(conn).get_columns("report_delivery")}
+    for column, sql_type in (
+        ("body", blob),
+        ("body_content_type", "VARCHAR NOT NULL DEFAULT ''"),
+        ("body_filename", "VARCHAR NOT NULL DEFAULT ''"),
+    ):
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE report_delivery ADD COLUMN {column} {sql_type}"))
     minor_units_migration.migrate(conn)
 
 

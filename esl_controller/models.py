@@ -518,6 +518,11 @@ class ReportDelivery(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = None
     body_sha256: str = ""
+    # The report as rendered at the first attempt (schema 6): every retry re-sends these
+    # exact bytes, so one delivery id always carries one body and one signature.
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    body_content_type: str = ""
+    body_filename: str = ""
 
 
 # --- signed chain checkpoints (schema version 6) ---------------------------------------

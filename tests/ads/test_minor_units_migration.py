@@ -8,7 +8,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlmodel import Session, SQLModel
 
 from esl_controller import db
@@ -44,6 +44,8 @@ def _version_5_database(tmp_path):
         ]
         SQLModel.metadata.create_all(conn, tables=tables)
         conn.execute(text("INSERT INTO schema_meta (key, value) VALUES ('schema_version', '5')"))
+        for column in ("body", "body_content_type", "body_filename"):  # added by schema 6
+            conn.execute(text(f"ALTER TABLE report_delivery DROP COLUMN {column}"))
     with Session(engine) as session:
         advertiser = Advertiser(name="Buyer")
         session.add(advertiser)
@@ -91,6 +93,9 @@ def _version_5_database(tmp_path):
 def test_version_5_cpms_and_chain_are_migrated(tmp_path):
     engine, campaigns = _version_5_database(tmp_path)
     assert db.init_db(engine) == 6
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("report_delivery")}
+    assert {"body", "body_content_type", "body_filename"} <= columns
     with Session(engine) as session:
         cpm = dict(session.execute(select(Campaign.currency, Campaign.cpm_minor)).all())
         assert cpm == {"JPY": 500, "KWD": 123_400, "EUR": 450, "XAF": 5}
