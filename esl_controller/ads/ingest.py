@@ -297,7 +297,10 @@ def _moment(value: Any) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime) and value.utcoffset() is not None:
-        return impressions.as_utc(value)
+        try:
+            return impressions.as_utc(value)
+        except OverflowError:  # refused by the rules later; it only bounds the batch's span
+            return None
     return None
 
 

@@ -176,6 +176,10 @@ def _moment(raw: Mapping[str, Any], key: str) -> datetime:
         raise _Refused(MALFORMED, f"{key}: expected an ISO-8601 date-time, got {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise _Refused(MALFORMED, f"{key}: {value.isoformat()} has no UTC offset")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 near the edge: no UTC instant exists
+        raise _Refused(MALFORMED, f"{key}: {value.isoformat()} is out of range in UTC") from None
     return value
 
 

@@ -386,3 +386,17 @@ def test_local_offset_is_kept_for_other_time_zones(engine, settings, ads_world, 
         play = session.get(Play, pop["play_id"])
     assert play.local_offset_minutes == -330
     assert abs((play.started_at - started).total_seconds()) < 0.001
+
+
+def test_a_play_outside_the_utc_range_is_refused_and_the_batch_still_counts(
+    engine, settings, ads_world, make_pop
+):
+    good = make_pop()
+    edge = dict(
+        make_pop(),
+        started_at="0001-01-01T00:00:00+05:00",
+        ended_at="0001-01-01T00:00:10+05:00",
+    )
+    result = PlayIngestor(engine, settings).ingest([good, edge], "http")
+    assert result.accepted == 1
+    assert dict(result.rejected)[edge["play_id"]].startswith("malformed: started_at")
