@@ -32,9 +32,7 @@ def has_billed(session: Session, campaign_id: int) -> bool:
 def frozen_change(session: Session, campaign: Campaign, values: Mapping[str, Any]) -> str | None:
     """Why `values` may not be applied to a campaign that has billed, or None."""
     changed = [
-        name
-        for name in FROZEN_FIELDS
-        if name in values and values[name] != getattr(campaign, name)
+        name for name in FROZEN_FIELDS if name in values and values[name] != getattr(campaign, name)
     ]
     if not changed or campaign.id is None or not has_billed(session, campaign.id):
         return None
