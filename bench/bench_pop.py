@@ -102,7 +102,8 @@ def run_worker(database_url: str, mqtt_url: str, prefix: str) -> None:
             plays = protocol.parse_pops(payload)
         except protocol.BatchError as exc:
             plays = exc.valid
-        ingestor.on_plays(plays)  # returns after commit; paho acknowledges after that
+        player = topic.rsplit("/", 2)[-2]  # .../player/<id>/pop: the only player it may name
+        ingestor.on_plays(plays, player)  # returns after commit; paho acknowledges after that
         busy["s"] += time.perf_counter() - t0
         busy["plays"] += len(plays)
 

@@ -273,17 +273,68 @@ def report(
 
 
 @main.command("verify-impressions")
-def verify_impressions_command() -> None:
-    """Prove the impression log's hash chain is intact (no record altered or removed)."""
-    from esl_controller import db
-    from esl_controller.ads.verify_cli import describe, verify_impressions
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.File("r"),
+    help="a signed checkpoint (JSON) you kept: the chain must still reach it unchanged",
+)
+@click.option(
+    "--public-key",
+    default=None,
+    help="the store's Ed25519 public key (base64) to check --anchor with; "
+    "default: the key named in the file",
+)
+def verify_impressions_command(anchor_file, public_key: str | None) -> None:
+    """Prove the impression log's hash chain is intact (no record altered or removed) and
+    that the hourly totals reports read reconcile with it."""
+    import json
 
-    engine = db.make_engine(Settings.from_env().resolved_database_url)
+    from esl_controller import db
+    from esl_controller.ads import checkpoints
+    from esl_controller.ads.verify_cli import anchor_from_file, describe, verify_impressions
+
+    settings = Settings.from_env()
+    anchor = None
+    if anchor_file is not None:
+        try:
+            checkpoint, key = anchor_from_file(json.load(anchor_file), public_key)
+        except (ValueError, checkpoints.CheckpointError) as exc:
+            raise click.ClickException(f"--anchor: {exc}") from exc
+        anchor = checkpoint.anchor
+        click.echo(
+            f"anchor: seq {checkpoint.head_seq} signed {checkpoint.created_at:%Y-%m-%d %H:%M}Z "
+            f"by key {checkpoints.key_id(key)}",
+            err=True,
+        )
+    engine = db.make_engine(settings.resolved_database_url)
     db.init_db(engine)
-    result = verify_impressions(engine)
+    store_key = checkpoints.public_key_text(checkpoints.signing_key(settings))
+    result = verify_impressions(engine, anchor=anchor, public_key=store_key)
     if not result.ok:
         raise click.ClickException(describe(result))
     click.echo(describe(result))
+
+
+@main.command("checkpoint-impressions")
+@click.option("--out", type=click.File("w"), default="-", help="where to write it (JSON)")
+def checkpoint_impressions_command(out) -> None:
+    """Sign the impression chain's head now and print the checkpoint a buyer can keep."""
+    import json
+
+    from esl_controller import db
+    from esl_controller.ads import checkpoints
+    from esl_controller.clock import utcnow
+
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.resolved_database_url)
+    db.init_db(engine)
+    checkpoint = checkpoints.take_checkpoint(engine, settings, utcnow())
+    if checkpoint is None:
+        raise click.ClickException("the impression chain is empty: nothing to sign yet")
+    public = checkpoints.public_key_text(checkpoints.signing_key(settings))
+    json.dump(checkpoint.document(public), out, indent=2)
+    out.write("\n")
 
 
 @main.group()

@@ -128,6 +128,10 @@ class Settings:
     webhook_timeout_s: float = 10.0
     webhook_retry_base_s: float = 30.0
     webhook_give_up_s: float = 6 * 3600.0  # then the delivery is failed with its reason
+    # Ed25519 key signing impression-chain checkpoints: base64 of the 32-byte private key;
+    # empty: a key file in data_dir, generated on first use (see ads.checkpoints)
+    chain_signing_key: str = ""
+    checkpoint_interval_s: float = 3600.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -179,6 +183,8 @@ class Settings:
             webhook_timeout_s=_env_float("ESL_WEBHOOK_TIMEOUT", 10.0),
             webhook_retry_base_s=_env_float("ESL_WEBHOOK_RETRY_BASE", 30.0),
             webhook_give_up_s=_env_float("ESL_WEBHOOK_GIVE_UP", 6 * 3600.0),
+            chain_signing_key=_env("ESL_CHAIN_SIGNING_KEY", ""),
+            checkpoint_interval_s=_env_float("ESL_CHECKPOINT_INTERVAL", 3600.0),
         )
 
     @property

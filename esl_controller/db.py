@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -155,6 +155,25 @@ def _v6_rewrite_outbox_rows(conn: Connection) -> None:
             )
 
 
+def _v7_minor_units_and_checkpoints(conn: Connection) -> None:
+    """CPMs and spend in each currency's minor unit, the impression chain re-hashed at v2,
+    the table of signed chain checkpoints, and report deliveries that keep their body."""
+    from esl_controller.ads import minor_units_migration  # ads imports db's models
+
+    SQLModel.metadata.create_all(conn, tables=[models.ImpressionCheckpoint.__table__])
+    blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
+    # A database that reached v4 in this release already made the table with these columns.
+    present = {column["name"] for column in inspect(conn).get_columns("report_delivery")}
+    for column, sql_type in (
+        ("body", blob),
+        ("body_content_type", "VARCHAR NOT NULL DEFAULT ''"),
+        ("body_filename", "VARCHAR NOT NULL DEFAULT ''"),
+    ):
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE report_delivery ADD COLUMN {column} {sql_type}"))
+    minor_units_migration.migrate(conn)
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -162,6 +181,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _v4_proof_of_play,
     5: _v5_impression_hour_totals,
     6: _v6_station_drivers,
+    7: _v7_minor_units_and_checkpoints,
 }
 
 

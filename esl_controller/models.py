@@ -537,3 +537,25 @@ class ReportDelivery(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = None
     body_sha256: str = ""
+    # The report as rendered at the first attempt (schema 6): every retry re-sends these
+    # exact bytes, so one delivery id always carries one body and one signature.
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    body_content_type: str = ""
+    body_filename: str = ""
+
+
+# --- signed chain checkpoints (schema version 6) ---------------------------------------
+
+
+class ImpressionCheckpoint(SQLModel, table=True):
+    """A signed statement of the impression chain's head (seq and hash) at a moment: what a
+    buyer keeps to detect records cut from the end or a chain re-hashed after an edit."""
+
+    __tablename__ = "impression_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: str = ""
+    head_seq: int = Field(index=True)
+    head_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+    key_id: str  # the signing key's fingerprint (see ads.checkpoints)
+    signature: str  # base64 Ed25519 signature over ads.checkpoints.signed_bytes

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller import db, worker_lease
+from esl_controller.ads.checkpoints import take_checkpoint
 from esl_controller.ads.delivery import run_due_deliveries
 from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.ads.retention import roll_up_impressions
@@ -94,6 +95,10 @@ class Worker:
                 "requested_syncs": (self._holding_refresh(self.sync.run_requested), 2.0),
                 "report_deliveries": (self._deliver_reports, 60.0),
                 "impression_retention": (self._roll_up_impressions, 3600.0),
+                "impression_checkpoints": (
+                    self._checkpoint_impressions,
+                    self.settings.checkpoint_interval_s,
+                ),
             }
         )
         if self.settings.erp_url:
@@ -222,6 +227,9 @@ class Worker:
 
     def _roll_up_impressions(self) -> None:
         roll_up_impressions(self.engine, self.settings, utcnow())
+
+    def _checkpoint_impressions(self) -> None:
+        take_checkpoint(self.engine, self.settings, utcnow())
 
     def _renew_lease(self) -> None:
         worker_lease.acquire(self.engine, self.holder)

@@ -1,11 +1,16 @@
 """The impression log's hash chain: tamper evidence a buyer can check. Pure.
 
 Each Impression row carries `prev_hash` (the hash of the row before it in `seq` order, or
-GENESIS_HASH for the first) and `hash = record_hash(prev_hash, billed_fields(row))`:
-sha256 over a canonical, versioned serialisation of every billed field. Altering a billed
-field breaks that row's hash; removing or reordering rows breaks the next row's link.
-Removing rows at the very end is only visible against a head the buyer kept (`anchor`):
-every report carries the chain head at the time it was generated.
+GENESIS_HASH for the first) and `hash = record_hash(prev_hash, billed_fields(row))`, which is
+`sha256(prev_hash + "\n" + content_digest)` with `content_digest` the sha256 of a canonical,
+versioned serialisation of every billed field. Altering a billed field breaks that row's
+hash; removing or reordering rows breaks the next row's link. Because the link hashes only a
+row's digest, a buyer can walk the whole chain from an export holding their own rows in full
+and every other row as its digest alone (docs/reports.md).
+
+Removing rows at the very end, or re-hashing everything after an edit, is only visible
+against a head the buyer kept (`anchor`): the signed checkpoints (`ads.checkpoints`) are
+those heads.
 
 Roll-ups. Past retention, raw rows are replaced by ImpressionHourly aggregates. A retention
 run replaces one contiguous stretch of the chain, `first_seq..last_seq`, where `first_seq`
@@ -26,7 +31,7 @@ from typing import Any
 
 from esl_controller.ads.impressions import as_utc
 
-CHAIN_VERSION = "esl-impression-v1"
+CHAIN_VERSION = "esl-impression-v2"
 GENESIS_HASH = "0" * 64
 BILLED_FIELDS = (
     "play_id",
@@ -65,7 +70,8 @@ class VerifyResult:
     head_hash: str = GENESIS_HASH
 
 
-def _canonical_value(name: str, value: Any) -> Any:
+def canonical_value(name: str, value: Any) -> Any:
+    """A billed field as it is serialised (datetimes as UTC text with microseconds and Z)."""
     if isinstance(value, datetime):
         return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if (
@@ -83,17 +89,25 @@ def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     missing = [name for name in BILLED_FIELDS if name not in fields]
     if missing:
         raise ValueError(f"billed fields missing: {', '.join(missing)}")
-    values = [CHAIN_VERSION] + [_canonical_value(n, fields[n]) for n in BILLED_FIELDS]
+    values = [CHAIN_VERSION] + [canonical_value(n, fields[n]) for n in BILLED_FIELDS]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def record_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    """sha256 hex of `prev_hash` + newline + the canonical serialisation of the billed fields."""
+def content_digest(fields: Mapping[str, Any]) -> str:
+    """sha256 hex of the canonical serialisation of one row's billed fields."""
+    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+
+
+def link_hash(prev_hash: str, digest: str) -> str:
+    """sha256 hex of `prev_hash` + newline + a row's content digest (ASCII hex both)."""
     if len(prev_hash) != 64:
         raise ValueError(f"prev_hash must be 64 hex characters, got {prev_hash!r}")
-    digest = hashlib.sha256(prev_hash.encode("ascii") + b"\n")
-    digest.update(canonical_bytes(fields))
-    return digest.hexdigest()
+    return hashlib.sha256(f"{prev_hash}\n{digest}".encode("ascii")).hexdigest()
+
+
+def record_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
+    """The chain hash of a row: its link from `prev_hash` over its billed fields' digest."""
+    return link_hash(prev_hash, content_digest(fields))
 
 
 def billed_fields(row: Any) -> dict[str, Any]:
@@ -143,13 +157,16 @@ def verify(
     segments: Iterable[ChainSegment] = (),
     *,
     anchor: tuple[int, str] | None = None,
+    anchors: Iterable[tuple[int, str]] = (),
 ) -> VerifyResult:
     """Walk the chain in seq order: roll-up segments first, then the raw Impression rows.
 
     `rows` must come ordered by seq (objects with `seq`, `prev_hash`, `hash` and the billed
-    fields). `anchor` is a (seq, hash) a buyer was given earlier (a report's chain head): the
-    chain must still hold it, which catches rows removed from the end.
+    fields). `anchor` is a (seq, hash) a buyer was given earlier (a signed checkpoint, a
+    report's chain head), `anchors` more of them: the chain must still hold each, which
+    catches rows removed from the end and a chain re-hashed after an edit.
     """
+    wanted = sorted({*anchors, *([anchor] if anchor is not None else [])})
     segment_list = list(segments)
     covered, expected_prev, problem = _check_segments(segment_list)
     rolled_up = covered
@@ -168,10 +185,10 @@ def verify(
         previous_seq, expected_prev = seq, row.hash
         hashes_at[seq] = row.hash
     head_seq = previous_seq or None
-    if anchor is not None:
-        bad = _check_anchor(anchor, hashes_at, covered, previous_seq)
+    for held in wanted:
+        bad = _check_anchor(held, hashes_at, covered, previous_seq)
         if bad:
-            return VerifyResult(False, checked, anchor[0], bad, rolled_up, head_seq, expected_prev)
+            return VerifyResult(False, checked, held[0], bad, rolled_up, head_seq, expected_prev)
     return VerifyResult(True, checked, None, None, rolled_up, head_seq, expected_prev)
 
 

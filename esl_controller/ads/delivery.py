@@ -11,11 +11,16 @@ Network I/O happens outside any database transaction: the report is read in one 
 session, sent, and the outcome written in another, so a slow endpoint never holds the
 SQLite write lock.
 
+The report is rendered once, at the first attempt, and stored with the delivery: every
+retry sends the same bytes (a late play or a new chain head never changes a delivery already
+announced), so one delivery id has one body and one signature.
+
 Webhook contract (for buyers): `POST <url>` with the report JSON as the body,
 `Content-Type: application/json`, `X-ESL-Delivery: <delivery id>` (the same on every retry:
 deduplicate by it) and `X-ESL-Signature: sha256=<hex HMAC-SHA256 of the raw body>` keyed
 with the secret shared with the buyer (`ESL_WEBHOOK_SECRET_<NAME>` on the controller).
-Any 2xx answer is success.
+Any 2xx answer is success. E-mails carry `Date` (the attempt) and a `Message-ID` fixed per
+delivery, so a mail retried after an uncertain failure is recognisably the same message.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
@@ -40,7 +46,6 @@ from sqlmodel import Session
 from esl_controller.ads import reports, schedules
 from esl_controller.ads.campaign_reports import (
     REPORT_FORMATS,
-    RenderedReport,
     render_campaign_report,
 )
 from esl_controller.ads.report_rows import store_timezone
@@ -282,16 +287,7 @@ def attempt_delivery(
             return delivery.status if delivery else "failed"
         schedule = session.get(ReportSchedule, delivery.schedule_id)
         assert schedule is not None
-        fmt = "json" if delivery.channel == "webhook" else schedule.format
-        report = render_campaign_report(
-            session,
-            schedule.campaign_id,
-            as_utc(delivery.period_from),
-            as_utc(delivery.period_to),
-            group_by=schedule.group_by,
-            fmt=fmt,
-            generated_at=as_utc(delivery.created_at),
-        )
+        report = _stored_body(session, delivery, schedule)
         campaign = session.get(Campaign, schedule.campaign_id)
         campaign_name = campaign.name if campaign else f"#{schedule.campaign_id}"
         channel, email_to = delivery.channel, schedule.email_to
@@ -305,7 +301,8 @@ def attempt_delivery(
             _post_webhook(webhook_url, report.body, secret, delivery_id, settings)
         else:
             subject = f"Ad report: {campaign_name}, {_period_text(period)}"
-            _send_email(settings, email_to, subject, report, smtp_factory)
+            message_id = _message_id(settings, delivery_id, created_at)
+            _send_email(settings, email_to, subject, report, smtp_factory, now, message_id)
     except DeliveryFailed as exc:
         error = str(exc)[:MAX_ERROR_LENGTH]
         status, next_at = _after_failure(settings, attempts, created_at, now)
@@ -317,6 +314,44 @@ def attempt_delivery(
         return status
     _record(engine, delivery_id, "sent", attempts, now, None, report.body, now)
     return "sent"
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """A delivery's report as first rendered (what every attempt sends)."""
+
+    body: bytes
+    content_type: str
+    filename: str
+
+
+def _stored_body(
+    session: Session, delivery: ReportDelivery, schedule: ReportSchedule
+) -> StoredBody:
+    """The delivery's body: rendered and kept at the first attempt, read back after."""
+    if delivery.body is not None:
+        return StoredBody(delivery.body, delivery.body_content_type, delivery.body_filename)
+    fmt = "json" if delivery.channel == "webhook" else schedule.format
+    rendered = render_campaign_report(
+        session,
+        schedule.campaign_id,
+        as_utc(delivery.period_from),
+        as_utc(delivery.period_to),
+        group_by=schedule.group_by,
+        fmt=fmt,
+        generated_at=as_utc(delivery.created_at),
+    )
+    delivery.body = rendered.body
+    delivery.body_content_type = rendered.content_type
+    delivery.body_filename = rendered.filename
+    delivery.body_sha256 = hashlib.sha256(rendered.body).hexdigest()
+    session.add(delivery)
+    return StoredBody(rendered.body, rendered.content_type, rendered.filename)
+
+
+def _message_id(settings: Settings, delivery_id: int, created_at: datetime) -> str:
+    domain = settings.report_from.rpartition("@")[2] or "esl-controller.invalid"
+    return f"<report-delivery-{delivery_id}.{created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 def _after_failure(
@@ -419,8 +454,10 @@ def _send_email(
     settings: Settings,
     email_to: str,
     subject: str,
-    report: RenderedReport,
+    report: StoredBody,
     smtp_factory: Callable[..., smtplib.SMTP] | None,
+    now: datetime,
+    message_id: str,
 ) -> None:
     if not settings.smtp_url:
         raise DeliveryFailed("no SMTP server configured (set ESL_SMTP_URL)")
@@ -432,6 +469,8 @@ def _send_email(
     message["From"] = settings.report_from
     message["To"] = email_to
     message["Subject"] = subject
+    message["Date"] = format_datetime(as_utc(now))
+    message["Message-ID"] = message_id
     message.set_content(
         f"{subject}\n\nThe report is attached ({report.filename}).\n"
         "Sent by esl-controller; reply to your store contact with questions.\n"

@@ -13,8 +13,14 @@ The multiplier is measured when the screen has an audience sensor and its zone r
 audience counts during the play, else declared by the screen for the store-local daypart.
 A screen whose declaration cannot be read counts 1 person per play, and an incident says so.
 
+Every play names the screen that made it, and must come from that screen: the caller passes
+the player its MQTT topic or HTTP credential authenticates (`authenticated_player`), and a
+play naming another player is refused. The billing rules (`validation.billing_refusal`)
+then check the campaign's zones, flight and creative duration.
+
 Refused plays are stored as `RejectedPlay` rows ("code: reason"), counted per player.
-Plays overlapping earlier plays of the same player are kept and billed once, with a flag.
+Plays overlapping earlier plays of the same player are kept with a flag and billed once:
+the overlapping play writes no impression.
 """
 
 from __future__ import annotations
@@ -49,12 +55,13 @@ from esl_controller.models import (
     TriggerEvent,
 )
 from esl_controller.signage import protocol
+from esl_controller.signage.targeting import parse_targeting
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = protocol.MAX_PLAYS_PER_MESSAGE
 UNKNOWN_CREATIVE = "unknown_creative"
-WRONG_PLAYER = "wrong_player"
+WRONG_PLAYER = validation.WRONG_PLAYER
 # Earlier plays that started this long before a play are not compared for clock jumps:
 # ads last seconds, and the lookback bounds the per-batch query.
 CLOCK_LOOKBACK = timedelta(hours=2)
@@ -94,6 +101,7 @@ class _BatchContext:
 
     players: dict[str, Any]
     campaigns: dict[int, Any]
+    terms: dict[int, validation.CampaignTerms]
     creatives: dict[int, Any]
     store_tz: dict[str, str]
     existing_ids: set[str]
@@ -117,14 +125,17 @@ class PlayIngestor:
         raw_plays: Sequence[Mapping[str, Any] | protocol.Play],
         source: str,
         *,
-        reporter: str | None = None,
+        authenticated_player: str | None = None,
     ) -> IngestResult:
-        """Store one batch. `reporter`: the player whose token posted it (HTTP); plays it
-        reports for another player are refused."""
+        """Store one batch. `authenticated_player`: the player the credential (HTTP) or the
+        topic (MQTT) names; plays it reports for another player are refused. None only for
+        a trusted gateway (an admin token, an import) that reports for any screen."""
         with Session(self.engine, expire_on_commit=False) as session:
             take_chain_lock(session)
             try:
-                result = self.ingest_in(session, raw_plays, source, reporter=reporter)
+                result = self.ingest_in(
+                    session, raw_plays, source, authenticated_player=authenticated_player
+                )
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -135,9 +146,10 @@ class PlayIngestor:
         """`take_chain_lock` in the caller's transaction (the signage service's)."""
         take_chain_lock(session)
 
-    def on_plays(self, plays: Sequence[protocol.Play]) -> IngestResult:
-        """The MQTT hook: plays as `signage.protocol.parse_pops` returns them."""
-        return self.ingest(plays, "mqtt")
+    def on_plays(self, plays: Sequence[protocol.Play], player: str) -> IngestResult:
+        """The MQTT hook: plays as `signage.protocol.parse_pops` returns them, from the
+        player whose pop topic they arrived on."""
+        return self.ingest(plays, "mqtt", authenticated_player=player)
 
     def ingest_in(
         self,
@@ -145,14 +157,14 @@ class PlayIngestor:
         raw_plays: Sequence[Mapping[str, Any] | protocol.Play],
         source: str,
         *,
-        reporter: str | None = None,
+        authenticated_player: str | None = None,
     ) -> IngestResult:
         if len(raw_plays) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} plays, got {len(raw_plays)}")
         now = self.clock()
         documents = [_as_document(raw) for raw in raw_plays]
         context = _load_context(session, [document for document, _ in documents])
-        batch = _Batch(self.settings, context, now, source, reporter)
+        batch = _Batch(self.settings, context, now, source, authenticated_player)
         for document, trusted in documents:
             batch.add(document, wire_checked=trusted)
         batch.write(session)
@@ -213,13 +225,16 @@ def _load_context(session: Session, documents: list[Any]) -> _BatchContext:
                 Campaign.advertiser_id,
                 Campaign.cpm_minor,
                 Campaign.currency,
+                Campaign.starts_at,
+                Campaign.ends_at,
+                Campaign.targeting,
             ).where(Campaign.id.in_(_ids(documents, "campaign_id", int)))
         )
     }
     creatives = {
         row.id: row
         for row in session.execute(
-            select(Creative.id, Creative.name, Creative.campaign_id).where(
+            select(Creative.id, Creative.name, Creative.campaign_id, Creative.duration_s).where(
                 Creative.id.in_(_ids(documents, "creative_id", int))
             )
         )
@@ -228,10 +243,11 @@ def _load_context(session: Session, documents: list[Any]) -> _BatchContext:
     play_ids = _ids(documents, "play_id", str)
     existing = set(session.scalars(select(Play.play_id).where(Play.play_id.in_(play_ids))))
     starts, ends = _batch_span(documents)
-    head_seq, head_hash = _chain_head(session)
+    head_seq, head_hash = chain_head(session)
     return _BatchContext(
         players=players,
         campaigns=campaigns,
+        terms=_campaign_terms(session, campaigns),
         creatives=creatives,
         store_tz=store_tz,
         existing_ids=existing,
@@ -242,6 +258,42 @@ def _load_context(session: Session, documents: list[Any]) -> _BatchContext:
     )
 
 
+def _campaign_terms(
+    session: Session, campaigns: Mapping[int, Any]
+) -> dict[int, validation.CampaignTerms]:
+    """Each campaign's billing terms, its targeting parsed once a batch."""
+    if not campaigns:
+        return {}
+    longest = dict(
+        session.execute(
+            select(Creative.campaign_id, func.max(Creative.duration_s))
+            .where(Creative.campaign_id.in_(list(campaigns)))
+            .group_by(Creative.campaign_id)
+        ).all()
+    )
+    terms = {}
+    for campaign_id, row in campaigns.items():
+        zones: frozenset[str] = frozenset()
+        problem = None
+        try:
+            zones = parse_targeting(row.targeting).zones
+        except ValueError as exc:
+            problem = f"its targeting cannot be read ({exc})"
+        seconds = longest.get(campaign_id)
+        terms[campaign_id] = validation.CampaignTerms(
+            starts_at=impressions.as_utc(row.starts_at),
+            ends_at=impressions.as_utc(row.ends_at),
+            zones=zones,
+            longest_creative_ms=None if seconds is None else _seconds_ms(seconds),
+            targeting_problem=problem,
+        )
+    return terms
+
+
+def _seconds_ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
 def _moment(value: Any) -> datetime | None:
     if isinstance(value, str):
         try:
@@ -249,7 +301,10 @@ def _moment(value: Any) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime) and value.utcoffset() is not None:
-        return impressions.as_utc(value)
+        try:
+            return impressions.as_utc(value)
+        except OverflowError:  # refused by the rules later; it only bounds the batch's span
+            return None
     return None
 
 
@@ -315,7 +370,8 @@ def _audience_count(payload: str) -> int | None:
     return count
 
 
-def _chain_head(session: Session) -> tuple[int, str]:
+def chain_head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the chain's last record: raw, else the last roll-up's, else genesis."""
     raw = session.execute(
         select(Impression.seq, Impression.hash).order_by(Impression.seq.desc()).limit(1)
     ).first()
@@ -342,9 +398,9 @@ class _Batch:
         context: _BatchContext,
         now: datetime,
         source: str,
-        reporter: str | None,
+        authenticated_player: str | None,
     ) -> None:
-        self.reporter = reporter
+        self.authenticated_player = authenticated_player
         self.settings = settings
         self.context = context
         self.now = now
@@ -380,10 +436,6 @@ class _Batch:
         if isinstance(outcome, validation.RejectedReason):
             self._reject(document, outcome.code, outcome.reason)
             return
-        if self.reporter is not None and outcome.player_id != self.reporter:
-            reason = f"player {self.reporter!r} may not report plays of {outcome.player_id!r}"
-            self._reject(document, WRONG_PLAYER, reason)
-            return
         problem = None if wire_checked else _wire_problem(document)
         if problem:
             self._reject(document, validation.MALFORMED, problem)
@@ -391,6 +443,10 @@ class _Batch:
         creative_problem = self._creative_problem(outcome)
         if creative_problem:
             self._reject(document, UNKNOWN_CREATIVE, creative_problem)
+            return
+        refusal = self._billing_refusal(outcome)
+        if refusal:
+            self._reject(document, *refusal)
             return
         self.seen.add(outcome.play_id)
         self._accept(outcome)
@@ -407,6 +463,16 @@ class _Batch:
                 f"not {play.campaign_id}"
             )
         return None
+
+    def _billing_refusal(self, play: validation.AcceptedPlay) -> tuple[str, str] | None:
+        creative = self.context.creatives.get(play.creative_id) if play.creative_id else None
+        return validation.billing_refusal(
+            play,
+            authenticated_player=self.authenticated_player,
+            player_zone=self.context.players[play.player_id].zone_id,
+            terms=None if play.campaign_id is None else self.context.terms[play.campaign_id],
+            creative_ms=None if creative is None else _seconds_ms(creative.duration_s),
+        )
 
     def _accept(self, play: validation.AcceptedPlay) -> None:
         player = self.context.players[play.player_id]
@@ -430,7 +496,7 @@ class _Batch:
         )
         if flag:
             self.flagged.append((play.play_id, flag))
-        if play.campaign_id is not None:
+        elif play.campaign_id is not None:
             self._append_impression(play, player)
 
     def _clock_flag(self, play: validation.AcceptedPlay) -> str | None:
@@ -449,7 +515,9 @@ class _Batch:
                 break
             if window.ended_at > play.started_at:
                 nearby.append(window)
-        flag = validation.clock_flag(nearby, play, max_skew_s=self.settings.pop_max_skew_s)
+        flag = validation.clock_flag(nearby, play, max_skew_s=validation.OVERLAP_TOLERANCE_S)
+        if flag:
+            flag = f"not billed: {flag}"
         bisect.insort(
             windows,
             _Window(play.play_id, play.started_at, play.ended_at),

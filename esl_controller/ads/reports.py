@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from esl_controller.ads.currency import minor_digits, to_major
 from esl_controller.ads.impressions import (
     DECLARED,
     MEASURED,
@@ -34,11 +35,6 @@ GROUP_BYS = ("day", "hour", "player", "zone", "creative")
 TIME_GROUPS = ("day", "hour")
 GOAL_KINDS = ("plays", "impressions", "budget")
 MAX_TIMELINE_DAYS = 1000
-# ISO 4217 minor-unit exponents that differ from 2
-_CURRENCY_EXPONENTS = {
-    "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "UGX": 0, "XAF": 0, "XOF": 0,
-    "BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3,
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -442,13 +438,12 @@ def build_report(
 
 
 def currency_exponent(currency: str) -> int:
-    return _CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    return minor_digits(currency)
 
 
 def money(amount_minor: int, currency: str) -> Decimal:
     """Minor units as a Decimal in major units with the currency's decimals (1250 -> 12.50)."""
-    exponent = currency_exponent(currency)
-    return (Decimal(amount_minor) / (10**exponent)).quantize(Decimal(1).scaleb(-exponent))
+    return to_major(amount_minor, currency)
 
 
 def percent(tenths: int | None) -> Decimal | None:

@@ -5,9 +5,15 @@ start, it lasts longer than a day, it ends in the future beyond the clock-skew a
 started before the retention window, or its player or campaign is unknown. Times arrive in
 the player's local time with an offset and leave as aware UTC (the offset is kept).
 
-Clock jumps: a player whose clock jumps back replays an interval it already played. Such a
-play is not refused (its play id is new, so it was shown) but flagged, so a person can look;
-idempotency by play id is what keeps a replayed buffer from counting twice.
+Billing rules (`billing_refusal`), once a play parses: it must come from the player the
+credential or topic names, its campaign must target the screen's zone and be in flight when
+the play started, and it may last no longer than its creative (or, without one, the
+campaign's longest creative) plus DURATION_TOLERANCE_MS for transitions and clock ticks.
+
+Overlaps: a screen shows one thing at a time, so a play overlapping an earlier play of the
+same screen by more than OVERLAP_TOLERANCE_S is a clock that jumped back or a buffer replayed
+under fresh ids. It is kept with a flag, so a person can look, but billed only once (the
+earlier play); idempotency by play id keeps a replayed buffer with its old ids from counting.
 """
 
 from __future__ import annotations
@@ -29,6 +35,16 @@ IN_FUTURE = "in_future"
 TOO_OLD = "too_old"
 UNKNOWN_PLAYER = "unknown_player"
 UNKNOWN_CAMPAIGN = "unknown_campaign"
+WRONG_PLAYER = "wrong_player"
+NOT_TARGETED = "not_targeted"
+OUT_OF_FLIGHT = "out_of_flight"
+TOO_LONG = "longer_than_creative"
+
+# A play may run this much longer than its creative: transitions, decode start, clock ticks.
+DURATION_TOLERANCE_MS = 2_000
+# Plays of one screen may overlap this much (a transition, an NTP step) before one of them
+# is treated as a duplicate and not billed.
+OVERLAP_TOLERANCE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,67 @@ class RejectedReason:
     player_id: str
     code: str
     reason: str
+
+
+@dataclass(frozen=True)
+class CampaignTerms:
+    """What a campaign bills for: its flight, the zones it targets (empty: every zone) and
+    the longest of its creatives (None: it has none, so no play of it can be bounded)."""
+
+    starts_at: datetime  # aware UTC
+    ends_at: datetime  # aware UTC
+    zones: frozenset[str]
+    longest_creative_ms: int | None
+    targeting_problem: str | None = None  # the stored targeting could not be read
+
+
+def billing_refusal(
+    play: AcceptedPlay,
+    *,
+    authenticated_player: str | None,
+    player_zone: str,
+    terms: CampaignTerms | None,
+    creative_ms: int | None,
+) -> tuple[str, str] | None:
+    """(code, reason) when a well-formed play may not be billed as reported, else None.
+
+    `authenticated_player`: the player the MQTT topic or the HTTP credential names (None for
+    a trusted gateway that reports for any screen). `terms`: the play's campaign (None for
+    house content). `creative_ms`: the play's creative duration, when it names one.
+    """
+    if authenticated_player is not None and play.player_id != authenticated_player:
+        return (
+            WRONG_PLAYER,
+            f"player {authenticated_player!r} may not report plays of {play.player_id!r}",
+        )
+    if terms is None:
+        return None
+    if terms.targeting_problem is not None:
+        return NOT_TARGETED, f"campaign {play.campaign_id}: {terms.targeting_problem}"
+    if terms.zones and player_zone not in terms.zones:
+        return (
+            NOT_TARGETED,
+            f"campaign {play.campaign_id} does not target zone {player_zone!r} "
+            f"of player {play.player_id!r}",
+        )
+    start = play.started_at
+    if not as_utc(terms.starts_at) <= start < as_utc(terms.ends_at):
+        return (
+            OUT_OF_FLIGHT,
+            f"play started {start.isoformat()}, outside campaign {play.campaign_id}'s flight "
+            f"{as_utc(terms.starts_at).isoformat()} to {as_utc(terms.ends_at).isoformat()}",
+        )
+    bound_ms = creative_ms if creative_ms is not None else terms.longest_creative_ms
+    if bound_ms is None:
+        return TOO_LONG, f"campaign {play.campaign_id} has no creative to bound the play"
+    if play.play_ms > bound_ms + DURATION_TOLERANCE_MS:
+        what = "its creative" if creative_ms is not None else "the campaign's longest creative"
+        return (
+            TOO_LONG,
+            f"play lasted {play.play_ms / 1000:.3f} s, longer than {what} "
+            f"({bound_ms / 1000:.3f} s + {DURATION_TOLERANCE_MS / 1000:g} s tolerance)",
+        )
+    return None
 
 
 class PlayWindow(Protocol):
@@ -99,6 +176,10 @@ def _moment(raw: Mapping[str, Any], key: str) -> datetime:
         raise _Refused(MALFORMED, f"{key}: expected an ISO-8601 date-time, got {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise _Refused(MALFORMED, f"{key}: {value.isoformat()} has no UTC offset")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 near the edge: no UTC instant exists
+        raise _Refused(MALFORMED, f"{key}: {value.isoformat()} is out of range in UTC") from None
     return value
 
 
@@ -208,11 +289,12 @@ def _accept(
 def clock_flag(
     previous_plays_of_player: Iterable[PlayWindow], play: PlayWindow, *, max_skew_s: float
 ) -> str | None:
-    """Why this play looks like a clock jump, or None.
+    """Why this play overlaps an earlier one of its screen, or None.
 
     A screen shows one thing at a time, so two plays of one player that overlap by more than
-    the skew mean its clock went back (or a buffer was replayed with fresh ids). The caller
-    passes the player's recorded plays near this one (any order; naive datetimes are UTC).
+    `max_skew_s` (ingest passes OVERLAP_TOLERANCE_S) mean its clock went back or a buffer was
+    replayed with fresh ids. The caller passes the player's recorded plays near this one
+    (any order; naive datetimes are UTC).
     """
     start, end = as_utc(play.started_at), as_utc(play.ended_at)
     worst: tuple[float, PlayWindow] | None = None

@@ -132,7 +132,9 @@ class ReportRouting:
         self.stats["plays"] += len(batch.plays)
         # The channel authenticated the player (its topic, its credential): plays it reports
         # for another player are refused by the ingest's rules.
-        result = self.ingestor.ingest_in(session, batch.plays, batch.channel, reporter=batch.player)
+        result = self.ingestor.ingest_in(
+            session, batch.plays, batch.channel, authenticated_player=batch.player
+        )
         self.stats["plays_accepted"] += result.accepted
         self.stats["plays_duplicate"] += result.duplicates
         self.stats["plays_rejected"] += len(result.rejected)

@@ -39,8 +39,8 @@ class PlayStore(Protocol):
         raw_plays: Sequence[protocol.Play],
         source: str,
         *,
-        reporter: str | None = None,
+        authenticated_player: str | None = None,
     ) -> PlayTally:
-        """Store a batch of plays in the caller's transaction; `reporter` is the player the
-        transport authenticated (its topic or credential), whose plays alone it accepts."""
+        """Store a batch of plays in the caller's transaction. `authenticated_player`: the
+        player the transport authenticated (topic or credential), whose plays alone count."""
         ...

@@ -95,5 +95,7 @@ def post_plays() -> Any:
     user = g.api_user
     reporter = user.username if user.role == auth.PLAYER_ROLE else None
     engine = current_app.extensions["esl"].engine
-    result = PlayIngestor(engine, get_settings()).ingest(plays, "http", reporter=reporter)
+    result = PlayIngestor(engine, get_settings()).ingest(
+        plays, "http", authenticated_player=reporter
+    )
     return PlayIngestResultSchema().dump(result.as_dict())

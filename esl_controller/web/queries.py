@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
+from esl_controller.ads.currency import to_major
 from esl_controller.clock import utcnow
 from esl_controller.models import (
     Advertiser,
@@ -407,7 +407,7 @@ def campaign_row(
 ) -> dict[str, Any]:
     row = campaign.model_dump()
     row["advertiser"] = advertiser_name
-    row["cpm"] = f"{Decimal(campaign.cpm_minor) / 100:.2f}"
+    row["cpm"] = str(to_major(campaign.cpm_minor, campaign.currency))
     try:
         row["targeting"] = json.loads(campaign.targeting or "{}")
     except ValueError:

@@ -11,15 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from esl_controller.ads import chain
 from esl_controller.ads.report_rows import hourly_slices, store_timezone
 from esl_controller.ads.revenue import Revenue, revenue
 from esl_controller.ads.schedules import local_midnight
+from esl_controller.ads.verify_cli import verify_impressions
 from esl_controller.incidents import record_incident
 from esl_controller.models import (
     Campaign,
     Impression,
-    ImpressionHourly,
     ReportDelivery,
     ReportSchedule,
 )
@@ -127,20 +126,15 @@ def load_revenue(session: Session, tz: str, first_day: date, last_day: date) -> 
 
 
 def prove_chain(
-    session: Session, campaign_id: int, anchor: tuple[int, str] | None
+    session: Session,
+    campaign_id: int,
+    anchor: tuple[int, str] | None,
+    public_key: str | None = None,
 ) -> dict[str, Any]:
-    """Verify the whole impression chain (records of all campaigns link into one chain) and
-    say where this campaign's records sit in it."""
-    rollups = session.execute(
-        select(ImpressionHourly.first_seq, ImpressionHourly.last_seq, ImpressionHourly.segment_hash)
-        .where(ImpressionHourly.last_seq > 0)
-        .distinct()
-    ).all()
-    segments = chain.segments_from_rollups(rollups)
-    rows = session.scalars(
-        select(Impression).order_by(Impression.seq).execution_options(yield_per=VERIFY_BATCH)
-    )
-    result = chain.verify(rows, segments, anchor=anchor)
+    """Verify the whole impression chain (records of all campaigns link into one chain), its
+    stored checkpoints and the hourly totals reports read, and say where this campaign's
+    records sit in it."""
+    result = verify_impressions(session.get_bind(), anchor=anchor, public_key=public_key)
     count, first_seq, last_seq = session.execute(
         select(func.count(), func.min(Impression.seq), func.max(Impression.seq)).where(
             Impression.campaign_id == campaign_id

@@ -152,3 +152,54 @@ class RevenueSchema(Schema):
     by_screen = fields.List(fields.Nested(RevenueLineSchema))
     by_day = fields.List(fields.Nested(RevenueLineSchema))
     totals = fields.List(fields.Nested(RevenueLineSchema))
+
+
+class PublicKeySchema(Schema):
+    algorithm = fields.String(metadata={"description": "Ed25519"})
+    public_key = fields.String(metadata={"description": "the 32-byte public key, base64"})
+    key_id = fields.String(metadata={"description": "first 16 hex digits of its sha256"})
+    latest_checkpoint = fields.Dict(allow_none=True, metadata={"description": "CheckpointSchema"})
+
+
+class CheckpointSchema(Schema):
+    format = fields.String(metadata={"description": "esl-checkpoint-v1"})
+    store_id = fields.String()
+    head_seq = fields.Integer()
+    head_hash = fields.String()
+    created_at = fields.String(metadata={"description": "UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ"})
+    key_id = fields.String()
+    public_key = fields.String()
+    signature = fields.String(metadata={"description": "Ed25519 over the signed bytes, base64"})
+
+
+class RecordsQuerySchema(Schema):
+    after_seq = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "only records after this seq (a checkpoint you already hold)"},
+    )
+
+
+class ExportRecordSchema(Schema):
+    seq = fields.Integer()
+    prev_hash = fields.String()
+    hash = fields.String()
+    fields_ = fields.Dict(
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "your record's billed fields"},
+    )
+    digest = fields.String(metadata={"description": "another campaign's record: its digest only"})
+
+
+class RecordsExportSchema(Schema):
+    format = fields.String(metadata={"description": "esl-impression-export-v1"})
+    chain_version = fields.String()
+    campaign_id = fields.Integer()
+    billed_fields = fields.List(fields.String())
+    public_key = fields.String()
+    key_id = fields.String()
+    after_seq = fields.Integer()
+    prev_hash = fields.String(allow_none=True)
+    records = fields.List(fields.Nested(ExportRecordSchema))
+    checkpoints = fields.List(fields.Nested(CheckpointSchema))

@@ -14,15 +14,19 @@ from typing import Any
 from flask import Flask, Response, g, jsonify
 from marshmallow import ValidationError
 
-from esl_controller.ads import campaign_reports
+from esl_controller.ads import campaign_reports, checkpoints, records_export
 from esl_controller.ads.delivery import ScheduleError, create_schedule
 from esl_controller.ads.report_rows import store_timezone
 from esl_controller.clock import utcnow
 from esl_controller.web import auth, report_queries
 from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
-from esl_controller.web.database import get_session
+from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.report_queries import CampaignForbidden
 from esl_controller.web.report_schemas import (
+    CheckpointSchema,
+    PublicKeySchema,
+    RecordsExportSchema,
+    RecordsQuerySchema,
     ReportCampaignListSchema,
     ReportDeliveryPageSchema,
     ReportDeliveryQuerySchema,
@@ -161,8 +165,110 @@ def verify_impressions() -> Any:
         raise ValidationError({"anchor_hash": ["give anchor_seq and anchor_hash together"]})
     campaign = _campaign(args["campaign"])
     anchor = (args["anchor_seq"], args["anchor_hash"]) if "anchor_seq" in args else None
-    proof = report_queries.prove_chain(get_session(), campaign.id, anchor)
+    proof = report_queries.prove_chain(get_session(), campaign.id, anchor, _public_key())
     return VerifyResultSchema().dump(proof)
+
+
+def _public_key() -> str:
+    return checkpoints.public_key_text(checkpoints.signing_key(get_settings()))
+
+
+@bp.get("/impressions/public-key")
+@auth.api_auth(roles=REPORT_READERS)
+def get_public_key() -> Any:
+    """The key that signs the impression chain's checkpoints.
+    ---
+    get:
+      tags: [reports]
+      summary: The store's Ed25519 public key and its newest signed checkpoint
+      description: >
+        Pin this key: a checkpoint signed with it states the chain's head (seq and hash) at
+        a moment, and `verify-impressions --anchor` or your own verifier (docs/reports.md)
+        holds the log to it.
+      responses:
+        200:
+          description: the key
+          content:
+            application/json:
+              schema: PublicKeySchema
+        401: Unauthorized
+    """
+    public = _public_key()
+    newest = checkpoints.latest(get_session())
+    return PublicKeySchema().dump(
+        {
+            "algorithm": "Ed25519",
+            "public_key": public,
+            "key_id": checkpoints.key_id(public),
+            "latest_checkpoint": None if newest is None else newest.document(public),
+        }
+    )
+
+
+@bp.post("/impressions/checkpoints")
+@auth.api_auth(roles=auth.STAFF_ROLES)
+def create_checkpoint() -> Any:
+    """Sign the impression chain's head now.
+    ---
+    post:
+      tags: [reports]
+      summary: Take a signed checkpoint of the chain head (the newest one if it has not moved)
+      responses:
+        201:
+          description: the checkpoint
+          content:
+            application/json:
+              schema: CheckpointSchema
+        401: Unauthorized
+        403: Forbidden
+        409:
+          description: the chain is empty
+    """
+    engine = get_session().get_bind()
+    checkpoint = checkpoints.take_checkpoint(engine, get_settings(), utcnow())
+    if checkpoint is None:
+        raise ApiError(409, "the impression chain is empty: nothing to sign yet")
+    return CheckpointSchema().dump(checkpoint.document(_public_key())), 201
+
+
+@bp.get("/campaigns/<int:campaign_id>/impression-records")
+@auth.api_auth(roles=REPORT_READERS)
+def export_impression_records(campaign_id: int) -> Any:
+    """A campaign's impression records, provable with the public key alone.
+    ---
+    get:
+      tags: [reports]
+      summary: The campaign's records in full, other records as digests, and the checkpoints
+      description: >
+        Buyers may only export their own advertiser's campaigns (403 otherwise, logged).
+        The export runs up to the newest signed checkpoint; the format and how to verify it
+        yourself are in docs/reports.md.
+      parameters:
+        - in: path
+          name: campaign_id
+          required: true
+          schema: {type: integer}
+        - in: query
+          schema: RecordsQuerySchema
+      responses:
+        200:
+          description: the export
+          content:
+            application/json:
+              schema: RecordsExportSchema
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+    """
+    args = load_query(RecordsQuerySchema())
+    campaign = _campaign(campaign_id)
+    export = records_export.export_records(
+        get_session(), campaign.id, _public_key(), after_seq=args["after_seq"]
+    )
+    response = jsonify(RecordsExportSchema().dump(export))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/report-schedules")

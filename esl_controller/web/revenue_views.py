@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from esl_controller.ads import checkpoints
 from esl_controller.ads.campaign_reports import REPORT_FORMATS
 from esl_controller.ads.delivery import ScheduleError, create_schedule
 from esl_controller.ads.reports import GROUP_BYS, money
@@ -20,7 +21,7 @@ from esl_controller.web import report_queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.bar_chart import Chart, column_bars, horizontal_bars
 from esl_controller.web.dashboard import load_filters
-from esl_controller.web.database import get_session
+from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.report_schemas import ReportDeliveryQuerySchema, RevenueQuerySchema
 
 DELIVERIES_PER_PAGE = 50
@@ -51,6 +52,7 @@ def overview() -> str:
         flash(f"Ignored the dates: {exc}", "error")
         tz, first, last = report_queries.revenue_days(session, utcnow(), None, None)
     result = report_queries.load_revenue(session, tz, first, last)
+    public_key = checkpoints.public_key_text(checkpoints.signing_key(get_settings()))
     return render_template(
         "revenue.html",
         revenue=result,
@@ -58,6 +60,9 @@ def overview() -> str:
         last_day=last,
         tz=tz,
         charts=_charts(result),
+        public_key=public_key,
+        key_id=checkpoints.key_id(public_key),
+        checkpoint=checkpoints.latest(session),
     )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from esl_controller.ads.currency import to_minor
 from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.signage.targeting import parse_targeting
@@ -327,19 +328,20 @@ class AdvertiserCreateSchema(Schema):
 
 
 MAX_CPM = Decimal("99999.99")
-CPM_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,2})?$"
+CPM_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,3})?$"  # up to 3 decimals (KWD); per currency below
 
 
 class MoneyAmount(fields.Decimal):
-    """A decimal amount in major units ("4.50") with at most two decimals, at most MAX_CPM
-    (an exponent like "1e999999999" would otherwise become a billion-digit integer)."""
+    """A decimal amount in major units ("4.50"), at most MAX_CPM (an exponent like
+    "1e999999999" would otherwise become a billion-digit integer); the schema checks its
+    decimals against the currency's minor unit (JPY 0, EUR 2, KWD 3)."""
 
     def _validated(self, value: Any) -> Decimal:
         amount = super()._validated(value)
         if amount is None:
             return amount
-        if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
-            raise ValidationError("must be >= 0 with at most two decimals")
+        if not amount.is_finite() or amount < 0:
+            raise ValidationError("must be a finite amount >= 0")
         if amount > MAX_CPM:
             raise ValidationError(f"must be at most {MAX_CPM}")
         return amount
@@ -379,6 +381,14 @@ class CampaignInputSchema(Schema):
             raise ValidationError("the flight must end after it starts", "ends_at")
 
     @validates_schema
+    def _cpm_fits_currency(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "cpm" in data and "currency" in data:
+            try:
+                to_minor(Decimal(data["cpm"]), data["currency"])
+            except ValueError as exc:
+                raise ValidationError(str(exc), "cpm") from exc
+
+    @validates_schema
     def _valid_targeting(self, data: dict[str, Any], **_kwargs: Any) -> None:
         try:
             parse_targeting(json.dumps(data.get("targeting", {})))
@@ -387,7 +397,7 @@ class CampaignInputSchema(Schema):
 
     @post_load
     def _to_columns(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        data["cpm_minor"] = int(Decimal(data.pop("cpm")) * 100)
+        data["cpm_minor"] = to_minor(Decimal(data.pop("cpm")), data["currency"])
         data["starts_at"] = data["starts_at"].astimezone(UTC)
         data["ends_at"] = data["ends_at"].astimezone(UTC)
         data["targeting"] = json.dumps(data["targeting"], sort_keys=True)

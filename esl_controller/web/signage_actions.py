@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from esl_controller.ads import billed_terms
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.labels.content import build_label_content
@@ -65,6 +66,10 @@ class SignageInputError(ValueError):
 
 class DuplicateError(SignageInputError):
     """The id or name is taken."""
+
+
+class ConflictError(SignageInputError):
+    """The change contradicts what is already recorded (a campaign that has billed)."""
 
 
 def store_timezone(session: Session, settings: Settings) -> str:
@@ -221,6 +226,9 @@ def save_campaign(
         campaign = Campaign(**values)
     else:
         campaign = get_campaign(session, campaign_id)
+        frozen = billed_terms.frozen_change(session, campaign, values)
+        if frozen:
+            raise ConflictError("currency" if "currency" in frozen else "advertiser_id", frozen)
         for key, value in values.items():
             setattr(campaign, key, value)
     session.add(campaign)

@@ -57,7 +57,8 @@ def init_app(app: Flask) -> None:
 
 @bp.errorhandler(signage_actions.SignageInputError)
 def unusable_input(error: signage_actions.SignageInputError) -> tuple[Response, int]:
-    status = 409 if isinstance(error, signage_actions.DuplicateError) else 422
+    conflicts = (signage_actions.DuplicateError, signage_actions.ConflictError)
+    status = 409 if isinstance(error, conflicts) else 422
     return jsonify(error=str(error), errors={error.field: [error.message]}), status
 
 

@@ -115,7 +115,11 @@ PopFactory = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def make_pop(ads_world: AdsWorld) -> PopFactory:
-    """`make_pop(started=<aware dt>, seconds=10, player=..., campaign=...)` -> a pop dict."""
+    """`make_pop(started=<aware dt>, seconds=10, player=..., campaign=...)` -> a pop dict.
+
+    Without `started`, plays follow each other 15 s apart from an hour ago: a screen shows
+    one thing at a time, and overlapping plays are billed once."""
+    next_start = [utcnow() - timedelta(hours=1)]
 
     def make(
         started: datetime | None = None,
@@ -127,7 +131,10 @@ def make_pop(ads_world: AdsWorld) -> PopFactory:
         play_id: str | None = None,
         offset: timezone = PLAYER_OFFSET,
     ) -> dict[str, Any]:
-        start = (started or utcnow() - timedelta(minutes=5)).astimezone(offset)
+        if started is None:
+            started = next_start[0]
+            next_start[0] += timedelta(seconds=15)
+        start = started.astimezone(offset)
         return {
             "play_id": play_id or str(uuid.uuid4()),
             "player": player or ads_world.declared_player,

@@ -26,13 +26,14 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 def test_the_serialisation_is_pinned_so_it_never_changes_silently():
     (row,) = chain_of(1)
     expected = (
-        b'["esl-impression-v1","play-1",7,3,11,"screen-07","dairy",'
+        b'["esl-impression-v2","play-1",7,3,11,"screen-07","dairy",'
         b'"2026-11-02T09:00:10.000000Z",10000,2500,"declared",2500,850,"EUR"]'
     )
     assert canonical_bytes(billed_fields(row)) == expected
     assert row.prev_hash == GENESIS_HASH
-    assert row.hash == hashlib.sha256(GENESIS_HASH.encode() + b"\n" + expected).hexdigest()
-    assert row.hash == "7f3bdba5bce1bb5ca431eb6727de8ace8fc8b89e6b020e002a05712864fb3c38"
+    digest = hashlib.sha256(expected).hexdigest()
+    assert row.hash == hashlib.sha256(f"{GENESIS_HASH}\n{digest}".encode()).hexdigest()
+    assert row.hash == "a417e2fc52ae1b28b6b16af7789a4f51fcd8065dee87ab3c2f9a8f9a062a6bd8"
 
 
 def test_an_intact_chain_verifies_and_reports_its_head():

@@ -306,3 +306,59 @@ def test_smtp_url_parsing():
     assert parse_smtp_url("smtps://mail.example").port == 465
     with pytest.raises(ValueError, match="ESL_SMTP_URL"):
         parse_smtp_url("http://mail.example")
+
+
+@responses.activate
+def test_a_retry_re_sends_the_identical_body_and_signature(
+    engine: Engine, settings: Settings, ads_world
+):
+    seed_day(engine, ads_world)
+    webhook_schedule(engine, ads_world)
+    responses.post(HOOK, status=503)
+    run_due_deliveries(engine, settings, MIDNIGHT, environ=ENVIRON)
+    # a late play of the period arrives, and the chain head moves, before the retry
+    append_impressions(
+        engine,
+        [
+            Billed(
+                started_at=MIDNIGHT - timedelta(hours=2),
+                campaign_id=ads_world.campaign_id,
+                advertiser_id=ads_world.advertiser_id,
+                player_id=ads_world.declared_player,
+                cpm_minor=1250,
+            )
+        ],
+    )
+    responses.replace(responses.POST, HOOK, status=200)
+    (delivery,) = deliveries(engine)
+    run_due_deliveries(engine, settings, as_utc(delivery.next_attempt_at), environ=ENVIRON)
+    first, second = responses.calls
+    assert first.request.body == second.request.body
+    assert first.request.headers[SIGNATURE_HEADER] == second.request.headers[SIGNATURE_HEADER]
+    assert first.request.headers[DELIVERY_HEADER] == second.request.headers[DELIVERY_HEADER]
+    assert json.loads(second.request.body)["total"]["plays"] == 3  # as first announced
+    (delivery,) = deliveries(engine)
+    assert delivery.status == "sent"
+
+
+def test_report_emails_carry_a_date_and_a_message_id_kept_across_retries(
+    engine: Engine, settings: Settings, ads_world
+):
+    from email.utils import parsedate_to_datetime
+
+    seed_day(engine, ads_world)
+    new_schedule(engine, ads_world, email_to="buyer@dairy.example")
+    sent_at = MIDNIGHT + timedelta(minutes=5)
+    refusing = settings.with_overrides(smtp_url="smtp://127.0.0.1:9", report_from="r@store.example")
+    run_due_deliveries(engine, refusing, sent_at)  # nobody listens: an attempt that failed
+    (delivery,) = deliveries(engine)
+    assert delivery.status == "pending"
+    with SmtpSink() as sink:
+        working = settings.with_overrides(smtp_url=sink.url, report_from="r@store.example")
+        retry_at = as_utc(delivery.next_attempt_at)
+        run_due_deliveries(engine, working, retry_at)
+    (message,) = sink.messages
+    assert parsedate_to_datetime(message["Date"]) == retry_at.replace(microsecond=0)
+    created = as_utc(delivery.created_at)
+    expected_id = f"<report-delivery-{delivery.id}.{created:%Y%m%d%H%M%S}@store.example>"
+    assert message["Message-ID"] == expected_id

@@ -41,7 +41,7 @@ def test_accepted_play_is_stored_in_utc_with_a_chained_impression(
     engine, settings, ads_world, make_pop
 ):
     started = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # 08:30 in Bucharest: morning daypart
-    pop = make_pop(started, seconds=12.5)
+    pop = make_pop(started, seconds=12.5, creative=ads_world.second_creative_id)  # 15 s
     result = PlayIngestor(engine, settings, clock=lambda: started + timedelta(hours=1)).ingest(
         [pop], "http"
     )
@@ -58,7 +58,7 @@ def test_accepted_play_is_stored_in_utc_with_a_chained_impression(
     assert impression.multiplier_milli == 3500  # "07:00-10:00": 3.5, store-local
     assert impression.impressions_milli == 3500
     assert impression.cpm_minor == ads_world.cpm_minor
-    assert (impression.campaign_name, impression.creative_name) == ("Milk winter", "Milk 10s")
+    assert (impression.campaign_name, impression.creative_name) == ("Milk winter", "Milk 15s")
     assert impression.player_name == "Entrance left"
     assert verify_impressions(engine).ok
 
@@ -155,24 +155,127 @@ def test_play_without_campaign_is_stored_without_an_impression(
     assert _count(engine, Impression) == 0
 
 
-def test_clock_jump_back_is_flagged_and_counted_once(engine, settings, ads_world, make_pop):
-    # Overlaps shorter than the clock-skew allowance (120 s) are tolerated, so the player
-    # here shows 5-minute loops: an overlap of a whole loop is a clock that jumped.
+def test_clock_jump_back_is_flagged_and_billed_once(engine, settings, ads_world, make_pop):
     start = utcnow() - timedelta(hours=3)
     ingestor = PlayIngestor(engine, settings)
-    first_hour = [make_pop(start + timedelta(minutes=5 * n), seconds=300) for n in range(10)]
+    first_hour = [make_pop(start + timedelta(seconds=10 * n)) for n in range(10)]
     ingestor.ingest(first_hour, "mqtt")
-    # The clock jumps back 20 min: new plays (new ids) land on an interval already played.
-    jumped = [make_pop(start + timedelta(minutes=5 * n - 20), seconds=300) for n in (10, 11)]
+    # The clock jumps back 50 s: new plays (new ids) land on an interval already played.
+    jumped = [make_pop(start + timedelta(seconds=10 * n - 50)) for n in (10, 11)]
     result = ingestor.ingest([*jumped, first_hour[0]], "mqtt")
     assert result.accepted == 2
     assert result.duplicates == 1  # the replayed play
     assert len(result.flagged) == 2
-    assert all("overlaps play" in flag for _, flag in result.flagged)
+    assert all(flag.startswith("not billed: overlaps play") for _, flag in result.flagged), (
+        result.flagged
+    )
     with Session(engine) as session:
         flags = session.scalars(select(Play.flag).where(Play.flag.is_not(None))).all()
     assert len(flags) == 2
-    assert _count(engine, Impression) == 12  # every play billed exactly once
+    assert _count(engine, Play) == 12
+    assert _count(engine, Impression) == 10  # the overlapping plays are not billed again
+
+
+def test_a_fully_overlapping_duplicate_under_a_fresh_id_is_billed_once(
+    engine, settings, ads_world, make_pop
+):
+    started = utcnow() - timedelta(minutes=30)
+    original = make_pop(started)
+    copy = make_pop(started)  # same screen, same interval, a fresh play id
+    result = PlayIngestor(engine, settings).ingest([original, copy], "mqtt")
+    assert result.accepted == 2
+    assert [pid for pid, _ in result.flagged] == [copy["play_id"]]
+    assert [row.play_id for row in _impressions(engine)] == [original["play_id"]]
+    # the same interval on another screen is another play, billed
+    other = make_pop(started, player=ads_world.sensor_player)
+    assert PlayIngestor(engine, settings).ingest([other], "mqtt").flagged == []
+    assert _count(engine, Impression) == 2
+
+
+def test_billing_rules_refuse_with_reasons_and_keep_the_rest_of_the_batch(
+    engine, settings, ads_world, make_pop
+):
+    now = utcnow()
+    with session_scope(engine) as session:
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == ads_world.other_campaign_id)
+            .values(targeting=json.dumps({"zones": ["dairy"]}))
+        )
+        session.add(
+            Creative(campaign_id=ads_world.other_campaign_id, name="Espresso 6s", duration_s=6)
+        )
+    good = make_pop(now - timedelta(minutes=40))
+    long_play = make_pop(now - timedelta(hours=23, minutes=30), seconds=23 * 3600)
+    slightly_long = make_pop(now - timedelta(minutes=20), seconds=12.5)  # 10 s creative
+    within_tolerance = make_pop(now - timedelta(minutes=10), seconds=11.5)
+    # other campaign: zone "dairy" only, flight from 10 days ago, longest creative 6 s
+    wrong_zone = make_pop(
+        now - timedelta(minutes=5), campaign=ads_world.other_campaign_id, creative=None
+    )
+    before_flight = make_pop(
+        now - timedelta(days=12),
+        campaign=ads_world.other_campaign_id,
+        creative=None,
+        player=ads_world.sensor_player,
+    )
+    in_zone = make_pop(
+        now - timedelta(minutes=5),
+        campaign=ads_world.other_campaign_id,
+        creative=None,
+        player=ads_world.sensor_player,
+        seconds=6,
+    )
+    too_long_for_campaign = make_pop(
+        now - timedelta(minutes=3),
+        seconds=9,
+        campaign=ads_world.other_campaign_id,
+        creative=None,
+        player=ads_world.sensor_player,
+    )
+    batch = [
+        good,
+        long_play,
+        slightly_long,
+        within_tolerance,
+        wrong_zone,
+        before_flight,
+        in_zone,
+        too_long_for_campaign,
+    ]
+    result = PlayIngestor(engine, settings).ingest(batch, "mqtt")
+    reasons = dict(result.rejected)
+    assert result.accepted == 3
+    assert {good["play_id"], within_tolerance["play_id"], in_zone["play_id"]} == {
+        row.play_id for row in _impressions(engine)
+    }
+    assert reasons[long_play["play_id"]].startswith("longer_than_creative: play lasted 82800")
+    assert "10.000 s + 2 s tolerance" in reasons[slightly_long["play_id"]]
+    assert reasons[wrong_zone["play_id"]] == (
+        f"not_targeted: campaign {ads_world.other_campaign_id} does not target zone "
+        "'entrance' of player 'screen-01'"
+    )
+    assert reasons[before_flight["play_id"]].startswith("out_of_flight: play started")
+    assert "campaign's longest creative (6.000 s" in reasons[too_long_for_campaign["play_id"]]
+    with Session(engine) as session:
+        stored = dict(session.execute(select(RejectedPlay.play_id, RejectedPlay.reason)).all())
+    assert stored == reasons
+
+
+def test_a_play_naming_another_player_than_its_topic_is_refused(
+    engine, settings, ads_world, make_pop
+):
+    own, forged = make_pop(player=ads_world.sensor_player), make_pop()  # forged: screen-01
+    payload = json.dumps([own, forged]).encode()
+    result = PlayIngestor(engine, settings).on_plays(parse_pops(payload), ads_world.sensor_player)
+    assert result.accepted == 1
+    assert dict(result.rejected) == {
+        forged["play_id"]: "wrong_player: player 'screen-02' may not report plays of 'screen-01'"
+    }
+    assert [row.player_id for row in _impressions(engine)] == [ads_world.sensor_player]
+    with Session(engine) as session:
+        [refused] = session.scalars(select(RejectedPlay)).all()
+    assert (refused.play_id, refused.player_id) == (forged["play_id"], "screen-01")
 
 
 def test_clock_jump_forward_is_not_double_counted(engine, settings, ads_world, make_pop):
@@ -190,8 +293,8 @@ def test_clock_jump_forward_is_not_double_counted(engine, settings, ads_world, m
 
 
 def test_protocol_plays_from_mqtt_are_ingested(engine, settings, ads_world, make_pop):
-    payload = json.dumps([make_pop(), make_pop(seconds=15)]).encode()
-    result = PlayIngestor(engine, settings).on_plays(parse_pops(payload))
+    payload = json.dumps([make_pop(), make_pop(seconds=11)]).encode()
+    result = PlayIngestor(engine, settings).on_plays(parse_pops(payload), ads_world.declared_player)
     assert result.accepted == 2
     with Session(engine) as session:
         player = session.get(Player, ads_world.declared_player)
@@ -283,3 +386,17 @@ def test_local_offset_is_kept_for_other_time_zones(engine, settings, ads_world, 
         play = session.get(Play, pop["play_id"])
     assert play.local_offset_minutes == -330
     assert abs((play.started_at - started).total_seconds()) < 0.001
+
+
+def test_a_play_outside_the_utc_range_is_refused_and_the_batch_still_counts(
+    engine, settings, ads_world, make_pop
+):
+    good = make_pop()
+    edge = dict(
+        make_pop(),
+        started_at="0001-01-01T00:00:00+05:00",
+        ended_at="0001-01-01T00:00:10+05:00",
+    )
+    result = PlayIngestor(engine, settings).ingest([good, edge], "http")
+    assert result.accepted == 1
+    assert dict(result.rejected)[edge["play_id"]].startswith("malformed: started_at")

@@ -265,3 +265,111 @@ def test_buyers_cannot_open_dashboard_pages(client: FlaskClient, ads: Ads):
     own = client.get(f"/api/v1/reports?campaign={ads.campaign_id}")  # cookie works for the API
     assert own.status_code == 200
     assert json.loads(own.get_data())["campaign"]["id"] == ads.campaign_id
+
+
+# --- signed checkpoints and the buyer's records export -------------------------------------
+
+
+def test_the_public_key_and_checkpoints_over_the_api(client: FlaskClient, ads: Ads, seed: Seed):
+    key = client.get("/api/v1/impressions/public-key", headers=bearer(ads.buyer_token))
+    assert key.status_code == 200
+    assert key.get_json()["algorithm"] == "Ed25519"
+    assert key.get_json()["latest_checkpoint"] is None
+    refused = client.post("/api/v1/impressions/checkpoints", headers=bearer(ads.buyer_token))
+    assert refused.status_code == 403
+    taken = client.post("/api/v1/impressions/checkpoints", headers=bearer(seed.manager_token))
+    assert taken.status_code == 201
+    assert taken.get_json()["head_seq"] == 5
+    assert taken.get_json()["public_key"] == key.get_json()["public_key"]
+    again = client.get("/api/v1/impressions/public-key", headers=bearer(ads.buyer_token))
+    assert again.get_json()["latest_checkpoint"] == taken.get_json()
+
+
+def test_a_buyer_verifies_its_export_independently_and_catches_an_edit(
+    client: FlaskClient, ads: Ads, seed: Seed, engine: Engine
+):
+    from tests.support.export_verifier import billed_spend_minor, check_export
+
+    client.post("/api/v1/impressions/checkpoints", headers=bearer(seed.manager_token))
+    pinned = client.get("/api/v1/impressions/public-key", headers=bearer(ads.buyer_token))
+    public_key = pinned.get_json()["public_key"]
+    path = f"/api/v1/campaigns/{ads.campaign_id}/impression-records"
+    export = client.get(path, headers=bearer(ads.buyer_token)).get_json()
+    assert check_export(export, public_key) == []
+    mine = [record for record in export["records"] if "fields" in record]
+    others = [record for record in export["records"] if "fields" not in record]
+    assert (len(mine), len(others)) == (4, 1)
+    assert set(others[0]) == {"seq", "prev_hash", "hash", "digest"}  # no billed field shown
+    report = client.get(
+        f"/api/v1/reports?campaign={ads.campaign_id}", headers=bearer(ads.buyer_token)
+    ).get_json()
+    assert billed_spend_minor(export) == report["total"]["spend_minor"]
+    # the store edits a billed record after signing: the buyer's verifier sees it
+    with session_scope(engine) as session:
+        session.execute(
+            update(Impression).where(Impression.seq == mine[1]["seq"]).values(cpm_minor=1)
+        )
+    edited = client.get(path, headers=bearer(ads.buyer_token)).get_json()
+    assert f"seq {mine[1]['seq']}: hash does not match" in check_export(edited, public_key)
+    # and a tampered export (a lower CPM in transit) fails the same way
+    export["records"][mine[0]["seq"] - 1]["fields"]["cpm_minor"] = 1
+    assert check_export(export, public_key) == [f"seq {mine[0]['seq']}: hash does not match"]
+
+
+def test_an_export_after_a_checkpoint_links_to_it(
+    client: FlaskClient, ads: Ads, seed: Seed, engine: Engine
+):
+    from tests.ads.billing_log import Billed, append_impressions
+    from tests.support.export_verifier import check_export
+
+    first = client.post("/api/v1/impressions/checkpoints", headers=bearer(seed.manager_token))
+    append_impressions(
+        engine,
+        [
+            Billed(
+                started_at=FLIGHT_START + timedelta(days=7),
+                campaign_id=ads.campaign_id,
+                advertiser_id=ads.advertiser_id,
+                player_id="s1",
+                cpm_minor=1250,
+            )
+        ],
+    )
+    client.post("/api/v1/impressions/checkpoints", headers=bearer(seed.manager_token))
+    key = client.get("/api/v1/impressions/public-key", headers=bearer(ads.buyer_token))
+    path = f"/api/v1/campaigns/{ads.campaign_id}/impression-records?after_seq=5"
+    export = client.get(path, headers=bearer(ads.buyer_token)).get_json()
+    assert [record["seq"] for record in export["records"]] == [6]
+    assert export["prev_hash"] == first.get_json()["head_hash"]
+    assert check_export(export, key.get_json()["public_key"]) == []
+
+
+def test_a_buyer_cannot_export_another_advertisers_records(client: FlaskClient, ads: Ads):
+    response = client.get(
+        f"/api/v1/campaigns/{ads.other_campaign_id}/impression-records",
+        headers=bearer(ads.buyer_token),
+    )
+    assert response.status_code == 403
+
+
+def test_verify_over_the_api_catches_an_edited_hourly_total(
+    client: FlaskClient, ads: Ads, engine: Engine
+):
+    from esl_controller.models import ImpressionHourTotal
+
+    path = f"/api/v1/impressions/verify?campaign={ads.campaign_id}"
+    assert client.get(path, headers=bearer(ads.buyer_token)).get_json()["ok"] is True
+    with session_scope(engine) as session:
+        session.execute(update(ImpressionHourTotal).values(plays=ImpressionHourTotal.plays + 1))
+    proof = client.get(path, headers=bearer(ads.buyer_token)).get_json()
+    assert proof["ok"] is False
+    assert proof["reason"].startswith("hourly totals do not reconcile")
+
+
+def test_the_revenue_page_publishes_the_signing_key(
+    manager_client: FlaskClient, client: FlaskClient, ads: Ads
+):
+    page = manager_client.get("/revenue").get_data(as_text=True)
+    key = client.get("/api/v1/impressions/public-key", headers=bearer(ads.buyer_token))
+    assert key.get_json()["public_key"] in page
+    assert key.get_json()["key_id"] in page
