@@ -99,6 +99,12 @@ class _Online:
 
 
 @dataclass(frozen=True)
+class _StatusUpdate:
+    station: str
+    info: StationInfo
+
+
+@dataclass(frozen=True)
 class _Offline:
     station: str
     reason: str
@@ -222,6 +228,9 @@ class Dispatcher:
 
     def station_offline(self, station_id: str, reason: str) -> None:
         self._events.put(_Offline(station_id, reason))
+
+    def station_status(self, station_id: str, info: StationInfo) -> None:
+        self._events.put(_StatusUpdate(station_id, info))
 
     def labels_heard(self, station_id: str, labels: list[HeardLabel]) -> None:
         self._events.put(_Heard(station_id, tuple(labels)))
@@ -354,6 +363,8 @@ class Dispatcher:
                 confirmations = []
             if isinstance(event, _Online):
                 self._apply_online(session, event.station, event.info, now)
+            elif isinstance(event, _StatusUpdate):
+                self._apply_status_update(session, event.station, event.info, now)
             elif isinstance(event, _Offline):
                 self._apply_offline(session, event.station, event.reason, now)
             elif isinstance(event, _Busy):
@@ -588,6 +599,19 @@ class Dispatcher:
             # air is lost with its memory. Send it again now rather than after a timeout.
             self._requeue_on_air(session, station)
         self._online.add(station)
+
+    def _apply_status_update(
+        self, session: Session, station: str, info: StationInfo, now: datetime
+    ) -> None:
+        row = self._station_row(session, station)
+        if row is None or station not in self._online:
+            return
+        row.last_seen = now
+        if info.queue_depth is not None:
+            row.queue_depth = info.queue_depth
+        if info.eta_s is not None:
+            row.eta_s = info.eta_s
+        session.add(row)
 
     def _apply_offline(self, session: Session, station: str, reason: str, now: datetime) -> None:
         self._online.discard(station)

@@ -115,6 +115,9 @@ class LinkEvents(Protocol):
 
     def station_offline(self, station_id: str, reason: str) -> None: ...
 
+    def station_status(self, station_id: str, info: StationInfo) -> None:
+        """New figures (queue, ETA) from a station that stays online; nothing is re-sent."""
+
     def labels_heard(self, station_id: str, labels: list[HeardLabel]) -> None: ...
 
     def malformed(self, station_id: str, kind: str, detail: str) -> None:

@@ -260,3 +260,82 @@ def test_good_acks_in_a_batch_with_a_bad_entry_still_count(engine, seed_store, d
     assert label(engine, ids[0]).state == "acked"
     assert label(engine, ids[1]).state == "sent"
     assert d.stats["malformed_ack"] == 1
+
+
+def test_a_status_update_changes_figures_but_resends_nothing(engine, seed_store, dispatcher):
+    from esl_controller.esl.link import StationInfo
+    from esl_controller.models import BaseStation
+
+    d, sent = dispatcher
+    ids = seed_store(labels=3, stations=1)
+    for n, label_id in enumerate(ids):
+        queue(engine, label_id, n + 1)
+    status(sent, "bs-01", "online")
+    assert d.step() == 2
+    d.station_status("bs-01", StationInfo(queue_depth=7, eta_s=42.0))
+    assert d.step() == 0  # what is on air stays on air
+    with Session(engine) as s:
+        station = s.get(BaseStation, "bs-01")
+    assert (station.queue_depth, station.eta_s) == (7, 42.0)
+    assert [row.state for row in outbox(engine, ids[0])] == ["sent"]
+
+
+def test_a_station_announcing_itself_again_gets_its_on_air_work_resent(
+    engine, seed_store, dispatcher
+):
+    d, sent = dispatcher
+    ids = seed_store(labels=2, stations=1)
+    for n, label_id in enumerate(ids):
+        queue(engine, label_id, n + 1)
+    status(sent, "bs-01", "online")
+    d.step()
+    status(sent, "bs-01", "online")  # it restarted: what it held is gone
+    assert d.step() == 2
+    assert [f.seq for f in sent.frames()] == [1, 1, 1, 1]
+    assert all(row.attempts == 1 for i in ids for row in outbox(engine, i))
+
+
+def test_a_confirmation_from_another_station_does_not_count(engine, seed_store, dispatcher):
+    d, sent = dispatcher
+    ids = seed_store(labels=2, stations=2)
+    status(sent, "bs-01", "online")
+    status(sent, "bs-02", "online")
+    queue(engine, ids[0], 1)  # goes to bs-01
+    d.step()
+    ack(sent, "bs-02", ids[0], 1)  # a station that was never sent it
+    d.step()
+    assert label(engine, ids[0]).state == "sent"
+    with Session(engine) as s:
+        kinds = [i.kind for i in s.scalars(select(Incident))]
+    assert kinds == ["foreign_ack"]
+    ack(sent, "bs-01", ids[0], 1)
+    d.step()
+    assert label(engine, ids[0]).state == "acked"
+
+
+def test_a_poisonous_event_costs_only_itself(engine, seed_store, dispatcher, monkeypatch):
+    """A step whose transaction fails rebuilds what is on air from the outbox rows and
+    applies its events one by one: the good confirmation in it still counts."""
+    from esl_controller.esl.link import HeardLabel
+
+    d, sent = dispatcher
+    ids = seed_store(labels=2, stations=1)
+    for n, label_id in enumerate(ids):
+        queue(engine, label_id, n + 1)
+    status(sent, "bs-01", "online")
+    d.step()
+
+    def explode(*_args):
+        raise RuntimeError("a bug a station's report runs into")
+
+    monkeypatch.setattr(d, "_apply_heard", explode)
+    ack(sent, "bs-01", ids[0], 1)
+    d.labels_heard("bs-01", [HeardLabel("LBL00001", "2.9-bwr")])
+    d.step()
+    assert label(engine, ids[0]).state == "acked"
+    assert d.stats["poison_events"] == 1
+    ack(sent, "bs-01", ids[1], 1)  # the other on-air image was not forgotten
+    d.step()
+    assert label(engine, ids[1]).state == "acked"
+    with Session(engine) as s:
+        assert "malformed_event" in [i.kind for i in s.scalars(select(Incident))]

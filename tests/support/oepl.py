@@ -84,6 +84,9 @@ class RecordingEvents:
     def station_offline(self, station_id: str, reason: str) -> None:
         self._record("station_offline", station_id, reason)
 
+    def station_status(self, station_id: str, info: StationInfo) -> None:
+        self._record("station_status", station_id, info)
+
     def labels_heard(self, station_id: str, labels: list[HeardLabel]) -> None:
         self._record("labels_heard", station_id, list(labels))
 

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 RUNSTATUS_RUN = 2
 BUSY_RETRY_S = 2.0  # after a 409 "Come back later"
+STATUS_EVERY_S = 2.0  # how often a changing queue and ETA are reported
 # A tag's confirmation comes at its check-in, after the AP converted the picture; allow
 # three check-in periods and a margin before the dispatcher counts a timeout.
 ACK_CHECKINS = 3
@@ -102,6 +103,7 @@ class OeplStationLink(StationLink):
         self._models = models
         self._claims = claims
         self._tracker = DeliveryTracker()
+        self._status_reported_at = 0.0
         self._tags: dict[str, TagRecord] = {}
         self._types: dict[int, TagTypeMatch] = {}
         self._heard_at: dict[str, float] = {}
@@ -330,6 +332,7 @@ class OeplStationLink(StationLink):
         seq = self._tracker.on_record(record)
         if seq is not None:
             self.events.delivered(self.station_id, record.mac, seq, telemetry)
+            self._report_status()
         now = time.monotonic()
         due = (
             listing
@@ -492,6 +495,7 @@ class OeplStationLink(StationLink):
             log.info("%s: AP busy (409 %s) for %s; retrying", self.station_id, text, mac)
             self.events.busy(self.station_id, command.label_id, command.seq, BUSY_RETRY_S)
         elif response.status_code == 200:
+            self._report_status()
             if self._tracker.accepted(mac, command.seq):
                 with self._lock:
                     record = self._tags.get(mac)
@@ -516,6 +520,14 @@ class OeplStationLink(StationLink):
         if not isinstance(data, dict):
             raise RecordError(kind, f"GET {path}: expected a JSON object")
         return data
+
+    def _report_status(self) -> None:
+        """The queue and ETA as they change, at most every STATUS_EVERY_S."""
+        now = time.monotonic()
+        if now - self._status_reported_at < STATUS_EVERY_S or not self._online.is_set():
+            return
+        self._status_reported_at = now
+        self.events.station_status(self.station_id, self.station_info())
 
     def _came_online(self) -> None:
         with self._lock:
