@@ -15,9 +15,10 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
-from esl_controller.ads import chain, currency, hour_totals
+from esl_controller.ads import chain, currency
 from esl_controller.ads.impressions import divide_half_up
 from esl_controller.clock import utcnow
+from esl_controller.db import fill_impression_hour_totals
 from esl_controller.models import (
     Campaign,
     Impression,
@@ -34,7 +35,7 @@ def migrate(conn: Connection) -> None:
     _convert_rollups(conn)
     old_head, new_head = _rechain(conn)
     conn.execute(delete(ImpressionHourTotal))
-    hour_totals.fill_from_history(conn)
+    fill_impression_hour_totals(conn)
     notes = [f"campaign {cid}: CPM {note}" for cid, note in rounded]
     if old_head != new_head:
         notes.append(

@@ -62,6 +62,18 @@ def panel_image(image: Image.Image, model: HardwareModel) -> Image.Image:
     return image.copy() if turn is None else image.transpose(turn)
 
 
+def display_image(panel: Image.Image, model: HardwareModel) -> Image.Image:
+    """The inverse of `panel_image`: a panel-oriented image turned back for display."""
+    turn = _CLOCKWISE[(360 - model.rotation) % 360]
+    image = panel.copy() if turn is None else panel.transpose(turn)
+    if image.size != (model.width, model.height):
+        width, height = (model.height, model.width) if turn else (model.width, model.height)
+        raise ValueError(
+            f"image is {panel.width}x{panel.height}; a {model.id} panel is {width}x{height}"
+        )
+    return image
+
+
 _CLOCKWISE = {
     0: None,
     90: Image.Transpose.ROTATE_270,  # Pillow rotates counter-clockwise

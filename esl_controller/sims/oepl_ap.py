@@ -241,6 +241,7 @@ class Faults:
     vanish_mid_upload: int = 0  # next N uploads: the AP goes away before answering
     bad_records: int = 0  # next N pushed tag records lack their `mac` and `pending`
     clock_offset_s: float = 0.0  # the AP's clock is this far from ours
+    asleep: bool = False  # the tags stop checking in (out of radio range): nothing is taken
 
 
 @dataclass
@@ -563,7 +564,8 @@ class OeplApEmulator:
                     self._wake.wait(min(delay, 0.5))
                     continue
                 heapq.heapreplace(self._due, (due + self.checkin_s, mac))
-            self._check_in(mac)
+            if not self.faults.asleep:
+                self._check_in(mac)
 
     def _sysinfo_loop(self) -> None:
         while not self._stop.wait(self.sysinfo_every_s):

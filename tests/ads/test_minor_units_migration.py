@@ -12,8 +12,9 @@ from sqlalchemy import inspect, select, text
 from sqlmodel import Session, SQLModel
 
 from esl_controller import db
-from esl_controller.ads import chain, hour_totals
+from esl_controller.ads import chain
 from esl_controller.ads.verify_cli import verify_impressions
+from esl_controller.db import fill_impression_hour_totals
 from esl_controller.models import (
     Advertiser,
     Campaign,
@@ -86,13 +87,13 @@ def _version_5_database(tmp_path):
             prev = digest
         session.commit()
     with engine.begin() as conn:
-        hour_totals.fill_from_history(conn)
+        fill_impression_hour_totals(conn)
     return engine, campaigns
 
 
 def test_version_5_cpms_and_chain_are_migrated(tmp_path):
     engine, campaigns = _version_5_database(tmp_path)
-    assert db.init_db(engine) == 6
+    assert db.init_db(engine) == db.SCHEMA_VERSION
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("report_delivery")}
     assert {"body", "body_content_type", "body_filename"} <= columns

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from esl_controller.config import Settings
+from esl_controller.labels.hardware import load_hardware_models
+from esl_controller.labels.planes import pack_image
+from esl_controller.labels.render import panel_image
 from esl_controller.sims.base_station import BaseStationSim
+from esl_controller.sims.oepl_ap import EmulatedTag, OeplApEmulator, tag_mac
 
 
 class StationHarness(Protocol):
@@ -27,6 +31,9 @@ class StationHarness(Protocol):
     def options(self, station: str) -> dict[str, Any]: ...
 
     def label_ids(self, count: int) -> list[str]: ...
+
+    def stray_label_id(self) -> str:
+        """An id of the station's own form that the store does not have."""
 
     def shown(self, station: str, label: str) -> str | None:
         """The content hash the device shows on the label, or None."""
@@ -72,6 +79,9 @@ class MqttHarness:
     def label_ids(self, count: int) -> list[str]:
         return [f"LBL{n:05d}" for n in range(count)]
 
+    def stray_label_id(self) -> str:
+        return "STRAY00001"
+
     def shown(self, station: str, label: str) -> str | None:
         assert self.sim is not None
         seen = self.sim.shown(station, label)
@@ -100,3 +110,59 @@ class MqttHarness:
     def stop(self) -> None:
         if self.sim:
             self.sim.stop()
+
+
+MODEL = load_hardware_models()["2.9-bwr"]
+
+
+class OeplHarness:
+    """One emulated OpenEPaperLink access point per station, its tags being the labels."""
+
+    driver = "oepl"
+    unknown_label_listing = "label"
+    HW_TYPE = 0x01  # M2 2.9" BWR: our 2.9-bwr model
+
+    def __init__(self, tmp_path: Path, checkin_s: float = 0.3) -> None:
+        self.checkin_s = checkin_s
+        self.aps: dict[str, OeplApEmulator] = {}
+
+    def start(self, settings: Settings, stations: list[str], labels: dict[str, str]) -> None:
+        for station in stations:
+            tags = [EmulatedTag(mac, self.HW_TYPE) for mac, at in labels.items() if at == station]
+            ap = OeplApEmulator(tags=tags, checkin_s=self.checkin_s).start()
+            ap.sysinfo_every_s = 0.5
+            self.aps[station] = ap
+
+    def options(self, station: str) -> dict[str, Any]:
+        return {"url": self.aps[station].url, "reconnect_s": 0.2, "timeout_s": 3.0}
+
+    def label_ids(self, count: int) -> list[str]:
+        return [tag_mac(n) for n in range(count)]
+
+    def stray_label_id(self) -> str:
+        return tag_mac(0xFFFF)
+
+    def shown(self, station: str, label: str) -> str | None:
+        picture = self.aps[station].shown(label)  # in display orientation
+        if picture is None:
+            return None
+        return pack_image(panel_image(picture, MODEL), MODEL.colour_mode).content_hash
+
+    def go_offline(self, station: str) -> None:
+        self.aps[station].disappear()
+
+    def go_online(self, station: str) -> None:
+        self.aps[station].reappear()
+
+    def deafen(self, station: str) -> None:
+        self.aps[station].faults.asleep = True
+
+    def led_flashes(self, station: str, label: str) -> int:
+        return len(self.aps[station].tag(label).led_flashes)
+
+    def report_unknown_label(self, station: str, label: str) -> None:
+        self.aps[station].add_tag(EmulatedTag(label, self.HW_TYPE))
+
+    def stop(self) -> None:
+        for ap in self.aps.values():
+            ap.stop()

@@ -149,10 +149,14 @@ def test_flash_form_with_bad_values_says_which(manager_client: FlaskClient, engi
 def test_base_stations_page(manager_client: FlaskClient):
     html = _page(manager_client, "/base-stations")
     assert re.search(
-        r"bs-1</a></td>\s*<td>Aisle 1</td>\s*<td><span class=\"badge state-acked\">online", html
+        r"bs-1</a></td>\s*<td>Aisle 1</td>\s*<td>mqtt</td>\s*"
+        r"<td><span class=\"badge state-acked\">online",
+        html,
     )
     assert re.search(
-        r"bs-2</a></td>\s*<td>Aisle 2</td>\s*<td><span class=\"badge state-failed\">offline", html
+        r"bs-2</a></td>\s*<td>Aisle 2</td>\s*<td>mqtt</td>\s*"
+        r"<td><span class=\"badge state-failed\">offline",
+        html,
     )
 
 

@@ -496,7 +496,9 @@ class OeplStationLink(StationLink):
             self.events.busy(self.station_id, command.label_id, command.seq, BUSY_RETRY_S)
         elif response.status_code == 200:
             self._report_status()
-            if self._tracker.accepted(mac, command.seq):
+            with self._lock:
+                current = self._tags.get(mac)
+            if self._tracker.accepted(mac, command.seq, current):
                 with self._lock:
                     record = self._tags.get(mac)
                 telemetry = self._telemetry(record) if record else None

@@ -16,6 +16,7 @@ from PIL import Image
 
 from esl_controller.esl.drivers.oepl.tagtypes import TagTypeMatch
 from esl_controller.labels.planes import PackedImage
+from esl_controller.labels.render import display_image
 
 JPEG_QUALITY = 100
 WHITE_RGB, BLACK_RGB = (255, 255, 255), (0, 0, 0)
@@ -26,14 +27,21 @@ class PictureError(ValueError):
 
 
 def jpeg_for(image: PackedImage, match: TagTypeMatch) -> bytes:
-    """The upload for one label: display orientation turned as the tag type wants."""
+    """The upload for one label. The outbox keeps planes in our model's panel orientation;
+    they are turned back to display orientation, then as the tag type wants."""
+    shown = image.to_image()
+    if match.model is not None:
+        try:
+            shown = display_image(shown, match.model)
+        except ValueError as exc:
+            raise PictureError(f"tag type {match.hw_type:02X}: {exc}") from None
     want = (match.height, match.width) if match.quarter_turn else (match.width, match.height)
-    if (image.width, image.height) != want:
+    if shown.size != want:
         raise PictureError(
-            f"image is {image.width}x{image.height}, tag type {match.hw_type:02X} "
+            f"image is {shown.width}x{shown.height}, tag type {match.hw_type:02X} "
             f"wants {want[0]}x{want[1]}"
         )
-    indices = np.asarray(image.to_image())
+    indices = np.asarray(shown)
     inks = np.array([WHITE_RGB, BLACK_RGB, match.accent_rgb or BLACK_RGB], dtype=np.uint8)
     picture = Image.fromarray(inks[indices], mode="RGB")
     if match.quarter_turn:

@@ -29,6 +29,8 @@ class TagTypeMatch:
     height: int
     quarter_turn: bool  # our display image must be turned 90 degrees clockwise
     accent_rgb: tuple[int, int, int] | None  # the tag type's own accent ink
+    # Our hardware model, whose panel orientation the outbox's planes are in.
+    model: HardwareModel | None = None
 
     @property
     def device_type(self) -> str:
@@ -72,7 +74,9 @@ def match_tag_type(info: TagTypeInfo, models: Mapping[str, HardwareModel]) -> Ta
         size = (info.height, info.width) if turned else (info.width, info.height)
         for model in models.values():
             if (model.width, model.height) == size and model.colour_mode == mode:
-                return TagTypeMatch(model_id=model.id, reason="", quarter_turn=turned, **base)
+                return TagTypeMatch(
+                    model_id=model.id, reason="", quarter_turn=turned, model=model, **base
+                )
     return TagTypeMatch(
         model_id=None,
         reason=(

@@ -8,6 +8,12 @@ AND a later record of the tag shows nothing pending and an update count above th
 had when we sent (or, from firmware without an update count, a different hash). A record
 showing that before the 200 arrives is remembered, not lost. A `clear` (drop what is
 queued) is done when a record shows nothing pending.
+
+The AP does not queue an image identical to what the tag shows (it logs "new image is
+the same as current image"), so that upload never raises the update count. When, after
+the 200, the tag checks in (its last-seen moves) with nothing pending and the same update
+count, the AP had nothing to send it: the tag already shows the image, which counts as
+delivered. That is what a controller restarted mid-push meets when it re-sends.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ class _Expected:
     clear: bool
     accepted: bool = False
     confirmed: bool = False
+    lastseen_at_accept: int | None = None  # the tag's last check-in when the AP said 200
 
 
 class DeliveryTracker:
@@ -45,13 +52,15 @@ class DeliveryTracker:
                 clear,
             )
 
-    def accepted(self, mac: str, seq: int) -> bool:
-        """The AP took the command (HTTP 200). True when it is already confirmed."""
+    def accepted(self, mac: str, seq: int, current: TagRecord | None = None) -> bool:
+        """The AP took the command (HTTP 200); `current` is the tag's newest record. True
+        when it is already confirmed."""
         with self._lock:
             expected = self._expected.get(mac)
             if expected is None or expected.seq != seq:
                 return False
             expected.accepted = True
+            expected.lastseen_at_accept = current.lastseen if current else None
             if expected.confirmed:
                 del self._expected[mac]
                 return True
@@ -67,7 +76,9 @@ class DeliveryTracker:
         """The seq this record confirms (reported once), or None."""
         with self._lock:
             expected = self._expected.get(record.mac)
-            if expected is None or record.pending != 0 or not _confirms(expected, record):
+            if expected is None or record.pending != 0:
+                return None
+            if not (_confirms(expected, record) or _already_shown(expected, record)):
                 return None
             if not expected.accepted:
                 expected.confirmed = True
@@ -81,6 +92,17 @@ class DeliveryTracker:
     def waiting(self) -> dict[str, int]:
         with self._lock:
             return {mac: e.seq for mac, e in self._expected.items()}
+
+
+def _already_shown(expected: _Expected, record: TagRecord) -> bool:
+    """A check-in after the AP accepted an image, with nothing to take: it was identical."""
+    return (
+        expected.accepted
+        and not expected.clear
+        and expected.lastseen_at_accept is not None
+        and record.lastseen > expected.lastseen_at_accept
+        and record.update_count == expected.base_update_count
+    )
 
 
 def _confirms(expected: _Expected, record: TagRecord) -> bool:

@@ -9,11 +9,16 @@ import pytest
 from PIL import Image
 
 from esl_controller.esl.link import Command, CommandKind, LinkUnavailable
+from esl_controller.labels.hardware import load_hardware_models
 from esl_controller.labels.planes import PackedImage, pack_image
+from esl_controller.labels.render import panel_image
 from esl_controller.sims.oepl_ap import RUNSTATUS_PAUSE, RUNSTATUS_RUN, EmulatedTag
 from tests.support.oepl import RecordingEvents
 
 SLOW_CHECKIN_S = 3600.0  # tags check in only when a test says so (check_in_now)
+
+
+MODELS = load_hardware_models()
 
 
 def _picture(seed: int = 1, size: tuple[int, int] = (296, 128)) -> tuple[np.ndarray, PackedImage]:
@@ -22,7 +27,14 @@ def _picture(seed: int = 1, size: tuple[int, int] = (296, 128)) -> tuple[np.ndar
     for _ in range(12):
         x, y = rng.integers(0, size[0] - 20), rng.integers(0, size[1] - 20)
         pixels[y : y + rng.integers(4, 20), x : x + rng.integers(4, 20)] = rng.integers(1, 3)
-    return pixels, pack_image(Image.fromarray(pixels, mode="P"), "BWR")
+    picture = Image.fromarray(pixels, mode="P")
+    # Packed as the render pool packs it: in the panel orientation of the BWR model of
+    # that size (a size no model has stays as it is, for the wrong-size cases).
+    model = next(
+        (m for m in MODELS.values() if (m.width, m.height) == size and m.colour_mode == "BWR"),
+        None,
+    )
+    return pixels, pack_image(panel_image(picture, model) if model else picture, "BWR")
 
 
 def _image(label: str, seq: int, station: str, image: PackedImage) -> Command:
@@ -260,7 +272,7 @@ def test_commands_the_ap_lacks_and_unknown_tags_are_refused_with_the_reason(slow
     reasons = {seq: reason for _, _, seq, reason in refused}
     assert "no page command" in reasons[1]
     assert "not known" in reasons[2]
-    assert "250x122" in reasons[3] and "296x128" in reasons[3]
+    assert "122x250" in reasons[3] and "2.9-bwr panel is 128x296" in reasons[3]
 
 
 def test_eta_and_timeouts_follow_the_check_in_schedule(oepl_ap, open_link) -> None:

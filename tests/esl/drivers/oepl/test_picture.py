@@ -21,7 +21,7 @@ from esl_controller.esl.link import Command, CommandKind
 from esl_controller.labels.content import LabelContent, Money, PromoInfo, StockInfo, UnitPrice
 from esl_controller.labels.hardware import load_hardware_models
 from esl_controller.labels.planes import pack_image
-from esl_controller.labels.render import render_label
+from esl_controller.labels.render import panel_image, render_label
 from esl_controller.labels.templates import load_templates
 from esl_controller.sims.oepl_ap import TAG_TYPES, decode_upload
 from tests.support.oepl import RecordingEvents
@@ -57,7 +57,9 @@ def _renders(model_id: str) -> list[tuple[str, np.ndarray, object]]:
         if template is None or model.size_key not in template.layouts:
             continue
         image = render_label(template, CONTENT, model)
-        out.append((name, np.asarray(image), pack_image(image, model.colour_mode)))
+        # Packed as the render pool packs it: in the panel's own orientation.
+        packed = pack_image(panel_image(image, model), model.colour_mode)
+        out.append((name, np.asarray(image), packed))
     return out
 
 
@@ -84,7 +86,7 @@ def test_the_decoded_picture_is_our_render(hw_type: int) -> None:
 
 def test_a_picture_of_the_wrong_size_is_refused_before_upload() -> None:
     _, _, packed = _renders("2.9-bwr")[0]
-    with pytest.raises(PictureError, match="296x128"):
+    with pytest.raises(PictureError, match=r"a 1\.54-bwr panel is 152x152"):
         jpeg_for(packed, MAPPED[0x00])  # a 1.54" tag
 
 

@@ -72,3 +72,13 @@ def test_a_forgotten_command_is_never_confirmed() -> None:
     tracker.forget(MAC, 7)
     assert tracker.accepted(MAC, 7) is False
     assert tracker.on_record(_record(update_count=9)) is None
+
+
+def test_an_image_the_tag_already_shows_is_delivered_at_the_next_check_in() -> None:
+    """The AP does not queue an identical image; the tag's next check-in with nothing to
+    take proves it shows it (a controller restarted mid-push re-sends such images)."""
+    tracker = DeliveryTracker()
+    tracker.expect(MAC, 7, BASE)
+    assert tracker.accepted(MAC, 7, BASE) is False
+    assert tracker.on_record(_record(pending=0)) is None  # pushed at the upload, no check-in
+    assert tracker.on_record(_record(pending=0, lastseen=BASE.lastseen + 60)) == 7
