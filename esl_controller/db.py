@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -93,12 +93,24 @@ def _v5_impression_hour_totals(conn: Connection) -> None:
     fill_from_history(conn)
 
 
+def _v6_sync_trust(conn: Connection) -> None:
+    """ERP sync runs name their lock holder and count takeovers; per-page ETags."""
+    SQLModel.metadata.create_all(conn, tables=[models.FeedPageState.__table__])
+    # A database that came through step 2 already has them: it creates sync_run as the
+    # models describe it today.
+    present = {column["name"] for column in inspect(conn).get_columns("sync_run")}
+    for column, sql_type in (("holder", "VARCHAR"), ("takeovers", "INTEGER NOT NULL DEFAULT 0")):
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE sync_run ADD COLUMN {column} {sql_type}"))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
     3: _v3_signage,
     4: _v4_proof_of_play,
     5: _v5_impression_hour_totals,
+    6: _v6_sync_trust,
 }
 
 
