@@ -12,7 +12,7 @@ from esl_controller.erp import apply
 from esl_controller.erp.records import parse_product
 from esl_controller.models import PriceHistory, Product
 from tests.conftest import make_gtin
-from tests.erp.conftest import product_raw
+from tests.support.erp import product_raw
 
 
 def apply_raw(engine, store_id, raws, now):

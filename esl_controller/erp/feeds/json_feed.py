@@ -4,6 +4,7 @@ page says nothing about the pages after it, which are still asked for."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -93,8 +94,8 @@ class JsonFeed:
 
 def _json_body(response: requests.Response, where: str) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError as exc:
+        body = json.loads(response.content, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as exc:
         raise FeedError(f"{where}: the body is not valid JSON ({exc})") from None
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise FeedError(f'{where}: expected an object with an "items" list')
@@ -109,6 +110,12 @@ def _json_body(response: requests.Response, where: str) -> dict[str, Any]:
         "next_cursor": None if next_cursor in (None, "") else str(next_cursor),
         "server_time": _server_time(body.get("server_time"), where),
     }
+
+
+def _bounded_int(digits: str) -> int | str:
+    """JSON integers as ints, except absurdly long ones: Python refuses to convert more than
+    4,300 digits and would fail the whole page; as text, the one record is refused instead."""
+    return int(digits) if len(digits) <= 40 else digits
 
 
 def _server_time(value: Any, where: str) -> datetime | None:
