@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -159,7 +160,8 @@ def test_the_worker_poll_takes_over_a_dead_run(engine, settings) -> None:
 def test_the_lock_is_renewed_while_a_page_takes_longer_than_its_term(
     engine, settings, monkeypatch
 ) -> None:
-    monkeypatch.setattr(sync_module, "SYNC_LOCK_SECONDS", 0.4)
+    term = 2.0
+    monkeypatch.setattr(sync_module, "SYNC_LOCK_SECONDS", term)
     on_page_two = threading.Event()
     carry_on = threading.Event()
 
@@ -177,9 +179,11 @@ def test_the_lock_is_renewed_while_a_page_takes_longer_than_its_term(
     )
     worker.start()
     assert on_page_two.wait(10)
-    # Wait out several lock terms by the renewals themselves, not by the clock.
-    first = lease.current(engine, SYNC_LOCK_KEY)
-    while lease.current(engine, SYNC_LOCK_KEY)[1] <= first[1] + sync_module.timedelta(seconds=1):
+    # Wait, by the renewals themselves, until the run has outlived its first lock term: a
+    # renewal after the first expiry pushes the expiry past first expiry + term.
+    first_expiry = lease.current(engine, SYNC_LOCK_KEY)[1]
+    outlived = first_expiry + timedelta(seconds=term)
+    while lease.current(engine, SYNC_LOCK_KEY)[1] <= outlived:
         threading.Event().wait(0.05)
     second = run_sync(engine, FakeFeed(RECORDS), settings)
     carry_on.set()
