@@ -199,7 +199,12 @@ def _death(run: SyncRun, held: tuple[str, datetime] | None, now: datetime) -> st
 def resume_interrupted(engine: Engine, feed: Feed, settings: Settings) -> SyncOutcome | None:
     """Take over the newest dead run of this feed and continue it; fail older dead ones (the
     next run continues from their cursor). None when no run is dead."""
-    dead = dead_runs(engine, feed.name)
+    dead = []
+    for run, why in dead_runs(engine):
+        if run.feed == feed.name:
+            dead.append((run, why))
+        else:  # nobody will ever read that feed again here; it must not block "Sync now"
+            _mark_interrupted(engine, run.id, f"interrupted: {why}; the feed is now {feed.name}")
     if not dead:
         return None
     (newest, reason), older = dead[0], dead[1:]

@@ -208,3 +208,13 @@ def test_a_run_that_lost_its_lock_stops_without_writing(engine, settings) -> Non
     run = get_run(engine, outcome.run_id)
     assert (outcome.status, run.status, run.holder) == ("running", "running", "the-new-holder")
     assert run.pages_done == 1 and run.error is None
+
+
+def test_a_dead_run_of_a_feed_no_longer_configured_is_failed(engine, settings) -> None:
+    with session_scope(engine) as s:
+        s.add(SyncRun(feed="odoo", status="running", holder="elsewhere:7:gone"))
+    assert resume_interrupted(engine, FakeFeed(RECORDS), settings) is None
+    with Session(engine) as s:
+        (run,) = s.execute(select(SyncRun)).scalars()
+        assert run.status == "failed" and "the feed is now fake" in run.error
+        assert active_sync_run(s) is None
