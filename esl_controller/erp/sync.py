@@ -78,8 +78,6 @@ from esl_controller.models import DeadLetter, FeedPageState, FeedState, Product,
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SYNC_LOCK_KEY", "SYNC_LOCK_SECONDS", "SyncOutcome", "resume_interrupted", "run_sync"]
-
 RAW_LIMIT = 2048  # characters of a refused record kept in its dead letter
 
 Progress = Callable[[SyncRun], None]

@@ -13,7 +13,6 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
@@ -53,21 +52,6 @@ def holder_gone(holder: str) -> bool:
     return False
 
 
-def dead_lock_reason(engine: Engine, now: datetime | None = None) -> str | None:
-    """Why nobody alive holds the sync lock (a `running` run is then orphaned), or None while
-    a live holder has it."""
-    now = now or utcnow()
-    held = lease.current(engine, SYNC_LOCK_KEY)
-    if held is None:
-        return "no process holds the sync lock"
-    holder, until = held
-    if until <= now:
-        return f"the sync lock of {holder} expired at {until.isoformat()} UTC"
-    if holder_gone(holder):
-        return f"the process of {holder} is gone"
-    return None
-
-
 class SyncLock:
     """The lock for one run: `acquire` (or `take_over`), then `renewing()` around the run."""
 
@@ -76,6 +60,9 @@ class SyncLock:
         self.holder = holder
         self.seconds = seconds
         self.lost = threading.Event()
+        # The run's thread renews after each page and the renewal thread on its tick; two
+        # renewals at once would each see the other's write as a foreign taker.
+        self._renewing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -92,13 +79,17 @@ class SyncLock:
 
     def renew(self) -> None:
         """Extend the lease now; LockLost when another holder has taken it."""
-        if self.lost.is_set():
-            raise LockLost(f"{self.holder} lost the sync lock")
-        try:
-            self.acquire()
-        except lease.LeaseHeld as held:
-            self.lost.set()
-            raise LockLost(f"{self.holder} lost the sync lock to {held.holder}") from None
+        with self._renewing:
+            if self.lost.is_set():
+                raise LockLost(f"{self.holder} lost the sync lock")
+            try:
+                self.acquire()
+            except lease.LeaseHeld as held:
+                current = lease.current(self.engine, SYNC_LOCK_KEY)
+                if current is not None and current[0] == self.holder:
+                    return  # a racing write of our own; the lease is still ours
+                self.lost.set()
+                raise LockLost(f"{self.holder} lost the sync lock to {held.holder}") from None
 
     def start_renewing(self) -> None:
         self._thread = threading.Thread(
