@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from esl_controller.catalogue.gtin import InvalidGTIN, gtin_forms, gtin_key
+from esl_controller.catalogue.gtin import GTIN_LENGTHS, gtin_forms
 from esl_controller.erp.records import ProductRecord, PromotionRecord
 from esl_controller.models import PriceHistory, Product, Promotion
 
@@ -117,10 +117,11 @@ class Catalogue:
 
 
 def _stored_key(gtin: str) -> str:
-    try:
-        return gtin_key(gtin)
-    except InvalidGTIN:  # written by hand or by an older release; matched as written
-        return gtin
+    # No check-digit arithmetic per row: a stored code with a wrong check digit can never
+    # equal a validated record's key, so padding is enough to match.
+    if gtin.isascii() and gtin.isdigit() and len(gtin) in GTIN_LENGTHS:
+        return gtin.zfill(14)
+    return gtin  # written by hand or by an older release; matched as written
 
 
 def _known_products_query(store_id: str):
