@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from esl_controller.catalogue.gtin import InvalidGTIN, display_gtin
+from esl_controller.catalogue.gtin import InvalidGTIN, display_gtin, validate_gtin
 from esl_controller.catalogue.units import normalise_unit
 from esl_controller.labels.price_format import CURRENCY_DECIMALS
 
@@ -169,7 +169,9 @@ def parse_gtin(value: Any) -> str:
     if len(value) > 32:
         raise RecordError("gtin", f"has {len(value)} characters; a GTIN has 8 to 14 digits")
     try:
-        return display_gtin(value)
+        digits = validate_gtin(value)
+        # EAN-13 is both the common case and its own display form.
+        return digits if len(digits) == 13 else display_gtin(digits)
     except InvalidGTIN as exc:
         raise RecordError("gtin", _gtin_reason(str(exc))) from None
 
@@ -199,12 +201,13 @@ def parse_price_minor(value: Any, currency: str, field: str = "price") -> int:
     if amount < 0:
         raise RecordError(field, f"{_number_text(value)} is negative")
     decimals = CURRENCY_DECIMALS[currency]
-    places = max(0, -amount.normalize().as_tuple().exponent) if amount else 0
-    if places > decimals:
+    scaled = amount.scaleb(decimals)  # _decimal bounded the exponent: this cannot overflow
+    if scaled != scaled.to_integral_value():
+        places = -amount.normalize().as_tuple().exponent
         raise RecordError(
             field, f"{_number_text(value)} has {places} decimals; {currency} allows {decimals}"
         )
-    minor = int(amount.scaleb(decimals))
+    minor = int(scaled)
     if minor > MAX_PRICE_MINOR:
         raise RecordError(
             field, f"{_number_text(value)} is too large; at most {MAX_PRICE_MINOR:,} minor units"
