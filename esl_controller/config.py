@@ -106,6 +106,9 @@ class Settings:
     erp_page_size: int = 500
     erp_timeout_s: float = 15.0
     erp_overlap_s: float = 120.0  # re-read this much before the watermark (clock skew)
+    erp_retry_after_max_s: float = 60.0  # a longer Retry-After is waited this long, not more
+    erp_csv_encoding: str = "utf-8"  # utf-8, windows-1250, iso-8859-2, ... (a BOM wins)
+    erp_csv_decimal: str = "."  # "." or "," in the CSV's price and quantity cells
     # A full sync that would delist more than this share of active products is refused
     # (an empty or truncated feed must not blank the store).
     delist_safety_ratio: float = 0.2
@@ -166,6 +169,9 @@ class Settings:
             erp_page_size=_env_int("ESL_ERP_PAGE_SIZE", 500),
             erp_timeout_s=_env_float("ESL_ERP_TIMEOUT", 15.0),
             erp_overlap_s=_env_float("ESL_ERP_OVERLAP", 120.0),
+            erp_retry_after_max_s=_env_float("ESL_ERP_RETRY_AFTER_MAX", 60.0),
+            erp_csv_encoding=_env("ESL_ERP_CSV_ENCODING", "utf-8"),
+            erp_csv_decimal=_env("ESL_ERP_CSV_DECIMAL", "."),
             delist_safety_ratio=_env_float("ESL_DELIST_SAFETY_RATIO", 0.2),
             delisted_template=_env("ESL_DELISTED_TEMPLATE", "not_for_sale"),
             media_base_url=_env("ESL_MEDIA_BASE_URL", ""),

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -177,6 +177,17 @@ def _v7_minor_units_and_checkpoints(conn: Connection) -> None:
     minor_units_migration.migrate(conn)
 
 
+def _v8_sync_trust(conn: Connection) -> None:
+    """ERP sync runs name their lock holder and count takeovers; per-page ETags."""
+    SQLModel.metadata.create_all(conn, tables=[models.FeedPageState.__table__])
+    # A database that came through step 2 already has them: it creates sync_run as the
+    # models describe it today.
+    present = {column["name"] for column in inspect(conn).get_columns("sync_run")}
+    for column, sql_type in (("holder", "VARCHAR"), ("takeovers", "INTEGER NOT NULL DEFAULT 0")):
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE sync_run ADD COLUMN {column} {sql_type}"))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -185,6 +196,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _v5_impression_hour_totals,
     6: _v6_station_drivers,
     7: _v7_minor_units_and_checkpoints,
+    8: _v8_sync_trust,
 }
 
 

@@ -62,3 +62,35 @@ def release(engine: Engine, key: str, holder: str) -> None:
             text("DELETE FROM schema_meta WHERE key = :k AND value LIKE :v"),
             {"k": key, "v": f"{holder}|%"},
         )
+
+
+def current(engine: Engine, key: str) -> tuple[str, datetime] | None:
+    """(holder, expiry) of the lease `key`, or None when nobody holds it."""
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT value FROM schema_meta WHERE key = :k"), {"k": key}).first()
+    if row is None:
+        return None
+    holder, _, until = row[0].rpartition("|")
+    return holder, datetime.fromisoformat(until)
+
+
+def take_over(
+    engine: Engine,
+    key: str,
+    holder: str,
+    seconds: float,
+    from_holder: str,
+    now: datetime | None = None,
+) -> None:
+    """Take `key` from `from_holder` (known to be dead) even before it expires; LeaseHeld
+    if someone else holds it by now."""
+    now = now or utcnow()
+    value = f"{holder}|{(now + timedelta(seconds=seconds)).isoformat()}"
+    with engine.begin() as conn:
+        taken = conn.execute(
+            text("UPDATE schema_meta SET value = :v WHERE key = :k AND value LIKE :old"),
+            {"k": key, "v": value, "old": f"{from_holder}|%"},
+        )
+        if taken.rowcount == 1:
+            return
+    acquire(engine, key, holder, seconds, now)

@@ -203,6 +203,21 @@ class SyncRun(SQLModel, table=True):
     alert: str | None = None  # e.g. a refused mass delisting, for the manager
     error: str | None = None
     retry_of: int | None = Field(default=None, foreign_key="sync_run.id")
+    # schema 6: who runs it (a sync lock holder), and how often a dead holder's run was taken
+    # over; a run that continues a failed one names it in retry_of
+    holder: str | None = None
+    takeovers: int = 0
+
+
+class FeedPageState(SQLModel, table=True):
+    """Per feed, stream and cursor of an incremental read: the page's ETag and the cursor it
+    pointed to, so a 304 for that page can be skipped without losing the pages after it."""
+
+    __tablename__ = "feed_page_state"
+    key: str = Field(primary_key=True)  # e.g. "json:products:<cursor>" ("" = first page)
+    etag: str
+    next_cursor: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class DeadLetter(SQLModel, table=True):

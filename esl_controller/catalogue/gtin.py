@@ -71,3 +71,31 @@ def to_gtin13(code: str) -> str:
 def to_gtin14(code: str) -> str:
     """The 14-digit form every GTIN has (left-padded with zeros), as GS1 Digital Link uses."""
     return validate_gtin(code).zfill(14)
+
+
+def gtin_key(code: str) -> str:
+    """The one 14-digit key of a GTIN: its 8-, 12-, 13- and 14-digit forms name the same item,
+    so the catalogue matches products on this key, never on the digits as written."""
+    return to_gtin14(code)
+
+
+def display_gtin(code: str) -> str:
+    """The form a new product is stored and printed with: GTIN-8 stays 8 digits (EAN-8), a
+    GTIN-14 with an indicator digit stays 14, everything else is its 13 digits (EAN-13)."""
+    key = gtin_key(code)
+    if key.startswith("000000"):
+        return key[6:]
+    if key.startswith("0"):
+        return key[1:]
+    return key
+
+
+def gtin_forms(key: str) -> tuple[str, ...]:
+    """Every way a stored row may spell the GTIN with 14-digit `key` (rows stored before keys
+    existed kept the ERP's digits): the 14-digit key and its shorter zero-stripped forms."""
+    forms = [key]
+    for length in (13, 12, 8):
+        prefix = key[: 14 - length]
+        if set(prefix) == {"0"}:
+            forms.append(key[14 - length :])
+    return tuple(forms)

@@ -6,20 +6,28 @@ unit, stock, restock date, status), so re-running a sync writes nothing and bump
 `updated_at`. Every price change (and the first price of a new product) becomes a
 `PriceHistory` row, the input of the EU 30-day prior-price rule.
 
-Known products live in a `Catalogue` (GTIN -> id and the label-visible values), loaded once
-per run, so a 100,000-product page stream costs one SELECT, not one per record.
+Known products live in a `Catalogue` (GTIN key -> id and the label-visible values), loaded
+once per run, so a 100,000-product page stream costs one SELECT, not one per record. The key
+is the 14-digit GTIN, so the 12-, 13- and 14-digit forms of one GTIN are one product; a new
+product is stored in its display form (`catalogue.gtin.display_gtin`), and a row stored
+before keys existed is still found under whatever digits it was stored with.
+
+A promotion ends (its `ends_at` is pulled in to now, or to its start when it has not begun)
+when the incremental feed cancels it or a full snapshot no longer lists it; the row stays,
+because the 30-day prior-price rule and the dashboard's history still read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
+from esl_controller.catalogue.gtin import GTIN_LENGTHS, gtin_forms
 from esl_controller.erp.records import ProductRecord, PromotionRecord
 from esl_controller.models import PriceHistory, Product, Promotion
 
@@ -76,8 +84,8 @@ class PageChanges:
 
 
 class Catalogue:
-    """The store's products by GTIN. `load_all` for a full snapshot (every product is needed
-    for delisting); otherwise `ensure` fetches only the GTINs a page mentions."""
+    """The store's products by 14-digit GTIN key. `load_all` for a full snapshot (every
+    product is needed for delisting); otherwise `ensure` fetches only the keys a page names."""
 
     def __init__(self, store_id: str) -> None:
         self.store_id = store_id
@@ -88,21 +96,32 @@ class Catalogue:
         self._add_rows(session.execute(_known_products_query(self.store_id)))
         self._complete = True
 
-    def ensure(self, session: Session, gtins: Iterable[str]) -> None:
+    def ensure(self, session: Session, keys: Iterable[str]) -> None:
         if self._complete:
             return
-        missing = sorted({g for g in gtins if g not in self.by_gtin})
+        missing = sorted({key for key in keys if key not in self.by_gtin})
         for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
-            query = _known_products_query(self.store_id).where(products.c.gtin.in_(chunk))
+            forms = [form for key in missing[start : start + _CHUNK] for form in gtin_forms(key)]
+            query = _known_products_query(self.store_id).where(products.c.gtin.in_(forms))
             self._add_rows(session.execute(query))
 
     def active_gtins(self) -> set[str]:
         return {gtin for gtin, known in self.by_gtin.items() if known.status == "active"}
 
     def _add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        # Ordered by id: if an older release stored two spellings of one GTIN as two rows,
+        # the first one is the product; the other is never matched again.
         for row in rows:
-            self.by_gtin[row[1]] = KnownProduct(row[0], _normalised(tuple(row[3:])), row[2])
+            known = KnownProduct(row[0], _normalised(tuple(row[3:])), row[2])
+            self.by_gtin.setdefault(_stored_key(row[1]), known)
+
+
+def _stored_key(gtin: str) -> str:
+    # No check-digit arithmetic per row: a stored code with a wrong check digit can never
+    # equal a validated record's key, so padding is enough to match.
+    if gtin.isascii() and gtin.isdigit() and len(gtin) in GTIN_LENGTHS:
+        return gtin.zfill(14)
+    return gtin  # written by hand or by an older release; matched as written
 
 
 def _known_products_query(store_id: str):
@@ -112,7 +131,7 @@ def _known_products_query(store_id: str):
         products.c.delisted_at,
         *(products.c[name] for name in LABEL_FIELDS),
     ]
-    return select(*columns).where(products.c.store_id == store_id)
+    return select(*columns).where(products.c.store_id == store_id).order_by(products.c.id)
 
 
 def _normalised(shown: Shown) -> Shown:
@@ -136,13 +155,16 @@ def apply_products(
     source: str,
 ) -> PageChanges:
     """Insert new products, update changed ones, record price changes; one statement each."""
-    catalogue.ensure(session, (r.gtin for r in records))
+    catalogue.ensure(session, (r.key for r in records))
     result = PageChanges()
     new: list[ProductRecord] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     for record in records:
-        known = catalogue.by_gtin.get(record.gtin)
+        known = catalogue.by_gtin.get(record.key)
+        if record.stock_refused is not None:
+            # A stock figure that cannot be read leaves the stock as it was; the price applies.
+            record = replace(record, stock=known.shown[6] if known else None)
         if known is None:
             if record.status == "delisted":
                 result.unchanged += 1  # never sold here and not for sale: nothing to show
@@ -160,7 +182,7 @@ def apply_products(
         result.changed_ids.add(known.id)
         result.changed += 1
     for product_id, record in _insert_products(session, catalogue.store_id, new, now):
-        catalogue.by_gtin[record.gtin] = KnownProduct(product_id, shown_values(record))
+        catalogue.by_gtin[record.key] = KnownProduct(product_id, shown_values(record))
         history.append(_history_row(product_id, record.price_minor, now, source))
         result.changed_ids.add(product_id)
         result.changed += 1
@@ -245,7 +267,7 @@ def load_promotions(session: Session, source: str) -> dict[str, KnownPromotion]:
     ).where(promotions.c.source == source, promotions.c.external_id.is_not(None))
     return {
         row.external_id: KnownPromotion(
-            row.id, row.product_id, (row.price_minor, row.starts_at, row.ends_at)
+            row.id, row.product_id, (row.price_minor, _aware(row.starts_at), _aware(row.ends_at))
         )
         for row in session.execute(query)
     }
@@ -263,12 +285,12 @@ def apply_promotions(
     """Upsert promotions by (source, external id); their products count as changed (and get
     `updated_at` bumped, since the label shows the promotion) when one is new or its price or
     dates changed. A promotion for an unknown product, or in another currency, is rejected."""
-    catalogue.ensure(session, (r.gtin for r in records))
+    catalogue.ensure(session, (r.key for r in records))
     result = PageChanges()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for record in records:
-        product = catalogue.by_gtin.get(record.gtin)
+        product = catalogue.by_gtin.get(record.key)
         rejection = _promotion_rejection(record, product)
         if rejection:
             result.rejections.append(rejection)
@@ -308,6 +330,50 @@ def apply_promotions(
         )
     touch_products(session, sorted(result.changed_ids), now=now)
     return result
+
+
+def end_promotions(
+    session: Session,
+    known: dict[str, KnownPromotion],
+    external_ids: Iterable[str],
+    *,
+    now: datetime,
+) -> tuple[int, set[int]]:
+    """End the named promotions that have not ended yet (a cancel, or a full snapshot that no
+    longer lists them): how many ended, and the ids of their products, whose labels must
+    re-render. Ending one already ended changes nothing, so a re-run is a no-op."""
+    updates: list[dict[str, Any]] = []
+    product_ids: set[int] = set()
+    for external_id in sorted(set(external_ids)):
+        promotion = known.get(external_id)
+        if promotion is None:
+            continue
+        price_minor, starts_at, ends_at = promotion.terms
+        ended_at = promotion_end(starts_at, ends_at, now)
+        if ended_at == _aware(ends_at):
+            continue
+        updates.append({"promotion_id": promotion.id, "ends_at": ended_at})
+        promotion.terms = (price_minor, starts_at, ended_at)
+        product_ids.add(promotion.product_id)
+    if updates:
+        session.execute(
+            update(promotions).where(promotions.c.id == bindparam("promotion_id")), updates
+        )
+        touch_products(session, sorted(product_ids), now=now)
+    return len(updates), product_ids
+
+
+def promotion_end(starts_at: datetime, ends_at: datetime, now: datetime) -> datetime:
+    """When a promotion cancelled at `now` ends: now if it is running, its start if it has
+    not begun (so it never shows), unchanged if it is over already."""
+    if _aware(ends_at) <= now:
+        return _aware(ends_at)
+    return max(_aware(starts_at), now)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands datetimes back naive; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _promotion_rejection(record: PromotionRecord, product: KnownProduct | None) -> Rejection | None:

@@ -18,7 +18,14 @@ from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.erp.feeds import feed_from_settings
 from esl_controller.erp.feeds.base import Feed
-from esl_controller.erp.sync import Progress, SyncOutcome, resume_interrupted, run_sync
+from esl_controller.erp.run_status import SyncRunStatus
+from esl_controller.erp.sync import (
+    Progress,
+    SyncOutcome,
+    dead_runs,
+    resume_interrupted,
+    run_sync,
+)
 from esl_controller.labels.refresh import RefreshReport
 from esl_controller.models import Label, SyncRun
 
@@ -68,18 +75,32 @@ class SyncRunner:
         return outcome
 
     def run_requested(self) -> SyncOutcome | None:
-        """The oldest sync the dashboard asked for, if any (the web never syncs itself)."""
+        """A dead run to take over first (so it never blocks "Sync now"), else the oldest
+        sync the dashboard asked for, if any (the web never syncs itself)."""
+        resumed = self.resume()
+        if resumed is not None:
+            return resumed
         with Session(self.engine) as session:
             requested = session.scalars(
-                select(SyncRun).where(SyncRun.status == "requested").order_by(SyncRun.id)
+                select(SyncRun)
+                .where(SyncRun.status == SyncRunStatus.REQUESTED)
+                .order_by(SyncRun.id)
             ).first()
         if requested is None:
             return None
         return self.run(requested.trigger, full=requested.full, run_id=requested.id)
 
     def resume(self) -> SyncOutcome | None:
-        """A run a crashed worker left half done continues from its last committed page."""
-        outcome = resume_interrupted(self.engine, self.feed_factory(self.settings), self.settings)
+        """A run whose worker died continues from its last committed page; None when no run
+        is dead (a live one is left alone)."""
+        if not dead_runs(self.engine):
+            return None
+        try:
+            feed = self.feed_factory(self.settings)
+        except ValueError as exc:
+            log.error("cannot take over a dead sync run: %s", exc)
+            return None
+        outcome = resume_interrupted(self.engine, feed, self.settings)
         if outcome is not None:
             self._follow_with_labels(outcome)
         return outcome
@@ -89,13 +110,14 @@ class SyncRunner:
         with Session(self.engine) as session:
             run = session.get(SyncRun, run_id) if run_id else None
             run = run or SyncRun(feed=self.settings.erp_feed, trigger=trigger)
-            run.status, run.error, run.started_at, run.finished_at = "failed", error, now, now
+            run.status, run.error = SyncRunStatus.FAILED, error
+            run.started_at, run.finished_at = now, now
             session.add(run)
             session.commit()
             return SyncOutcome(run_id=run.id, status="failed", error=error)
 
     def _follow_with_labels(self, outcome: SyncOutcome) -> None:
-        if outcome.status == "skipped" or not outcome.changed_product_ids:
+        if outcome.status == SyncRunStatus.SKIPPED or not outcome.changed_product_ids:
             return
         label_ids = labels_of_products(self.engine, outcome.changed_product_ids)
         report = self.refresh_labels(label_ids)

@@ -5,6 +5,10 @@ their content needs, renders them in the pool, and queues the images (which skip
 image the label already shows or has queued). Each chunk commits on its own, so the
 dispatcher starts sending the first labels while later ones are still rendering, and a
 crash mid-way keeps what was queued.
+
+Each label is judged alone: whatever goes wrong building one label's content, fingerprint
+or image marks that label (`last_error`, an incident of its kind) and every other label
+goes on.
 """
 
 from __future__ import annotations
@@ -145,7 +149,12 @@ def _fresh_jobs(
     )
     jobs, fingerprints = [], {}
     for job in candidates:
-        fingerprint = content_fingerprint(job.content, job.template, job.model)
+        try:
+            fingerprint = content_fingerprint(job.content, job.template, job.model)
+        except Exception as exc:  # one label's odd content must not stop the chunk
+            message = f"cannot fingerprint its content: {type(exc).__name__}: {exc}"
+            _label_problem(session, job.label_id, "content_error", message, report)
+            continue
         fingerprint = f"{fingerprint}:{pool.templates_digest}"
         if not force and previous.get(job.label_id) == fingerprint:
             report.unchanged += 1
@@ -190,6 +199,9 @@ def _jobs_for(
             yield catalogue.job_for(label)
         except LabelProblem as problem:
             _label_problem(session, label.id, problem.kind, str(problem), report)
+        except Exception as exc:  # e.g. a unit price out of range: this label only
+            message = f"cannot build its content: {type(exc).__name__}: {exc}"
+            _label_problem(session, label.id, "content_error", message, report)
 
 
 @dataclass

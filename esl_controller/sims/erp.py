@@ -4,10 +4,13 @@
 Its catalogue is the demo store's (`demo_data.demo_catalogue`), so GTINs, names and prices
 match what the demo seeded. Prices drift on demand (`change_prices`) or on a timer
 (`drift_every`), and faults are injected by method: failing statuses, a body that is not
-JSON, invalid rows, a duplicate GTIN, an empty catalogue, delisted products.
+JSON, invalid rows, a duplicate GTIN, an empty catalogue, delisted products. Promotions can
+be cancelled (`cancel_promotion`): full reads stop listing them, incremental reads say
+`"status": "cancelled"`.
 
 Paging is keyset paging: the opaque cursor names the last record served, so a catalogue that
-changes between two pages never skips or repeats a record.
+changes between two pages never skips or repeats a record. Every page carries its own ETag
+(a digest of what it holds), and a matching If-None-Match on any page answers 304.
 """
 
 from __future__ import annotations
@@ -102,7 +105,6 @@ class ErpSimulator:
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._version = 0
         self._extra_serial = 0
         self._products, self._promotions = _catalogue_rows(store_id, products, seed, now)
         self._extras: dict[str, list[Row]] = {stream: [] for stream in STREAMS}
@@ -169,8 +171,16 @@ class ErpSimulator:
             for record in chosen:
                 record["price"] = _decimal_price(_new_price(rng, _minor_units(record["price"])))
                 record["modified_at"] = moment
-            self._version += 1
         return [record["gtin"] for record in chosen]
+
+    def set_price(self, gtin: str, price: str) -> None:
+        """Give one product a new shelf price ("12.99")."""
+        with self._lock:
+            record = self._products_by_gtin().get(gtin)
+            if record is None:
+                raise KeyError(f"the ERP has no product with GTIN {gtin}")
+            record["price"] = price
+            record["modified_at"] = _whole_seconds(utcnow())
 
     def drift_every(self, seconds: float, count: int = 5) -> None:
         """Change `count` prices every `seconds` until `stop()`: the demo store keeps moving."""
@@ -199,7 +209,21 @@ class ErpSimulator:
             for gtin in wanted:
                 by_gtin[gtin]["status"] = "delisted"
                 by_gtin[gtin]["modified_at"] = moment
-            self._version += 1
+
+    def cancel_promotion(self, promotion_id: str) -> None:
+        """Withdraw a promotion: full reads omit it, incremental reads say "cancelled"."""
+        with self._lock:
+            record = next(
+                (rec for _key, rec in self._promotions if rec["id"] == promotion_id), None
+            )
+            if record is None:
+                raise KeyError(f"the ERP has no promotion {promotion_id}")
+            record["status"] = "cancelled"
+            record["modified_at"] = _whole_seconds(utcnow())
+
+    def promotion_ids(self) -> list[str]:
+        with self._lock:
+            return [rec["id"] for _key, rec in self._promotions if rec.get("status") != "cancelled"]
 
     def product(self, gtin: str) -> dict[str, Any]:
         """A product as the feed sends it (a copy), e.g. to compare with the database."""
@@ -237,7 +261,6 @@ class ErpSimulator:
                 kind = BAD_ROW_KINDS[index % len(BAD_ROW_KINDS)]
                 stream, row = _bad_row(kind, index, anchor)
                 self._inject(stream, row)
-            self._version += 1
 
     def duplicate_gtin(self) -> str:
         """The next products read carries a second, different record for an active GTIN."""
@@ -247,14 +270,12 @@ class ErpSimulator:
             twin["price"] = _decimal_price(_minor_units(original["price"]) + 100)
             twin["name"] = f"{original['name']} (duplicate)"
             self._inject("products", twin)
-            self._version += 1
             return original["gtin"]
 
     def empty_catalogue(self, empty: bool = True) -> None:
         """The products stream answers zero products (a broken ERP export) until reset."""
         with self._lock:
             self._empty = empty
-            self._version += 1
 
     def _inject(self, stream: str, record: dict[str, Any]) -> None:
         self._extra_serial += 1
@@ -323,27 +344,23 @@ class ErpSimulator:
         after = _decode_cursor(request.args.get("cursor"))
         since = _parse_since(request.args.get("modified_since"))
         with self._lock:
-            etag = self._etag(stream)
-            if after is None and _etag_matches(request.headers.get("If-None-Match"), etag):
-                return Response(status=304, headers={"ETag": etag})
             rows = self._rows(stream)
             include = _filter(
                 stream, since, self._active_gtins() if stream == "promotions" else None
             )
             records, last_key = _select_page(rows, after, page_size, include)
+            items = [_wire(record) for record in records]
+            next_cursor = _encode_cursor(last_key) if last_key else None
+            etag = _page_etag(stream, items, next_cursor)
+            if _etag_matches(request.headers.get("If-None-Match"), etag):
+                return Response(status=304, headers={"ETag": etag})
             if last_key is None:
                 self._extras[stream].clear()  # the read is complete: injected rows are used up
-            items = [_wire(record) for record in records]
-        body = {
-            "items": items,
-            "next_cursor": _encode_cursor(last_key) if last_key else None,
-            "server_time": _iso(utcnow()),
-        }
+        body = {"items": items, "next_cursor": next_cursor, "server_time": _iso(utcnow())}
         response = Response(
             json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8"
         )
-        if after is None:
-            response.headers["ETag"] = etag
+        response.headers["ETag"] = etag
         return response
 
     def _rows(self, stream: str) -> Sequence[Row]:
@@ -357,10 +374,6 @@ class ErpSimulator:
         if self._empty:
             return set()
         return {record["gtin"] for _key, record in self._products if record["status"] == "active"}
-
-    def _etag(self, stream: str) -> str:
-        digest = hashlib.sha256(f"{stream}:{self._version}:{id(self)}".encode()).hexdigest()
-        return f'"{digest[:24]}"'
 
 
 # --- building the catalogue --------------------------------------------------------------
@@ -454,6 +467,12 @@ def _select_page(
     return [record for _key, record in chosen], None
 
 
+def _page_etag(stream: str, items: list[dict[str, Any]], next_cursor: str | None) -> str:
+    """A validator of this page alone: it changes exactly when the page's content does."""
+    content = json.dumps([stream, items, next_cursor], sort_keys=True, ensure_ascii=False)
+    return f'"{hashlib.sha256(content.encode()).hexdigest()[:24]}"'
+
+
 def _filter(
     stream: str, since: datetime | None, active_gtins: set[str] | None
 ) -> Callable[[dict], bool]:
@@ -464,6 +483,8 @@ def _filter(
             return record["modified_at"] >= since
         if stream == "products":
             return record["status"] == "active"
+        if record.get("status") == "cancelled":
+            return False
         return active_gtins is None or record["gtin"] in active_gtins
 
     return include
@@ -523,6 +544,12 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 def _wire(record: dict[str, Any]) -> dict[str, Any]:
+    if record.get("status") == "cancelled":  # a cancel names the promotion, nothing more
+        return {
+            "id": record["id"],
+            "status": "cancelled",
+            "modified_at": _iso(record["modified_at"]),
+        }
     return {
         key: _iso(value) if isinstance(value, datetime) else value for key, value in record.items()
     }

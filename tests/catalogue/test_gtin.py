@@ -6,7 +6,10 @@ import pytest
 
 from esl_controller.catalogue.gtin import (
     InvalidGTIN,
+    display_gtin,
     gtin_check_digit,
+    gtin_forms,
+    gtin_key,
     is_valid_gtin,
     to_gtin13,
     to_gtin14,
@@ -105,3 +108,33 @@ def test_to_gtin14_pads_every_length() -> None:
     assert to_gtin14("036000291452") == "00036000291452"
     assert to_gtin14("5901234123457") == "05901234123457"
     assert to_gtin14("10614141000415") == "10614141000415"
+
+
+@pytest.mark.parametrize(
+    ("forms", "key", "shown"),
+    [
+        (["036000291452", "0036000291452", "00036000291452"], "00036000291452", "0036000291452"),
+        (["4006381333931", "04006381333931"], "04006381333931", "4006381333931"),
+        (["96385074", "00000096385074"], "00000096385074", "96385074"),
+        (["10614141000415"], "10614141000415", "10614141000415"),
+    ],
+)
+def test_every_form_of_a_gtin_has_one_key_and_one_display_form(
+    forms: list[str], key: str, shown: str
+) -> None:
+    assert {gtin_key(form) for form in forms} == {key}
+    assert {display_gtin(form) for form in forms} == {shown}
+    assert set(forms) <= set(gtin_forms(key))
+    assert all(is_valid_gtin(form) for form in gtin_forms(key))
+
+
+def test_a_key_keeps_the_check_digit_rule() -> None:
+    with pytest.raises(InvalidGTIN, match="check digit"):
+        gtin_key("036000291453")
+    with pytest.raises(InvalidGTIN, match="check digit"):
+        display_gtin("00036000291453")
+
+
+def test_forms_never_drop_a_significant_digit() -> None:
+    assert gtin_forms("10614141000415") == ("10614141000415",)
+    assert gtin_forms("04006381333931") == ("04006381333931", "4006381333931")

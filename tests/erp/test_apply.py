@@ -5,13 +5,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from esl_controller.catalogue.gtin import gtin_key
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.erp import apply
 from esl_controller.erp.records import parse_product
 from esl_controller.models import PriceHistory, Product
 from tests.conftest import make_gtin
-from tests.erp.conftest import product_raw
+from tests.support.erp import product_raw
 
 
 def apply_raw(engine, store_id, raws, now):
@@ -50,8 +51,8 @@ def test_only_the_ensured_gtins_are_loaded_for_an_incremental_page(engine, store
     apply_raw(engine, store, [product_raw(n) for n in range(5)], utcnow())
     with Session(engine) as s:
         catalogue = apply.Catalogue(store)
-        catalogue.ensure(s, [make_gtin(2), make_gtin(99)])
-    assert set(catalogue.by_gtin) == {make_gtin(2)}
+        catalogue.ensure(s, [gtin_key(make_gtin(2)), gtin_key(make_gtin(99))])
+    assert set(catalogue.by_gtin) == {gtin_key(make_gtin(2))}
 
 
 def test_a_currency_change_is_a_price_change(engine, store):

@@ -108,3 +108,52 @@ def test_a_refused_connection_is_a_feed_error() -> None:
     session = make_session(settings("http://127.0.0.1:9"), retries=0)
     with pytest.raises(FeedError, match="products page 1: cannot reach the ERP"):
         send(session, "GET", "http://127.0.0.1:9/products", what="products page 1")
+
+
+def test_a_long_retry_after_is_capped_by_the_setting(erp_url: str, sleeps: list[float]) -> None:
+    ScriptedERP.script = [(503, {"Retry-After": "3600"}), (429, {"Retry-After": "86400"})]
+    capped = Settings(erp_url=erp_url, erp_timeout_s=3.0, erp_retry_after_max_s=5.0)
+    session = make_session(capped, backoff_factor=0, backoff_jitter=0)
+    assert send(session, "GET", f"{erp_url}/products", what="products").status_code == 200
+    assert len(ScriptedERP.seen) == 3
+    assert sleeps == [5.0, 5.0]  # the cap survives urllib3 copying the Retry per attempt
+
+
+def test_a_retry_after_date_is_capped_too(erp_url: str, sleeps: list[float]) -> None:
+    ScriptedERP.script = [(503, {"Retry-After": "Fri, 31 Dec 2100 23:59:59 GMT"})]
+    capped = Settings(erp_url=erp_url, erp_timeout_s=3.0, erp_retry_after_max_s=2.0)
+    send(make_session(capped, backoff_factor=0), "GET", erp_url, what="x")
+    assert sleeps == [2.0]
+
+
+class SilentERP(BaseHTTPRequestHandler):
+    """Accepts the request and never answers until told to: a hung ERP."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        self.release.wait(10)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hung_erp_url() -> Iterator[str]:
+    SilentERP.release = threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SilentERP)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    SilentERP.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_timeout_is_reported_as_a_timeout(hung_erp_url: str, retries: int, sleeps) -> None:
+    quick = Settings(erp_url=hung_erp_url, erp_timeout_s=0.2)
+    session = make_session(quick, retries=retries, backoff_factor=0)
+    with pytest.raises(FeedError, match=r"products page 1: the ERP timed out after 0\.2 s at"):
+        send(session, "GET", f"{hung_erp_url}/products", what="products page 1")

@@ -23,7 +23,7 @@ from esl_controller.models import (
     SyncRun,
 )
 from tests.conftest import make_gtin
-from tests.erp.conftest import SERVER_TIME, FakeFeed, product_raw, promotion_raw
+from tests.support.erp import SERVER_TIME, FakeFeed, product_raw, promotion_raw
 
 
 @pytest.fixture(autouse=True)

@@ -101,17 +101,34 @@ def test_change_prices_really_changes_the_price(erp: ErpSimulator):
     assert all(erp.product(gtin)["price"] == before[gtin] for gtin in untouched)
 
 
-def test_first_page_etag_gives_304_until_something_changes(erp: ErpSimulator):
+def test_every_page_has_its_own_etag_and_304(erp: ErpSimulator):
     first = get(erp, "/products", page_size=50)
-    etag = first.headers["ETag"]
-    assert get(erp, "/products", cursor=first.json()["next_cursor"]).headers.get("ETag") is None
-    unchanged = get(erp, "/products", headers={**AUTH, "If-None-Match": etag}, page_size=50)
-    assert unchanged.status_code == 304
-    assert unchanged.content == b""
+    second = get(erp, "/products", cursor=first.json()["next_cursor"], page_size=50)
+    etags = [first.headers["ETag"], second.headers["ETag"]]
+    assert etags[0] != etags[1]
+    for etag, cursor in zip(etags, [None, first.json()["next_cursor"]], strict=True):
+        query = {"page_size": 50, **({"cursor": cursor} if cursor else {})}
+        unchanged = get(erp, "/products", headers={**AUTH, "If-None-Match": etag}, **query)
+        assert (unchanged.status_code, unchanged.content) == (304, b"")
+    # a change on the second page changes that page's ETag only
     erp.change_prices(1, random.Random(3))
-    changed = get(erp, "/products", headers={**AUTH, "If-None-Match": etag}, page_size=50)
-    assert changed.status_code == 200
-    assert changed.headers["ETag"] != etag
+    after = [get(erp, "/products", page_size=50).headers["ETag"]]
+    after.append(
+        get(erp, "/products", cursor=first.json()["next_cursor"], page_size=50).headers["ETag"]
+    )
+    assert sum(a != b for a, b in zip(after, etags, strict=True)) >= 1
+
+
+def test_a_cancelled_promotion_leaves_full_reads_and_is_cancelled_in_incremental(
+    erp: ErpSimulator,
+):
+    promotion_id = erp.promotion_ids()[0]
+    erp.cancel_promotion(promotion_id)
+    full = [item["id"] for item in get(erp, "/promotions", page_size=500).json()["items"]]
+    assert promotion_id not in full
+    since = get(erp, "/promotions", page_size=500, modified_since="2000-01-01T00:00:00Z")
+    (cancel,) = [item for item in since.json()["items"] if item["id"] == promotion_id]
+    assert cancel["status"] == "cancelled" and set(cancel) == {"id", "status", "modified_at"}
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,13 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
     )
     url = settings.erp_url.strip()
     if kind == "csv":
-        return CsvFeed(url, session, settings.erp_page_size)
+        return CsvFeed(
+            url,
+            session,
+            settings.erp_page_size,
+            encoding=settings.erp_csv_encoding,
+            decimal=settings.erp_csv_decimal,
+        )
     if kind == "odoo":
         return OdooFeed(url, session, settings.erp_page_size, database=settings.erp_database)
     return JsonFeed(url, session, settings.erp_page_size)

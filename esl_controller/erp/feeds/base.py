@@ -20,8 +20,17 @@ class FeedPage:
     cursor: str | None  # the cursor that fetched THIS page (None = first page)
     next_cursor: str | None  # None = last page
     server_time: datetime | None = None
-    etag: str | None = None  # first page's ETag
+    etag: str | None = None  # the page's ETag (first page only, unless etag_scope = "page")
     not_modified: bool = False  # a 304: no records, nothing changed
+
+
+@dataclass(frozen=True)
+class PageValidator:
+    """What the last incremental read learnt of one page: its ETag, and the cursor it pointed
+    to, which a 304 (no body) does not repeat."""
+
+    etag: str
+    next_cursor: str | None
 
 
 class FeedError(RuntimeError):

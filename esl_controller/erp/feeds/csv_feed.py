@@ -2,11 +2,19 @@
 
 Always a full snapshot (a file has no "changed since"); paged by row offset so a sync commits
 and resumes page by page like any other feed. Promotions come from a sibling `promotions.csv`
-next to the products file; when there is none, the promotions stream is one empty page.
+next to the products file; when there is none, the feed serves no promotions stream at all
+(so the sync ends none of the promotions it knows).
+
+The encoding is a setting (`ESL_ERP_CSV_ENCODING`, default UTF-8) because Central European
+ERPs export Windows-1250 or ISO-8859-2; a byte-order mark overrides it (a UTF-8 BOM means
+UTF-8, a UTF-16 BOM UTF-16). The decimal separator is a setting too (`ESL_ERP_CSV_DECIMAL`):
+with `,`, a price or quantity cell "12,99" reads as 12.99; a cell with both separators
+("1.299,00") is left as it is, to be refused with its reason rather than guessed at.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -29,6 +37,13 @@ REQUIRED_COLUMNS = {
 }
 PROMOTIONS_FILE = "promotions.csv"
 ROW_KEY = "_row"  # the record's line number in the file, for dead letters
+DECIMAL_COLUMNS = ("price", "net_quantity")
+DECIMAL_SEPARATORS = (".", ",")
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 class CsvFeed:
@@ -36,13 +51,30 @@ class CsvFeed:
     supports_incremental = False
 
     def __init__(
-        self, source: str, session: requests.Session | None = None, page_size: int = 500
+        self,
+        source: str,
+        session: requests.Session | None = None,
+        page_size: int = 500,
+        *,
+        encoding: str = "utf-8",
+        decimal: str = ".",
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(
+                f"ESL_ERP_CSV_ENCODING={encoding!r} is not an encoding Python knows; "
+                "try utf-8, windows-1250 or iso-8859-2"
+            ) from None
+        if decimal not in DECIMAL_SEPARATORS:
+            raise ValueError(f'ESL_ERP_CSV_DECIMAL must be "." or ",", got {decimal!r}')
         self.source = source
         self.session = session or requests.Session()
         self.page_size = page_size
+        self.encoding = encoding
+        self.decimal = decimal
 
     def pages(
         self,
@@ -54,7 +86,9 @@ class CsvFeed:
     ) -> Iterator[FeedPage]:
         location = self._location(check_stream(stream))
         text = self._read(location, required=stream == "products")
-        rows = parse_rows(text, stream, location) if text is not None else []
+        if text is None:
+            return  # no promotions file: this feed has no promotions stream
+        rows = parse_rows(text, stream, location, decimal=self.decimal)
         offset = _offset(cursor)
         while True:
             end = offset + self.page_size
@@ -88,17 +122,28 @@ class CsvFeed:
                 data = path.read_bytes()
             except OSError as exc:
                 raise FeedError(f"cannot read the CSV file {location}: {exc}") from None
-        try:
-            return data.decode("utf-8-sig")  # -sig: Excel writes a BOM, others do not
-        except UnicodeDecodeError as exc:
-            raise FeedError(
-                f"{location} is not UTF-8 (byte {exc.start}); export it as UTF-8"
-            ) from None
+        return decode_csv(data, self.encoding, location)
 
 
-def parse_rows(text: str, stream: str, location: str) -> list[dict]:
+def decode_csv(data: bytes, encoding: str, location: str) -> str:
+    """The file's text in `encoding`, unless a byte-order mark says otherwise."""
+    chosen = next((name for bom, name in BOMS if data.startswith(bom)), encoding)
+    if codecs.lookup(chosen).name == "utf-8":
+        chosen = "utf-8-sig"  # Excel's "CSV UTF-8" starts with a BOM, others do not
+    try:
+        return data.decode(chosen)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        name = chosen.removesuffix("-sig").upper()
+        raise FeedError(
+            f"{location} is not {name} (byte {exc.start}, line {line}); "
+            "export it in that encoding or set ESL_ERP_CSV_ENCODING to the one it uses"
+        ) from None
+
+
+def parse_rows(text: str, stream: str, location: str, *, decimal: str = ".") -> list[dict]:
     """Raw records keyed by the header's column names, blank cells left out, each with its
-    line number under `_row`."""
+    line number under `_row`; decimal-comma cells rewritten with a dot when `decimal` is ","."""
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [column.strip().lower() for column in next(reader, [])]
@@ -117,9 +162,20 @@ def parse_rows(text: str, stream: str, location: str) -> list[dict]:
             for column, cell in zip(header, cells, strict=False)
             if column and cell.strip()
         }
+        if decimal == ",":
+            for column in DECIMAL_COLUMNS:
+                if column in record:
+                    record[column] = comma_decimal(record[column])
         record[ROW_KEY] = reader.line_num
         rows.append(record)
     return rows
+
+
+def comma_decimal(cell: str) -> str:
+    """ "12,99" -> "12.99"; anything else (no comma, several, or a dot as well) unchanged."""
+    if cell.count(",") == 1 and "." not in cell:
+        return cell.replace(",", ".")
+    return cell
 
 
 def sniff_delimiter(text: str) -> str:

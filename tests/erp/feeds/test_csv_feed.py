@@ -92,10 +92,10 @@ def test_promotions_come_from_a_sibling_file(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
-def test_no_promotions_file_gives_one_empty_page(tmp_path: Path) -> None:
+def test_no_promotions_file_gives_no_promotions_stream(tmp_path: Path) -> None:
+    # No page at all, so a full sync cannot read "no promotions" as "end them all".
     source = write(tmp_path / "prices.csv", "\n".join([HEADER, *ROWS]))
-    pages = list(CsvFeed(str(source)).pages("promotions"))
-    assert [(page.records, page.next_cursor) for page in pages] == [([], None)]
+    assert list(CsvFeed(str(source)).pages("promotions")) == []
 
 
 def test_csv_is_always_a_full_snapshot(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_pages_follow_cursors_across_seven_pages(erp, erp_session) -> None:
     gtins = [record["gtin"] for page in pages for record in page.records]
     assert gtins == [f"g{n}" for n in range(14)]
     assert pages[0].etag == '"etag-0"'
-    assert pages[1].etag is None  # only the first page's ETag means "the whole feed"
+    assert pages[1].etag == '"etag-1"'  # every page's ETag, each validating only itself
     assert pages[0].server_time == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     assert erp.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert len(erp.calls) == 7
