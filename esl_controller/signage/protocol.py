@@ -42,6 +42,7 @@ from marshmallow import (
 from esl_controller import wire_json
 from esl_controller.catalogue.gtin import is_valid_gtin
 from esl_controller.esl.protocol import ProtocolError, validate_id
+from esl_controller.signage.triggers import sensor_id_problem
 
 SIGNAGE_PROTOCOL_VERSION = 1
 SIGNAGE_LEVEL = "signage"  # the topic level after the store; no base station may use this id
@@ -125,7 +126,10 @@ def pop_topic(prefix: str, store: str, player: str) -> str:
 
 
 def trigger_topic(prefix: str, store: str, sensor: str) -> str:
-    return f"{_signage_base(prefix, store)}/trigger/{_id('sensor', sensor)}"
+    problem = sensor_id_problem(sensor)
+    if problem is not None:
+        raise SignageProtocolError(f"sensor id {problem}")
+    return f"{_signage_base(prefix, store)}/trigger/{sensor}"
 
 
 def controller_subscriptions(prefix: str, store: str) -> list[str]:
@@ -145,20 +149,50 @@ def parse_topic(prefix: str, topic: str) -> SignageTopic:
     if not isinstance(topic, str) or not topic.startswith(head):
         raise SignageProtocolError(f"topic {topic!r} is not under prefix {prefix!r}")
     levels = topic[len(head) :].split("/")
+    if levels[1:3] == [SIGNAGE_LEVEL, "trigger"]:
+        return _trigger_topic(levels)
     try:
         if len(levels) == 5 and levels[1:3] == [SIGNAGE_LEVEL, "player"]:
             store, _, _, player, kind = levels
             if kind in PLAYER_COMMANDS + PLAYER_REPORTS:
                 return SignageTopic(_id("store", store), kind, player=_id("player", player))
-        if len(levels) == 4 and levels[1:3] == [SIGNAGE_LEVEL, "trigger"]:
-            store, _, _, sensor = levels
-            return SignageTopic(_id("store", store), "trigger", sensor=_id("sensor", sensor))
     except SignageProtocolError as exc:
         raise SignageProtocolError(f"topic {topic!r}: {exc}") from None
     raise SignageProtocolError(
         f"topic {topic!r} is neither <store>/signage/player/<player>/"
         f"{'|'.join(PLAYER_COMMANDS + PLAYER_REPORTS)} nor <store>/signage/trigger/<sensor>"
     )
+
+
+def _trigger_topic(levels: list[str]) -> SignageTopic:
+    """A sensor's topic. Its sensor level is judged like a trigger's sensor field and never
+    quoted back: a refused one may be personal data (a phone's MAC, a name)."""
+    if len(levels) != 4:
+        raise SignageProtocolError("trigger topic: expected <store>/signage/trigger/<sensor>")
+    store, _, _, sensor = levels
+    problem = sensor_id_problem(sensor)
+    if problem is not None:
+        raise SignageProtocolError(f"trigger topic: the sensor level {problem}")
+    try:
+        return SignageTopic(_id("store", store), "trigger", sensor=sensor)
+    except SignageProtocolError:
+        raise SignageProtocolError("trigger topic: the store level is not an id") from None
+
+
+def safe_topic(prefix: str, topic: str) -> str:
+    """`topic` as it may be recorded: a trigger topic's sensor level only when it is a valid
+    sensor id, otherwise a placeholder (what a refused sensor level held is not kept)."""
+    head = f"{prefix}/"
+    if not isinstance(topic, str) or not topic.startswith(head):
+        return "(a topic outside the prefix)"
+    levels = topic[len(head) :].split("/")
+    if levels[1:3] != [SIGNAGE_LEVEL, "trigger"]:
+        return topic
+    kept = [
+        level if index < 3 or sensor_id_problem(level) is None else "(refused)"
+        for index, level in enumerate(levels)
+    ]
+    return head + "/".join(kept)
 
 
 # --- messages -----------------------------------------------------------------------------

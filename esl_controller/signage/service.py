@@ -59,15 +59,16 @@ from esl_controller.signage.targeting import (
 )
 from esl_controller.signage.triggers import (
     LoyaltyTrigger,
+    Refusal,
     Trigger,
     TriggerRejected,
     parse_trigger,
+    recorded_reason,
 )
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, bool], None]
-KNOWN_KINDS = ("audience", "zone", "loyalty")
 PACING_WINDOW = timedelta(hours=1)
 HTTP_TRIGGER_BATCH = 500  # triggers the web accepted, taken per poll
 RATE_LIMIT_WINDOW_S = 1.0
@@ -192,7 +193,8 @@ class SignageService:
         try:
             parsed = protocol.parse_topic(self.settings.topic_prefix, topic)
         except protocol.SignageProtocolError as exc:
-            self._events.put(_Malformed("malformed_signage", topic, str(exc)))
+            subject = protocol.safe_topic(self.settings.topic_prefix, topic)
+            self._events.put(_Malformed("malformed_signage", subject, str(exc)))
             return
         if parsed.kind == "trigger" and parsed.sensor:
             self._events.put(_TriggerIn(parsed.sensor, payload, received_at, received_mono))
@@ -474,17 +476,14 @@ class SignageService:
                 max_age_s=self.settings.trigger_max_age_s,
                 max_skew_s=self.settings.trigger_max_skew_s,
                 known_zones=self._zones,
+                sensor=incoming.sensor,
             )
-            if trigger.sensor != incoming.sensor:
-                raise TriggerRejected(
-                    "sensor", f"{trigger.sensor!r} does not match the topic's sensor"
-                )
         except TriggerRejected as rejected:
             self.stats["rejected_privacy" if rejected.privacy else "rejected"] += 1
             new_events.append(
                 _event_row(
                     incoming.sensor,
-                    _claimed_kind(incoming.payload),
+                    rejected.claimed_kind,
                     incoming.received_at,
                     outcome="rejected",
                     reason=recorded_reason(rejected),
@@ -517,13 +516,16 @@ class SignageService:
             age_s = (now - row.received_at).total_seconds()
             try:
                 if age_s > self.settings.trigger_max_age_s:
-                    raise TriggerRejected("", f"stale: waited {age_s:.0f} s for the worker")
+                    raise TriggerRejected(
+                        Refusal.STALE, f"stale: waited {age_s:.0f} s for the worker"
+                    )
                 trigger = parse_trigger(
                     row.payload,
                     now=row.received_at,
                     max_age_s=self.settings.trigger_max_age_s,
                     max_skew_s=self.settings.trigger_max_skew_s,
                     known_zones=self._zones,
+                    sensor=row.sensor_id,
                 )
             except TriggerRejected as rejected:
                 self.stats["rejected"] += 1
@@ -841,22 +843,3 @@ def trigger_document(trigger: Trigger) -> dict:
     if isinstance(trigger, LoyaltyTrigger):
         document["consent"] = True  # only consented members get past the guard
     return document
-
-
-def recorded_reason(rejected: TriggerRejected) -> str:
-    """A privacy refusal keeps only the schema-like field name, never a value or a key that
-    itself carried personal data."""
-    if rejected.privacy:
-        safe = rejected.field if rejected.field.replace("_", "").replace(".", "").isalpha() else ""
-        text = f"privacy: {safe}: {rejected.reason}" if safe else f"privacy: {rejected.reason}"
-    else:
-        text = str(rejected)
-    return text[:MAX_REASON_LENGTH]
-
-
-def _claimed_kind(payload: bytes) -> str:
-    try:
-        claimed = json.loads(payload).get("type")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return "unknown"
-    return claimed if claimed in KNOWN_KINDS else "unknown"

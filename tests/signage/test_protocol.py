@@ -96,9 +96,9 @@ def test_a_trigger_topic_parses_to_its_sensor() -> None:
         ("esl/s1/signage/player/p1/reboot", "neither"),
         ("esl/s1/bs-01/ack", "neither"),
         ("esl/s1/signage/player/p1", "neither"),
-        ("esl/s1/signage/trigger/cam/extra", "neither"),
+        ("esl/s1/signage/trigger/cam/extra", "expected <store>/signage/trigger/<sensor>"),
         ("esl/s1/signage/player//status", "player id must be a non-empty string"),
-        ("esl/s 1/signage/trigger/cam", "store id"),
+        ("esl/s 1/signage/trigger/cam", "store level is not an id"),
     ],
 )
 def test_off_contract_topics_are_refused(topic: str, message: str) -> None:
