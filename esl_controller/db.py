@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -93,12 +93,19 @@ def _v5_impression_hour_totals(conn: Connection) -> None:
     fill_from_history(conn)
 
 
+def _v6_trigger_rate_windows(conn: Connection) -> None:
+    """Per-sensor rate-limit windows for triggers posted over HTTP, counted in the database
+    so every web process sees the same count."""
+    SQLModel.metadata.create_all(conn, tables=[models.TriggerRateWindow.__table__])
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
     3: _v3_signage,
     4: _v4_proof_of_play,
     5: _v5_impression_hour_totals,
+    6: _v6_trigger_rate_windows,
 }
 
 

@@ -119,3 +119,15 @@ def test_a_stored_version_1_database_is_migrated_and_keeps_its_data(tmp_path) ->
     with Session(engine) as session:
         assert session.exec(select(SyncRun)).one().status == "requested"
     engine.dispose()
+
+
+def test_version_6_adds_the_trigger_rate_windows(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE trigger_rate_window"))
+        conn.execute(text("UPDATE schema_meta SET value = '5' WHERE key = 'schema_version'"))
+    assert db.init_db(engine) >= 6
+    with engine.connect() as conn:
+        assert conn.dialect.has_table(conn, "trigger_rate_window")
+        conn.execute(
+            text("SELECT sensor_id, window_index, count, event_id FROM trigger_rate_window")
+        )
