@@ -45,17 +45,30 @@ _MAC_PAIRS = re.compile(
 )
 # Cisco's aabb.ccdd.eeff (and the dash form some switches print).
 _MAC_QUADS = re.compile(f"(?<![0-9A-Fa-f]){_QUAD}([.\\-]){_QUAD}\\1{_QUAD}(?![0-9A-Fa-f])")
-_HEX_RUN = re.compile(f"{_HEX}+")
-_EMAIL_LOCAL_END = re.compile(r"[\w.+-]")
-_EMAIL_DOMAIN = re.compile(r"[\w-]{1,63}\.[\w-]")
+# Candidates are found by C-level scans; Python looks only at what they find. Each pattern
+# starts at the beginning of a run (a lookbehind), so a failed attempt costs O(1).
+_DOTLESS_MAC = re.compile(f"(?<![0-9A-Fa-f]){_HEX}{{12}}(?![0-9A-Fa-f])")
+_EMAIL = re.compile(r"(?<=[\w.+-])@[\w-]{1,63}\.[\w-]")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-_IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.%]+")
-# A phone number is digits with the separators people write between them.
-_PHONE_RUN = re.compile(r"[\d+()\[\]][\d\s().+/\[\]-]*")
+_IPV6_CANDIDATE = re.compile(
+    f"(?<![0-9A-Fa-f:.%])[0-9A-Fa-f:.%]{{3,{MAX_IPV6_CHARS}}}(?![0-9A-Fa-f:.%])"
+)
+# A phone number is digits with the separators people write between them; a run shorter
+# than the fewest digits a number has cannot be one.
+_PHONE_CHARS = r"[\d\s().+/\[\]-]"
+_PHONE_START = r"[\d+(\[]"
+_PHONE_RUN = re.compile(
+    f"(?<!{_PHONE_START}){_PHONE_START}{_PHONE_CHARS}{{{MIN_PHONE_DIGITS - 1},}}"
+)
 _DIGIT = re.compile(r"\d")
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_=-]+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # 2026-11-06 is a day, not a phone number
+_BASE64_CHARS = "[A-Za-z0-9+/_=-]"
+_BASE64_BLOB = re.compile(f"(?<!{_BASE64_CHARS}){_BASE64_CHARS}{{{MAX_BASE64_CHARS + 1}}}")
 _DATA_URL = re.compile(r"data:[\w.+-]{1,100}/[\w.+-]{1,100};base64,", re.IGNORECASE)
-_WORD = re.compile(r"\S+")
+# Two words of letters in a row; whether both are capitalised is checked on the candidates.
+_WORD_PAIR = re.compile(
+    r"(?<![^\W\d_])([^\W\d_]{2,40})[,;]?\s{1,3}(?=([^\W\d_]{2,40})(?![^\W\d_]))"
+)
 
 # Words that, inside a field NAME, mean the field carries an identifier or a picture.
 _KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -77,17 +90,12 @@ def _has_mac(text: str) -> bool:
     if _MAC_PAIRS.search(text) or _MAC_QUADS.search(text):
         return True
     # A dotless MAC is 12 hex digits on their own; ids made of words never hold such a run.
-    return any(len(run.group()) == 12 for run in _HEX_RUN.finditer(text))
+    # Twelve decimal digits are left to the phone detector (still refused, rightly named).
+    return any(not match.group().isdigit() for match in _DOTLESS_MAC.finditer(text))
 
 
 def _has_email(text: str) -> bool:
-    """Each '@' looked at once: a local part's last character before it, a domain after."""
-    at = text.find("@")
-    while at != -1:
-        if at > 0 and _EMAIL_LOCAL_END.match(text, at - 1) and _EMAIL_DOMAIN.match(text, at + 1):
-            return True
-        at = text.find("@", at + 1)
-    return False
+    return "@" in text and _EMAIL.search(text) is not None
 
 
 def _has_ipv4(text: str) -> bool:
@@ -95,9 +103,11 @@ def _has_ipv4(text: str) -> bool:
 
 
 def _has_ipv6(text: str) -> bool:
+    if text.count(":") < 2:
+        return False
     for match in _IPV6_CANDIDATE.finditer(text):
         candidate = match.group()
-        if candidate.count(":") < 2 or len(candidate) > MAX_IPV6_CHARS:
+        if candidate.count(":") < 2:
             continue
         try:
             ipaddress.IPv6Address(candidate.split("%", 1)[0])
@@ -108,29 +118,27 @@ def _has_ipv6(text: str) -> bool:
 
 
 def _has_phone(text: str) -> bool:
-    return any(
-        len(_DIGIT.findall(run.group())) >= MIN_PHONE_DIGITS for run in _PHONE_RUN.finditer(text)
-    )
+    for match in _PHONE_RUN.finditer(text):
+        run = match.group().strip()
+        if len(_DIGIT.findall(run)) >= MIN_PHONE_DIGITS and not _ISO_DATE.fullmatch(run):
+            return True
+    return False
 
 
 def _has_image(text: str) -> bool:
-    if _DATA_URL.search(text):
-        return True
-    return any(len(run.group()) > MAX_BASE64_CHARS for run in _BASE64_RUN.finditer(text))
+    return _BASE64_BLOB.search(text) is not None or _DATA_URL.search(text) is not None
+
+
+def _capitalised(word: str) -> bool:
+    return word[0].isupper() and word[1:].islower()
 
 
 def _has_name(text: str) -> bool:
     """Two capitalised words in a row ("Ana Popescu", "Łukasz Nowak"): how names are written."""
-    capitalised = 0
-    for match in _WORD.finditer(text):
-        word = match.group().strip(",;")
-        if len(word) >= 2 and word[0].isupper() and word[1:].isalpha() and word[1:].islower():
-            capitalised += 1
-            if capitalised == 2:
-                return True
-        else:
-            capitalised = 0
-    return False
+    return any(
+        _capitalised(match.group(1)) and _capitalised(match.group(2))
+        for match in _WORD_PAIR.finditer(text)
+    )
 
 
 _TEXT_DETECTORS = (
