@@ -42,6 +42,7 @@ from marshmallow import (
 from esl_controller import wire_json
 from esl_controller.catalogue.gtin import is_valid_gtin
 from esl_controller.esl.protocol import ProtocolError, validate_id
+from esl_controller.signage.personal_data import personal_data_in_text
 from esl_controller.signage.triggers import sensor_id_problem
 
 SIGNAGE_PROTOCOL_VERSION = 1
@@ -57,6 +58,7 @@ MAX_ITEM_ID_LENGTH = 128
 MAX_DURATION_S = 86_400.0
 MAX_PRIORITY = 1000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+PLAYER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # as the dashboard registers them
 
 
 class SignageProtocolError(ValueError):
@@ -151,15 +153,18 @@ def parse_topic(prefix: str, topic: str) -> SignageTopic:
     levels = topic[len(head) :].split("/")
     if levels[1:3] == [SIGNAGE_LEVEL, "trigger"]:
         return _trigger_topic(levels)
-    try:
-        if len(levels) == 5 and levels[1:3] == [SIGNAGE_LEVEL, "player"]:
-            store, _, _, player, kind = levels
-            if kind in PLAYER_COMMANDS + PLAYER_REPORTS:
-                return SignageTopic(_id("store", store), kind, player=_id("player", player))
-    except SignageProtocolError as exc:
-        raise SignageProtocolError(f"topic {topic!r}: {exc}") from None
+    if len(levels) == 5 and levels[1:3] == [SIGNAGE_LEVEL, "player"]:
+        store, _, _, player, kind = levels
+        if kind in PLAYER_COMMANDS + PLAYER_REPORTS:
+            problem = player_id_problem(player)
+            if problem is not None:
+                raise SignageProtocolError(f"player topic: the player level {problem}")
+            try:
+                return SignageTopic(_id("store", store), kind, player=player)
+            except SignageProtocolError as exc:
+                raise SignageProtocolError(f"topic {topic!r}: {exc}") from None
     raise SignageProtocolError(
-        f"topic {topic!r} is neither <store>/signage/player/<player>/"
+        f"topic {safe_topic(prefix, topic)!r} is neither <store>/signage/player/<player>/"
         f"{'|'.join(PLAYER_COMMANDS + PLAYER_REPORTS)} nor <store>/signage/trigger/<sensor>"
     )
 
@@ -179,20 +184,38 @@ def _trigger_topic(levels: list[str]) -> SignageTopic:
         raise SignageProtocolError("trigger topic: the store level is not an id") from None
 
 
+def player_id_problem(value: Any) -> str | None:
+    """Why `value` cannot be a player id in a topic (a safe text), or None when it can."""
+    if not isinstance(value, str) or not PLAYER_ID.match(value):
+        return "must be a player id: 1-64 letters, digits, '.', '_' or '-', starting with one"
+    found = personal_data_in_text(value)
+    return f"contains {found}" if found is not None else None
+
+
 def safe_topic(prefix: str, topic: str) -> str:
-    """`topic` as it may be recorded: a trigger topic's sensor level only when it is a valid
-    sensor id, otherwise a placeholder (what a refused sensor level held is not kept)."""
+    """`topic` as it may be recorded: the sensor or player level only when it is a valid id,
+    otherwise a placeholder (what a refused level held is not kept)."""
     head = f"{prefix}/"
     if not isinstance(topic, str) or not topic.startswith(head):
         return "(a topic outside the prefix)"
     levels = topic[len(head) :].split("/")
-    if levels[1:3] != [SIGNAGE_LEVEL, "trigger"]:
-        return topic
-    kept = [
-        level if index < 3 or sensor_id_problem(level) is None else "(refused)"
-        for index, level in enumerate(levels)
-    ]
-    return head + "/".join(kept)
+    if levels[1:2] != [SIGNAGE_LEVEL]:
+        return head + "/".join(levels[:1] + ["(other)"] * (len(levels) > 1))
+    check = {"trigger": sensor_id_problem, "player": player_id_problem}.get(
+        levels[2] if len(levels) > 2 else ""
+    )
+    kinds = PLAYER_COMMANDS + PLAYER_REPORTS
+
+    def kept(index: int, level: str) -> str:
+        if index < 3:
+            return level
+        if index == 3 and check is not None and check(level) is None:
+            return level
+        if index == 4 and levels[2] == "player" and level in kinds:
+            return level
+        return "(refused)"
+
+    return head + "/".join(kept(index, level) for index, level in enumerate(levels))
 
 
 # --- messages -----------------------------------------------------------------------------

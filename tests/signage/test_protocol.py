@@ -97,13 +97,40 @@ def test_a_trigger_topic_parses_to_its_sensor() -> None:
         ("esl/s1/bs-01/ack", "neither"),
         ("esl/s1/signage/player/p1", "neither"),
         ("esl/s1/signage/trigger/cam/extra", "expected <store>/signage/trigger/<sensor>"),
-        ("esl/s1/signage/player//status", "player id must be a non-empty string"),
+        ("esl/s1/signage/player//status", "the player level must be a player id"),
         ("esl/s 1/signage/trigger/cam", "store level is not an id"),
     ],
 )
 def test_off_contract_topics_are_refused(topic: str, message: str) -> None:
     with pytest.raises(SignageProtocolError, match=message):
         protocol.parse_topic("esl", topic)
+
+
+@pytest.mark.parametrize(
+    ("topic", "recorded"),
+    [
+        ("esl/s1/signage/trigger/a45e60c2197b", "esl/s1/signage/trigger/(refused)"),
+        ("esl/s1/signage/trigger/Ana.Popescu", "esl/s1/signage/trigger/(refused)"),
+        ("esl/s1/signage/trigger/cam-1/ana@example.ro", "esl/s1/signage/trigger/cam-1/(refused)"),
+        ("esl/s1/signage/player/ana@example.ro/status", "esl/s1/signage/player/(refused)/status"),
+        ("esl/s1/signage/player/0721234567/pop", "esl/s1/signage/player/(refused)/pop"),
+        ("esl/s1/signage/player/p1/0721234567", "esl/s1/signage/player/p1/(refused)"),
+    ],
+)
+def test_ids_in_topics_that_fail_their_pattern_are_refused_and_never_quoted(
+    topic: str, recorded: str
+) -> None:
+    level = next(part for part in topic.split("/") if part not in recorded.split("/"))
+    with pytest.raises(SignageProtocolError) as caught:
+        protocol.parse_topic("esl", topic)
+    assert level not in str(caught.value)
+    assert protocol.safe_topic("esl", topic) == recorded
+
+
+def test_valid_topics_are_recorded_as_they_are() -> None:
+    for topic in ("esl/s1/signage/trigger/cam-1", "esl/s1/signage/player/Screen.01/status"):
+        protocol.parse_topic("esl", topic)
+        assert protocol.safe_topic("esl", topic) == topic
 
 
 @pytest.mark.parametrize(
