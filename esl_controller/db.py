@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -155,6 +155,12 @@ def _v6_rewrite_outbox_rows(conn: Connection) -> None:
             )
 
 
+def _v7_trigger_rate_windows(conn: Connection) -> None:
+    """Per-sensor rate-limit windows for triggers posted over HTTP, counted in the database
+    so every web process sees the same count."""
+    SQLModel.metadata.create_all(conn, tables=[models.TriggerRateWindow.__table__])
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -162,6 +168,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _v4_proof_of_play,
     5: _v5_impression_hour_totals,
     6: _v6_station_drivers,
+    7: _v7_trigger_rate_windows,
 }
 
 

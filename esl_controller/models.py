@@ -537,3 +537,16 @@ class ReportDelivery(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = None
     body_sha256: str = ""
+
+
+class TriggerRateWindow(SQLModel, table=True):
+    """Triggers one sensor posted over HTTP in one rate-limit window. Every web process
+    counts here with one atomic upsert, so the limit holds however many processes serve."""
+
+    __tablename__ = "trigger_rate_window"
+    __table_args__ = (UniqueConstraint("sensor_id", "window_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    sensor_id: str
+    window_index: int  # whole windows since the epoch
+    count: int = 0  # posts in the window, refused ones included
+    event_id: int | None = None  # the trigger_event row booking the window's refusals
