@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -188,6 +188,12 @@ def _v8_sync_trust(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE sync_run ADD COLUMN {column} {sql_type}"))
 
 
+def _v9_trigger_rate_windows(conn: Connection) -> None:
+    """Per-sensor rate-limit windows for triggers posted over HTTP, counted in the database
+    so every web process sees the same count."""
+    SQLModel.metadata.create_all(conn, tables=[models.TriggerRateWindow.__table__])
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -197,6 +203,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _v6_station_drivers,
     7: _v7_minor_units_and_checkpoints,
     8: _v8_sync_trust,
+    9: _v9_trigger_rate_windows,
 }
 
 

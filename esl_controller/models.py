@@ -552,14 +552,14 @@ class ReportDelivery(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = None
     body_sha256: str = ""
-    # The report as rendered at the first attempt (schema 6): every retry re-sends these
+    # The report as rendered at the first attempt (schema 7): every retry re-sends these
     # exact bytes, so one delivery id always carries one body and one signature.
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     body_content_type: str = ""
     body_filename: str = ""
 
 
-# --- signed chain checkpoints (schema version 6) ---------------------------------------
+# --- signed chain checkpoints (schema version 7) ---------------------------------------
 
 
 class ImpressionCheckpoint(SQLModel, table=True):
@@ -574,3 +574,16 @@ class ImpressionCheckpoint(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     key_id: str  # the signing key's fingerprint (see ads.checkpoints)
     signature: str  # base64 Ed25519 signature over ads.checkpoints.signed_bytes
+
+
+class TriggerRateWindow(SQLModel, table=True):
+    """Triggers one sensor posted over HTTP in one rate-limit window. Every web process
+    counts here with one atomic upsert, so the limit holds however many processes serve."""
+
+    __tablename__ = "trigger_rate_window"
+    __table_args__ = (UniqueConstraint("sensor_id", "window_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    sensor_id: str
+    window_index: int  # whole windows since the epoch
+    count: int = 0  # posts in the window, refused ones included
+    event_id: int | None = None  # the trigger_event row booking the window's refusals

@@ -160,3 +160,15 @@ def test_schema_6_turns_stored_mqtt_frames_into_rendered_planes(engine, seed_sto
     assert protocol.frame_bytes(image.image, 7) == old_frame
     led = command_from_row(*(getattr(led_row, f) for f in (*fields, *rest)))
     assert dict(led.params) == {"colour": "red", "pattern": "blink", "seconds": 5}
+
+
+def test_version_9_adds_the_trigger_rate_windows(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE trigger_rate_window"))
+        conn.execute(text("UPDATE schema_meta SET value = '8' WHERE key = 'schema_version'"))
+    assert db.init_db(engine) >= 9
+    with engine.connect() as conn:
+        assert conn.dialect.has_table(conn, "trigger_rate_window")
+        conn.execute(
+            text("SELECT sensor_id, window_index, count, event_id FROM trigger_rate_window")
+        )

@@ -74,6 +74,10 @@ class Intake:
         else:
             self._queue.put(report)
 
+    def waiting(self) -> int:
+        """Reports queued and not yet drained."""
+        return self._queue.qsize()
+
     def drain(self, wait: float = 0.0) -> Arrivals:
         """What arrived, waiting up to `wait` seconds for the first report."""
         arrivals = Arrivals()

@@ -1,4 +1,8 @@
-"""Per-sensor token buckets: one misbehaving sensor cannot starve the rest of the store.
+"""Per-sensor rate limits: one misbehaving sensor cannot starve the rest of the store.
+
+`TokenBuckets` (in memory) serves the one worker, which receives MQTT triggers; the web
+processes, of which there may be many, count HTTP triggers in the database with
+`FixedWindow`'s arithmetic instead (see web/trigger_rate.py).
 
 Pure: the caller passes the clock (`now_s`, monotonic seconds), so tests replay a storm of
 1,000 triggers in one second without sleeping.
@@ -6,7 +10,9 @@ Pure: the caller passes the clock (`now_s`, monotonic seconds), so tests replay 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
+from dataclasses import dataclass
 
 
 class TokenBuckets:
@@ -43,3 +49,35 @@ class TokenBuckets:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+@dataclass(frozen=True)
+class FixedWindow:
+    """The same limit as TokenBuckets(rate_per_s, burst), counted per fixed window: at most
+    `burst` triggers per window of `burst / rate_per_s` seconds, so the sustained rate is
+    `rate_per_s`. A count needs only one integer per key and window, which a database can
+    keep atomically for many processes (a burst straddling two windows may reach twice
+    `burst`, the price of that)."""
+
+    rate_per_s: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        TokenBuckets(self.rate_per_s, self.burst, max_keys=1)  # the same checks
+
+    @property
+    def length_s(self) -> float:
+        return self.burst / self.rate_per_s
+
+    def index(self, epoch_s: float) -> int:
+        """Which window a moment (seconds since the epoch) falls in."""
+        return math.floor(epoch_s / self.length_s)
+
+    def retry_after_s(self, epoch_s: float) -> int:
+        """Whole seconds until the next window opens (at least 1)."""
+        ends = (self.index(epoch_s) + 1) * self.length_s
+        return max(1, math.ceil(ends - epoch_s))
+
+    def allows(self, count: int) -> bool:
+        """Whether the `count`-th trigger of a window (1-based) is within the limit."""
+        return count <= self.burst

@@ -21,6 +21,7 @@ from esl_controller.signage.row_poll import Cadence
 
 CHUNK = 2000
 EVERY_S = 3600.0
+STALE = "stale"  # what a pending event becomes when the retention reaches it
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -45,7 +46,9 @@ def event_weight(outcome: str, payload: str) -> tuple[int, int]:
 
 def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK) -> int:
     """Aggregate and delete up to `chunk` events received before `older_than`; returns how
-    many were rolled up. Pending events (not yet acted on) are left alone."""
+    many were rolled up. A pending event that old (posted over HTTP while no worker ran) can
+    never be acted on, since it is far past the triggers' maximum age: it is counted as
+    "stale", so the retention holds for every raw event."""
     rows = session.execute(
         select(
             TriggerEvent.id,
@@ -55,7 +58,7 @@ def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK)
             TriggerEvent.outcome,
             TriggerEvent.payload,
         )
-        .where(TriggerEvent.received_at < older_than, TriggerEvent.outcome != "pending")
+        .where(TriggerEvent.received_at < older_than)
         .order_by(TriggerEvent.id)
         .limit(chunk)
     ).all()
@@ -64,6 +67,7 @@ def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK)
     totals: dict[tuple[datetime, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for _id, received_at, zone_id, kind, outcome, payload in rows:
         events, audience = event_weight(outcome, payload)
+        outcome = STALE if outcome == "pending" else outcome
         total = totals[(hour_of(received_at), zone_id or "", kind, outcome)]
         total[0] += events
         total[1] += audience

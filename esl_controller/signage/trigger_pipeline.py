@@ -38,14 +38,18 @@ from esl_controller.signage.states import OverrideState, TriggerOutcome, trigger
 from esl_controller.signage.targeting import Decision, Pacing, decide
 from esl_controller.signage.trigger_record import (
     MAX_REASON_LENGTH,
-    claimed_kind,
     copy_outcome,
     event_row,
     insert_trigger_events,
-    recorded_reason,
     trigger_document,
 )
-from esl_controller.signage.triggers import Trigger, TriggerRejected, parse_trigger
+from esl_controller.signage.triggers import (
+    Refusal,
+    Trigger,
+    TriggerRejected,
+    parse_trigger,
+    recorded_reason,
+)
 
 WEB_TRIGGER_BATCH = 500  # triggers the web accepted, taken per poll
 WEB_TRIGGER_POLL_S = 0.25
@@ -155,17 +159,14 @@ class TriggerPipeline:
                 max_age_s=self.settings.trigger_max_age_s,
                 max_skew_s=self.settings.trigger_max_skew_s,
                 known_zones=roster.zones,
+                sensor=incoming.sensor,
             )
-            if trigger.sensor != incoming.sensor:
-                raise TriggerRejected(
-                    "sensor", f"{trigger.sensor!r} does not match the topic's sensor"
-                )
         except TriggerRejected as rejected:
             self.stats["rejected_privacy" if rejected.privacy else "rejected"] += 1
             new_events.append(
                 event_row(
                     incoming.sensor,
-                    claimed_kind(incoming.payload),
+                    rejected.claimed_kind,  # the payload is not parsed again to guess it
                     incoming.received_at,
                     outcome=TriggerOutcome.REJECTED,
                     reason=recorded_reason(rejected),
@@ -207,13 +208,16 @@ class TriggerPipeline:
             age_s = (now - row.received_at).total_seconds()
             try:
                 if age_s > self.settings.trigger_max_age_s:
-                    raise TriggerRejected("", f"stale: waited {age_s:.0f} s for the worker")
+                    raise TriggerRejected(
+                        Refusal.STALE, f"stale: waited {age_s:.0f} s for the worker"
+                    )
                 trigger = parse_trigger(
                     row.payload,
                     now=row.received_at,
                     max_age_s=self.settings.trigger_max_age_s,
                     max_skew_s=self.settings.trigger_max_skew_s,
                     known_zones=roster.zones,
+                    sensor=row.sensor_id,
                 )
             except TriggerRejected as rejected:
                 self.stats["rejected"] += 1

@@ -1,12 +1,12 @@
 """What is recorded of a trigger: the columns of its trigger_event row, written in bulk.
 
 A refused trigger keeps only the category of its refusal, never a value (see
-`recorded_reason`); an accepted one keeps its validated document (`trigger_document`).
+`triggers.recorded_reason`, the one place that says what a refusal records, with the claimed
+kind the parser reports); an accepted one keeps its validated document (`trigger_document`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -16,9 +16,8 @@ from sqlmodel import Session
 
 from esl_controller.models import TriggerEvent
 from esl_controller.signage.states import TriggerOutcome, first_trigger_outcome, trigger_move
-from esl_controller.signage.triggers import LoyaltyTrigger, Trigger, TriggerRejected
+from esl_controller.signage.triggers import LoyaltyTrigger, Trigger
 
-KNOWN_KINDS = ("audience", "zone", "loyalty")
 MAX_REASON_LENGTH = 300
 
 
@@ -76,22 +75,3 @@ def trigger_document(trigger: Trigger) -> dict:
     if isinstance(trigger, LoyaltyTrigger):
         document["consent"] = True  # only consented members get past the guard
     return document
-
-
-def recorded_reason(rejected: TriggerRejected) -> str:
-    """A privacy refusal keeps only the schema-like field name, never a value or a key that
-    itself carried personal data."""
-    if rejected.privacy:
-        safe = rejected.field if rejected.field.replace("_", "").replace(".", "").isalpha() else ""
-        text = f"privacy: {safe}: {rejected.reason}" if safe else f"privacy: {rejected.reason}"
-    else:
-        text = str(rejected)
-    return text[:MAX_REASON_LENGTH]
-
-
-def claimed_kind(payload: bytes) -> str:
-    try:
-        claimed = json.loads(payload).get("type")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return "unknown"
-    return claimed if claimed in KNOWN_KINDS else "unknown"

@@ -1,36 +1,65 @@
-"""Audience, zone and loyalty triggers: parsed, validated, and guarded for privacy.
+"""Audience, zone and loyalty triggers: bounded, judged against an allow-list, never echoed.
 
-The privacy guard runs before anything else looks at a payload. Audience data must be an
-anonymous aggregate, so a trigger is refused (`privacy=True`) when it carries a field the
-schema does not know, anything that looks like an image of a person, a long base64 blob, or
-a direct identifier (MAC address, phone number, e-mail, IP address) in any key or value at
-any depth, and a loyalty trigger without the member's consent. Refusals name the field and
-never echo the personal data itself, so the error can be logged safely.
+The trust boundary for everything a sensor or an app sends, over MQTT and over HTTP alike
+(both call `parse_trigger`). A trigger is accepted only when it is made of known fields,
+each of a strict shape, type and range: audience triggers are anonymous aggregates, zone
+triggers an event with a product's GTIN, loyalty triggers a pseudonymous member id, a
+segment of a strict pattern and the member's consent. The personal-data detectors of
+`personal_data` are a second line: they name the category of what was refused and catch
+what a strict shape cannot tell from an id (a dotless MAC, a phone number written as digits).
+
+A refusal carries a category and a reason built only from this module's own texts and the
+allow-listed field names: never a value, never an unknown field's name. So the reason may
+be stored, logged and returned in an HTTP body as it is. Before anything is decoded a
+payload is held to `MAX_TRIGGER_BYTES` and `MAX_TRIGGER_DEPTH`, and `parse_trigger` raises
+nothing but `TriggerRejected`, whatever the bytes: one bad trigger never takes down the
+messages handled with it.
 
 Pure: `now` comes from the caller.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
+import logging
 import math
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from esl_controller import wire_json
 from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
-from esl_controller.labels.hardware import flatten_errors
+from esl_controller.signage.personal_data import (
+    PersonalData,
+    personal_data_in_key,
+    personal_data_in_text,
+)
 
+log = logging.getLogger(__name__)
+
+MAX_TRIGGER_BYTES = 8192
+MAX_TRIGGER_DEPTH = 4  # a valid trigger is 2 deep (the object, its age_bands/gender maps)
 AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 GENDERS = ("female", "male", "other")
 ZONE_EVENTS = ("enter", "leave", "pickup")
+KINDS = ("audience", "zone", "loyalty")
 SHARE_SUM_TOLERANCE = 1.01  # sensors round each share; a sum of 1.004 is not an error
-MAX_BASE64_CHARS = 200
+MAX_AUDIENCE_COUNT = 10_000
+MAX_SECONDS = 86_400.0
+MAX_SEGMENT_LENGTH = 40
+MAX_SEGMENT_DIGITS = 4  # a phone number needs at least 7
+
+# A sensor id is an MQTT topic level, a user name and a log subject: nothing but these.
+SENSOR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ZONE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A pseudonymous member id is a digest: at least 128 bits of lowercase hex.
+MEMBER_ID = re.compile(r"^[0-9a-f]{32,64}$")
+SEGMENT = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 _COMMON_KEYS = frozenset({"type", "sensor", "zone", "at"})
 ALLOWED_KEYS = {
@@ -38,88 +67,76 @@ ALLOWED_KEYS = {
     "zone": _COMMON_KEYS | {"event", "gtin"},
     "loyalty": _COMMON_KEYS | {"member", "segment", "consent"},
 }
+_ALL_KEYS = frozenset().union(*ALLOWED_KEYS.values())
 _NESTED_KEYS = {"age_bands": frozenset(AGE_BANDS), "gender": frozenset(GENDERS)}
 
-# Key words that name personal data or pictures of people (matched per word of a key).
-_IMAGE_WORDS = frozenset(
-    {
-        "image",
-        "img",
-        "photo",
-        "picture",
-        "pic",
-        "face",
-        "faces",
-        "embedding",
-        "embeddings",
-        "selfie",
-        "thumbnail",
-        "snapshot",
-        "frame",
-        "jpeg",
-        "jpg",
-        "png",
-        "biometric",
-    }
-)
-_IDENTIFIER_WORDS = frozenset(
-    {
-        "name",
-        "firstname",
-        "lastname",
-        "fullname",
-        "surname",
-        "email",
-        "mail",
-        "phone",
-        "mobile",
-        "msisdn",
-        "tel",
-        "telephone",
-        "mac",
-        "ip",
-        "ipv4",
-        "ipv6",
-        "imei",
-        "imsi",
-        "address",
-        "ssn",
-        "cnp",
-        "passport",
-        "plate",
-        "bluetooth",
-        "bssid",
-        "ssid",
-        "idfa",
-    }
-)
-_MAC = re.compile(
-    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])"
-    r"|(?<![0-9A-Fa-f.])(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_IPV4 = re.compile(
-    r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
-)
-_PHONE = re.compile(
-    # international (+40 721 234 567, 0040721234567) or national with separators (0721 234 567)
-    r"(?<![\w+])(?:\+|00)[1-9](?:[\s.\-()]*\d){7,14}(?!\w)"
-    r"|(?<!\w)\(?0\d{2,4}\)?[\s.\-]\d{2,4}(?:[\s.\-]?\d{2,4}){1,2}(?!\w)"
-)
-_BASE64 = re.compile(rf"[A-Za-z0-9+/_-]{{{MAX_BASE64_CHARS + 1},}}={{0,2}}")
-_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
-_KEY_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_MEMBER = re.compile(r"^[0-9a-f]{16,64}$")
+# What each field must be: the whole reason a field is refused for, never its value.
+RULES = {
+    "type": "must be one of audience, zone, loyalty",
+    "sensor": "must be a sensor id: 1-64 lowercase letters, digits, '_' or '-'",
+    "zone": "must be a zone id: 1-64 letters, digits, '_', '.' or '-'",
+    "at": "must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-06T10:00:00Z",
+    "count": f"must be an integer from 0 to {MAX_AUDIENCE_COUNT}",
+    "age_bands": f"must map age bands ({', '.join(AGE_BANDS)}) to shares from 0 to 1",
+    "gender": f"must map {', '.join(GENDERS)} to shares from 0 to 1",
+    "dwell_s": f"must be a number of seconds from 0 to {MAX_SECONDS:g}, or null",
+    "attention_s": f"must be a number of seconds from 0 to {MAX_SECONDS:g}, or null",
+    "event": f"must be one of {', '.join(ZONE_EVENTS)}",
+    "gtin": "must be a GTIN: 8, 12, 13 or 14 digits with a correct check digit",
+    "member": "must be a pseudonymous id: 32-64 lowercase hex characters (a digest)",
+    "segment": (
+        f"must be a segment name: lowercase words joined by '-', at most "
+        f"{MAX_SEGMENT_LENGTH} characters and {MAX_SEGMENT_DIGITS} digits"
+    ),
+    "consent": "must be true: a loyalty trigger needs the member's consent",
+}
+_SHARES_OVER_ONE = "shares add up to more than 1"
+_PICKUP_NEEDS_GTIN = "is required for a pickup"
+_REQUIRED = "is required"
+_OWN_MESSAGES = frozenset({_SHARES_OVER_ONE, _PICKUP_NEEDS_GTIN})
+
+
+class Refusal(StrEnum):
+    """Why a trigger was refused, as counted and recorded."""
+
+    TOO_LARGE = "too_large"
+    TOO_DEEP = "too_deep"
+    MALFORMED = "malformed"
+    PERSONAL_DATA = "personal_data"
+    UNKNOWN_FIELDS = "unknown_fields"
+    NO_CONSENT = "no_consent"
+    INVALID_FIELD = "invalid_field"
+    UNKNOWN_ZONE = "unknown_zone"
+    WRONG_SENSOR = "wrong_sensor"
+    STALE = "stale"
+    FUTURE = "future"
+    NOT_JUDGED = "not_judged"
+
+
+_PRIVACY = frozenset({Refusal.PERSONAL_DATA, Refusal.UNKNOWN_FIELDS, Refusal.NO_CONSENT})
 
 
 class TriggerRejected(ValueError):
-    """A trigger that was not accepted: which field, why, and whether privacy was at stake."""
+    """A refused trigger: its category, the allow-listed field (or ""), a safe reason.
 
-    def __init__(self, field: str, reason: str, *, privacy: bool = False) -> None:
+    `claimed_kind` is the trigger's `type` when that is one of KINDS, else "unknown".
+    Nothing in it comes from the refused payload except words of the allow-list.
+    """
+
+    def __init__(
+        self,
+        category: Refusal,
+        reason: str,
+        *,
+        field: str = "",
+        claimed_kind: str = "unknown",
+    ) -> None:
+        self.category = category
         self.field = field
         self.reason = reason
-        self.privacy = privacy
-        prefix = "privacy: " if privacy else ""
+        self.privacy = category in _PRIVACY
+        self.claimed_kind = claimed_kind
+        prefix = "privacy: " if self.privacy else ""
         super().__init__(f"{prefix}{field}: {reason}" if field else f"{prefix}{reason}")
 
 
@@ -151,7 +168,7 @@ class LoyaltyTrigger:
     sensor: str
     zone: str
     at: datetime
-    member: str  # pseudonymous: 16-64 lowercase hex characters
+    member: str  # pseudonymous: 32-64 lowercase hex characters
     segment: str
     kind = "loyalty"
 
@@ -159,191 +176,275 @@ class LoyaltyTrigger:
 Trigger = AudienceTrigger | ZoneTrigger | LoyaltyTrigger
 
 
-# --- the privacy guard --------------------------------------------------------------------
+# --- ids ----------------------------------------------------------------------------------
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, str | None, Any]]:
-    """(path, key or None, value) for every key and value at any depth."""
-    if isinstance(value, Mapping):
-        for key, child in value.items():
-            child_path = f"{path}.{key}" if path else str(key)
-            yield child_path, str(key), child
-            yield from _walk(child, child_path)
-    elif isinstance(value, list | tuple):
-        for index, child in enumerate(value):
-            yield f"{path}[{index}]", None, child
-            yield from _walk(child, f"{path}[{index}]")
-
-
-def _key_words(key: str) -> set[str]:
-    return {word.lower() for word in _KEY_WORDS.findall(key)} | {key.lower()}
-
-
-def _personal_data_in_key(key: str) -> str | None:
-    words = _key_words(key)
-    if words & _IMAGE_WORDS:
-        return "looks like an image of a person; only anonymous aggregates are accepted"
-    if words & _IDENTIFIER_WORDS or "e-mail" in key.lower():
-        return "names a direct identifier (name, e-mail, phone, MAC, IP); not accepted"
+def sensor_id_problem(value: Any) -> str | None:
+    """Why `value` cannot be a sensor id (a safe text), or None when it can."""
+    if not isinstance(value, str) or not SENSOR_ID.match(value):
+        return RULES["sensor"]
+    found = personal_data_in_text(value)
+    if found is not None:
+        return f"contains {found}"
     return None
 
 
-def _looks_like_ipv6(text: str) -> bool:
-    for token in re.split(r"[\s,;=/\[\]]+", text):
-        if token.count(":") >= 2:
-            try:
-                ipaddress.IPv6Address(token.split("%")[0])
-            except ValueError:
-                continue
-            return True
+def _segment_is_valid(value: str) -> bool:
+    return (
+        bool(SEGMENT.match(value))
+        and "--" not in value
+        and not value.endswith("-")
+        and sum(char.isdigit() for char in value) <= MAX_SEGMENT_DIGITS
+    )
+
+
+def _member_is_valid(value: str) -> bool:
+    # All digits would be a number (a card, a phone), not a digest.
+    return bool(MEMBER_ID.match(value)) and not value.isdigit()
+
+
+# --- bounded decoding ---------------------------------------------------------------------
+
+_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit`; one pass over the text."""
+    depth, in_string, skip = 0, False, -1
+    for match in _STRUCTURE.finditer(text):
+        position, char = match.start(), match.group()
+        if position == skip:
+            continue
+        if in_string:
+            if char == "\\":
+                skip = position + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
     return False
 
 
-def _personal_data_in_text(text: str) -> str | None:
-    if _DATA_URI.search(text) or _BASE64.search(text):
-        return f"holds a base64 blob longer than {MAX_BASE64_CHARS} characters (an image?)"
-    if _MAC.search(text):
-        return "holds a device MAC address"
-    if _EMAIL.search(text):
-        return "holds an e-mail address"
-    if _IPV4.search(text) or _looks_like_ipv6(text):
-        return "holds an IP address"
-    if _PHONE.search(text):
-        return "holds a phone number"
-    return None
+class _Malformed(TriggerRejected):
+    """wire_json's error class: its message (a decoder's text) is dropped, not kept."""
+
+    def __init__(self, _message: str) -> None:
+        super().__init__(Refusal.MALFORMED, "malformed JSON (or not UTF-8)")
 
 
-def refuse_personal_data(data: Mapping[str, Any]) -> None:
-    """Refuse (privacy=True) images and direct identifiers in any key or value, at any depth."""
-    for path, key, value in _walk(data, ""):
-        if key is not None:
-            problem = _personal_data_in_key(key) or _personal_data_in_text(key)
-            if problem:
-                raise TriggerRejected(path, f"field {problem}", privacy=True)
-        # A GTIN-14 like 00594176800001 reads as an international number; its own check holds.
-        if isinstance(value, str) and not (key == "gtin" and value.isdigit()):
-            problem = _personal_data_in_text(value)
-            if problem:
-                raise TriggerRejected(path, f"value {problem}", privacy=True)
+def _decode(payload: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(payload, Mapping):
+        try:
+            payload = json.dumps(payload)
+        except (TypeError, ValueError, RecursionError):
+            raise _Malformed("") from None
+    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    if not isinstance(raw, bytes | bytearray):
+        raise _Malformed("")
+    if len(raw) > MAX_TRIGGER_BYTES:
+        raise TriggerRejected(Refusal.TOO_LARGE, f"larger than {MAX_TRIGGER_BYTES} bytes")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Malformed("") from None
+    if json_depth_exceeds(text, MAX_TRIGGER_DEPTH):
+        raise TriggerRejected(Refusal.TOO_DEEP, f"nested deeper than {MAX_TRIGGER_DEPTH} levels")
+    try:
+        document = wire_json.decode_json("trigger", text, _Malformed)
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of 5,000 digits
+        if isinstance(exc, TriggerRejected):
+            raise
+        raise _Malformed("") from None
+    if not isinstance(document, dict):
+        raise TriggerRejected(Refusal.MALFORMED, "a trigger must be a JSON object")
+    return document
 
 
-def refuse_outside_schema(kind: str, data: Mapping[str, Any]) -> None:
-    """Refuse (privacy=True) unknown fields, also nested ones, and loyalty without consent."""
-    allowed = ALLOWED_KEYS[kind]
-    for key in data:
-        if key not in allowed:
-            raise TriggerRejected(
-                str(key), "unknown field; a trigger carries only its schema's fields", privacy=True
-            )
+# --- the allow-list -----------------------------------------------------------------------
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside `value` (keys too), at any depth (bounded by the depth cap)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield key
+            yield from _strings(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _strings(child)
+
+
+def _is_shaped(key: str, value: Any) -> bool:
+    """Values whose own strict check runs later and that the text detectors would misread:
+    a date-time or a digest reads as a phone number, a GTIN-14 as an international one."""
+    if key == "gtin":
+        return isinstance(value, str) and value.isdigit() and len(value) <= 14
+    if key == "at":  # a naive one too: it is refused by its own rule, not as a phone number
+        return _is_iso_time(value)
+    if key == "member":  # a digest's digits would read as a phone number
+        return isinstance(value, str) and _member_is_valid(value)
+    return False
+
+
+def _refuse_personal_data(document: dict[str, Any], allowed: frozenset[str], kind: str) -> None:
+    for key, value in document.items():
+        if key not in allowed or _is_shaped(key, value):
+            continue
+        for text in _strings(value):
+            found = personal_data_in_text(text)
+            if found is not None:
+                raise TriggerRejected(
+                    Refusal.PERSONAL_DATA, f"contains {found}", field=key, claimed_kind=kind
+                )
+
+
+def _refuse_unknown_fields(document: dict[str, Any], allowed: frozenset[str], kind: str) -> None:
+    unknown: list[tuple[str, Any]] = [(k, v) for k, v in document.items() if k not in allowed]
     for parent, known in _NESTED_KEYS.items():
-        nested = data.get(parent)
-        if isinstance(nested, Mapping):
-            for key in nested:
-                if key not in known:
-                    raise TriggerRejected(
-                        f"{parent}.{key}",
-                        f"unknown field; expected one of {', '.join(sorted(known))}",
-                        privacy=True,
-                    )
-    if kind == "loyalty" and data.get("consent") is not True:
-        raise TriggerRejected(
-            "consent", "a loyalty trigger needs consent=true from the member", privacy=True
+        nested = document.get(parent)
+        if parent in allowed and isinstance(nested, dict):
+            unknown += [(k, v) for k, v in nested.items() if k not in known]
+    if not unknown:
+        return
+    noun = "unknown field" if len(unknown) == 1 else "unknown fields"
+    reason = f"{len(unknown)} {noun}; a trigger carries only its schema's fields"
+    for key, value in unknown:
+        found = personal_data_in_key(key) or next(
+            (hit for text in _strings(value) if (hit := personal_data_in_text(text))), None
         )
+        if found is PersonalData.IDENTIFIER_KEY:
+            reason += " (one is named after personal data or an image)"
+            break
+        if found is not None:
+            reason += f" (one holds {found})"
+            break
+    raise TriggerRejected(Refusal.UNKNOWN_FIELDS, reason, claimed_kind=kind)
 
 
 # --- schema -------------------------------------------------------------------------------
 
 
+def _is_iso_time(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not _is_iso_time(value):
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC form
+        return None
+
+
 class _StrictNumber(fields.Float):
+    """A finite JSON number; strings, booleans and NaN are refused."""
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ValidationError(f"must be a finite number, got {value!r}")
-        return float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("not a number")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValidationError("not a finite number")
+        return number
 
 
 class _StrictInt(fields.Integer):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"must be an integer, got {value!r}")
+            raise ValidationError("not an integer")
         return value
 
 
 class _AwareTime(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str):
-            raise ValidationError(f"must be an ISO-8601 string with an offset, got {value!r}")
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValidationError(f"{value!r} is not an ISO-8601 date-time") from exc
-        if parsed.tzinfo is None:
-            raise ValidationError(f"{value!r} has no UTC offset (add 'Z' or '+02:00')")
-        return parsed.astimezone(UTC)
+        parsed = _parse_time(value)
+        if parsed is None:
+            raise ValidationError("not an aware date-time")
+        return parsed
 
 
-_SHARE = _StrictNumber(validate=validate.Range(min=0, max=1, error="share must be in 0..1"))
-_NOT_NEGATIVE = validate.Range(min=0, error="must be >= 0")
-_IDENT = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
-    error="must be an id: letters, digits, '_', '.', ':', '-' (max 128)",
-)
+def _check(predicate: Callable[[Any], bool]) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not predicate(value):
+            raise ValidationError("does not match")
+
+    return check
+
+
+def _share() -> _StrictNumber:
+    return _StrictNumber(validate=validate.Range(min=0, max=1))
+
+
+def _seconds() -> _StrictNumber:
+    return _StrictNumber(
+        load_default=None, allow_none=True, validate=validate.Range(0, MAX_SECONDS)
+    )
 
 
 class _TriggerSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(tuple(ALLOWED_KEYS)))
-    sensor = fields.String(required=True, validate=_IDENT)
-    zone = fields.String(required=True, validate=_IDENT)
+    type = fields.String(required=True, validate=validate.OneOf(KINDS))
+    sensor = fields.String(required=True, validate=_check(lambda v: sensor_id_problem(v) is None))
+    zone = fields.String(required=True, validate=validate.Regexp(ZONE_ID))
     at = _AwareTime(required=True)
 
 
-def _share_sum(shares: Mapping[str, float], name: str) -> None:
-    if sum(shares.values()) > SHARE_SUM_TOLERANCE:
-        raise ValidationError(f"shares add up to {sum(shares.values()):.3f}, more than 1", name)
-
-
 class AudienceSchema(_TriggerSchema):
-    count = _StrictInt(required=True, validate=_NOT_NEGATIVE)
-    age_bands = fields.Dict(keys=fields.String(), values=_SHARE, load_default=dict)
-    gender = fields.Dict(keys=fields.String(), values=_SHARE, load_default=dict)
-    dwell_s = _StrictNumber(load_default=None, allow_none=True, validate=_NOT_NEGATIVE)
-    attention_s = _StrictNumber(load_default=None, allow_none=True, validate=_NOT_NEGATIVE)
+    count = _StrictInt(required=True, validate=validate.Range(0, MAX_AUDIENCE_COUNT))
+    age_bands = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(AGE_BANDS)), values=_share(), load_default=dict
+    )
+    gender = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(GENDERS)), values=_share(), load_default=dict
+    )
+    dwell_s = _seconds()
+    attention_s = _seconds()
 
     @validates_schema
     def _shares(self, data: dict[str, Any], **kwargs: Any) -> None:
-        _share_sum(data["age_bands"], "age_bands")
-        _share_sum(data["gender"], "gender")
+        for name in ("age_bands", "gender"):
+            if sum(data.get(name, {}).values()) > SHARE_SUM_TOLERANCE:
+                raise ValidationError(_SHARES_OVER_ONE, name)
+
+
+def _valid_gtin(value: str) -> bool:
+    try:
+        validate_gtin(value)
+    except InvalidGTIN:
+        return False
+    return True
 
 
 class ZoneSchema(_TriggerSchema):
     event = fields.String(required=True, validate=validate.OneOf(ZONE_EVENTS))
-    gtin = fields.String(load_default=None, allow_none=True)
-
-    @validates("gtin")
-    def _valid_gtin(self, value: str | None, **kwargs: Any) -> None:
-        if value is not None:
-            try:
-                validate_gtin(value)
-            except InvalidGTIN as exc:
-                raise ValidationError(str(exc)) from exc
+    gtin = fields.String(load_default=None, allow_none=True, validate=_check(_valid_gtin))
 
     @validates_schema
     def _pickup_has_gtin(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("event") == "pickup" and not data.get("gtin"):
-            raise ValidationError("a pickup needs the product's gtin", "gtin")
+            raise ValidationError(_PICKUP_NEEDS_GTIN, "gtin")
 
 
 class LoyaltySchema(_TriggerSchema):
-    member = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            _MEMBER, error="must be a pseudonymous id: 16-64 lowercase hex characters"
-        ),
-    )
-    segment = fields.String(required=True, validate=_IDENT)
+    member = fields.String(required=True, validate=_check(_member_is_valid))
+    segment = fields.String(required=True, validate=_check(_segment_is_valid))
     consent = fields.Boolean(required=True, truthy={True}, falsy={False})
 
 
@@ -352,23 +453,26 @@ _SCHEMAS: dict[str, Schema] = {
     "zone": ZoneSchema(),
     "loyalty": LoyaltySchema(),
 }
+_FIELD_ORDER = {name: index for index, name in enumerate(RULES)}
+
+
+def _first_invalid(messages: dict[str, Any], document: dict[str, Any]) -> tuple[str, str]:
+    """(field, reason) for the first refused field, in the order of RULES. The reason is a
+    text of this module, never marshmallow's (which may quote the input)."""
+    field = min(
+        (name for name in messages if name in _FIELD_ORDER),
+        key=_FIELD_ORDER.__getitem__,
+        default="",
+    )
+    if not field:
+        return "", "does not match the trigger schema"
+    if field not in document:
+        return field, _PICKUP_NEEDS_GTIN if field == "gtin" else _REQUIRED
+    own = [m for m in messages[field] if isinstance(m, str) and m in _OWN_MESSAGES]
+    return field, own[0] if own else RULES[field]
 
 
 # --- parsing ------------------------------------------------------------------------------
-
-
-def _decode(payload: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(payload, Mapping):
-        data: Any = payload
-    else:
-        try:
-            text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
-            data = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise TriggerRejected("", f"malformed JSON: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise TriggerRejected("", f"a trigger must be a JSON object, got {type(data).__name__}")
-    return data
 
 
 def parse_trigger(
@@ -378,36 +482,84 @@ def parse_trigger(
     max_age_s: float,
     max_skew_s: float,
     known_zones: Collection[str],
+    sensor: str | None = None,
 ) -> Trigger:
-    """A validated trigger, or `TriggerRejected` naming the field and the reason."""
-    data = _decode(payload)
-    refuse_personal_data(data)
-    kind = data.get("type")
-    if kind not in _SCHEMAS:
-        raise TriggerRejected(
-            "type", f"unknown trigger type {kind!r}; one of audience, zone, loyalty"
-        )
-    refuse_outside_schema(kind, data)
+    """A trigger judged by the allow-list, or `TriggerRejected`: the only exception raised.
+
+    `sensor` is who sent it, as the transport authenticated it (the MQTT topic's sensor,
+    the HTTP credential); a trigger claiming another sensor is refused.
+    """
     try:
-        fields_ = _SCHEMAS[kind].load(data)
+        return _judge(_decode(payload), now, max_age_s, max_skew_s, known_zones, sensor)
+    except TriggerRejected:
+        raise
+    except Exception as exc:  # a bug must cost this trigger only, and leak nothing of it
+        log.error("a trigger could not be judged (%s); refused", type(exc).__name__)
+        raise TriggerRejected(Refusal.NOT_JUDGED, "could not be judged; refused") from None
+
+
+def _judge(
+    document: dict[str, Any],
+    now: datetime,
+    max_age_s: float,
+    max_skew_s: float,
+    known_zones: Collection[str],
+    sensor: str | None,
+) -> Trigger:
+    claimed = document.get("type")
+    kind = claimed if isinstance(claimed, str) and claimed in KINDS else "unknown"
+    allowed = ALLOWED_KEYS.get(kind, _ALL_KEYS)
+    _refuse_personal_data(document, allowed, kind)
+    _refuse_unknown_fields(document, allowed, kind)
+    if kind == "unknown":
+        raise TriggerRejected(Refusal.INVALID_FIELD, RULES["type"], field="type")
+    if kind == "loyalty" and document.get("consent") is not True:
+        raise TriggerRejected(
+            Refusal.NO_CONSENT, RULES["consent"], field="consent", claimed_kind=kind
+        )
+    try:
+        values = _SCHEMAS[kind].load(document)
     except ValidationError as exc:
-        field, _, reason = flatten_errors(exc.messages)[0].partition(": ")
-        raise TriggerRejected(field, reason.rstrip(".")) from exc
-    if fields_["zone"] not in known_zones:
-        raise TriggerRejected("zone", f"unknown zone {fields_['zone']!r}")
-    _check_time(fields_["at"], now, max_age_s, max_skew_s)
-    return _build(kind, fields_)
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        field, reason = _first_invalid(messages, document)
+        raise TriggerRejected(
+            Refusal.INVALID_FIELD, reason, field=field, claimed_kind=kind
+        ) from None
+    if values["zone"] not in known_zones:
+        raise TriggerRejected(
+            Refusal.UNKNOWN_ZONE,
+            "unknown zone, not one of this store's",
+            field="zone",
+            claimed_kind=kind,
+        )
+    if sensor is not None and values["sensor"] != sensor:
+        raise TriggerRejected(
+            Refusal.WRONG_SENSOR,
+            "does not match the sensor that sent the trigger",
+            field="sensor",
+            claimed_kind=kind,
+        )
+    _check_time(values["at"], now, max_age_s, max_skew_s, kind)
+    return _build(kind, values)
 
 
-def _check_time(at: datetime, now: datetime, max_age_s: float, max_skew_s: float) -> None:
+def _check_time(
+    at: datetime, now: datetime, max_age_s: float, max_skew_s: float, kind: str
+) -> None:
     age_s = (now - at).total_seconds()
     if age_s > max_age_s:
         raise TriggerRejected(
-            "at", f"too old: {age_s:.0f} s ago, more than max_age_s={max_age_s:g}"
+            Refusal.STALE,
+            f"too old: {age_s:.0f} s ago, more than max_age_s={max_age_s:g}",
+            field="at",
+            claimed_kind=kind,
         )
     if -age_s > max_skew_s:
         raise TriggerRejected(
-            "at", f"in the future by {-age_s:.0f} s, more than max_skew_s={max_skew_s:g}"
+            Refusal.FUTURE,
+            f"in the future by {-age_s:.0f} s, more than max_skew_s={max_skew_s:g}",
+            field="at",
+            claimed_kind=kind,
         )
 
 
@@ -431,3 +583,8 @@ def _build(kind: str, data: dict[str, Any]) -> Trigger:
 def trigger_kind(trigger: Trigger) -> str:
     """`audience`, `zone` or `loyalty`."""
     return trigger.kind
+
+
+def recorded_reason(rejected: TriggerRejected) -> str:
+    """The reason as stored in trigger_event and incidents (safe by construction)."""
+    return str(rejected)[:300]

@@ -6,15 +6,18 @@
 - A JSON body is refused with 400 when it nests deeper than MAX_JSON_DEPTH or holds a
   number with too many digits, before marshmallow (or any view) sees it. A body that is not
   JSON at all is left to the view, which answers (and, for triggers, records) it itself.
+  A view marked `parses_its_own_body` (the trigger intake: 8 KB and 4 levels, each refusal
+  recorded in the trigger log) is left its body unread, under the same size limit.
 - An `<int:...>` path argument beyond 64 bits is a 404, not a 500 from the database driver.
 """
 
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -29,6 +32,8 @@ MAX_JSON_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_OWN_BODY = "parses_its_own_body"
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 class JsonBodyRefused(ValueError):
@@ -66,12 +71,21 @@ def refuse_out_of_range_ids(_endpoint: str | None, values: dict[str, Any] | None
             raise NotFound(f"there is no such {name}: ids are at most {INT64_MAX}")
 
 
+def parses_its_own_body(view: View) -> View:
+    """Mark a view that holds its JSON body to tighter caps itself and records what it
+    refuses (the trigger intake): `guard_request_body` leaves that body unread."""
+    setattr(view, _OWN_BODY, True)
+    return view
+
+
 def guard_request_body() -> Response | tuple[Response, int] | None:
     if request.method not in _BODY_METHODS:
         return None
     if request.mimetype != "multipart/form-data":
         request.max_content_length = MAX_JSON_BYTES
     if request.mimetype in _FORM_TYPES or not _carries_json():
+        return None
+    if getattr(current_app.view_functions.get(request.endpoint or ""), _OWN_BODY, False):
         return None
     body = request.get_data(cache=True)  # 413 here when over the limit
     if not body:

@@ -18,7 +18,7 @@ from esl_controller.signage.playlists import PlaylistError
 from esl_controller.web import auth, queries, signage_actions
 from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
 from esl_controller.web.database import get_session, get_settings
-from esl_controller.web.request_limits import UploadTooLarge, read_upload
+from esl_controller.web.request_limits import UploadTooLarge, parses_its_own_body, read_upload
 from esl_controller.web.schemas import (
     AdvertiserCreateSchema,
     AdvertiserListSchema,
@@ -44,7 +44,13 @@ from esl_controller.web.schemas import (
     TriggerQuerySchema,
     TriggerRefusedSchema,
 )
-from esl_controller.web.trigger_intake import TriggerRefused, receive_trigger
+from esl_controller.web.trigger_intake import (
+    NotASensorAccount,
+    TriggerRateLimited,
+    TriggerRefused,
+    read_body,
+    receive_trigger,
+)
 
 bp = api_blueprint("signage_api", __name__)
 
@@ -652,6 +658,7 @@ def list_triggers() -> Any:
 
 
 @bp.post("/triggers")
+@parses_its_own_body  # parse_trigger's own caps, each refusal recorded
 @auth.api_auth(roles=TRIGGER_POSTERS)
 def post_trigger() -> Any:
     """A sensor posts a trigger (role sensor; the only call that role may make).
@@ -678,16 +685,29 @@ def post_trigger() -> Any:
         401: Unauthorized
         403: Forbidden
         422:
-          description: refused (malformed, unknown zone, stale, or by the privacy guard)
+          description: >-
+            refused (over 8 KB or too deeply nested, malformed, unknown zone, stale, a sensor
+            other than the credential's, or by the privacy guard); the reason names a
+            category and at most a schema field, never a value
           content:
             application/json:
               schema: TriggerRefusedSchema
+        429:
+          description: over the sensor's rate limit (counted across all web processes)
+          content:
+            application/json:
+              schema: ErrorSchema
     """
     session = get_session()
     try:
         event = receive_trigger(
-            session, get_settings(), request.get_data(), g.api_user.username, utcnow()
+            session, get_settings(), read_body(request.stream), g.api_user.username, utcnow()
         )
+    except NotASensorAccount as exc:
+        return {"error": str(exc)}, 403
+    except TriggerRateLimited as limited:
+        retry = str(limited.decision.retry_after_s)
+        return {"error": str(limited)}, 429, {"Retry-After": retry}
     except TriggerRefused as refused:
         session.commit()  # the refusal is counted in the trigger log
         body = {

@@ -1,18 +1,24 @@
-"""Triggers posted over HTTP: validated by the privacy guard, then left for the worker.
+"""Triggers posted over HTTP: the same trust boundary as MQTT, then left for the worker.
 
-Accepted triggers become `TriggerEvent(outcome="pending")` rows holding the validated trigger
-(the worker decides and publishes overrides). Refused ones are recorded as outcome
-"rejected" with the reason only: nothing of the refused payload is stored, not even the
-sensor id it claims (the authenticated account stands in for it).
+Who sent a trigger is the credential, never the body: the account's user name is the sensor
+id (it must be one, see `triggers.SENSOR_ID`), and a body naming another sensor is refused.
+Every post counts against that sensor's rate limit in the database (web/trigger_rate.py),
+before its body is even parsed, so a storm of bad posts is limited as well.
+
+The body is read up to `MAX_TRIGGER_BYTES` + 1 bytes only and parsed by the same
+`parse_trigger` the worker uses for MQTT. Accepted triggers become
+`TriggerEvent(outcome="pending")` rows holding the validated trigger (the worker decides and
+publishes overrides). Refused ones are recorded as outcome "rejected" with the refusal's
+reason, which names a category and at most an allow-listed field: nothing of the refused
+payload is stored, logged or sent back.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -20,19 +26,16 @@ from sqlmodel import Session
 from esl_controller.config import Settings
 from esl_controller.models import TriggerEvent, Zone
 from esl_controller.signage.triggers import (
+    MAX_TRIGGER_BYTES,
     LoyaltyTrigger,
     Trigger,
     TriggerRejected,
     parse_trigger,
+    recorded_reason,
+    sensor_id_problem,
     trigger_kind,
 )
-
-KNOWN_KINDS = ("audience", "zone", "loyalty")
-MAX_REASON_LENGTH = 300
-# A field path worth keeping in the record: schema-like names only. A key that is itself
-# personal data (an e-mail, a MAC, an IP) cannot match, since its segments start with a
-# digit or hold '@', ':' or spaces.
-_SAFE_FIELD_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*|\[\d+\])*$")
+from esl_controller.web import trigger_rate
 
 
 class TriggerRefused(Exception):
@@ -44,10 +47,42 @@ class TriggerRefused(Exception):
         self.event = event
 
 
+class NotASensorAccount(Exception):
+    """The account's user name cannot serve as a sensor id; nothing is recorded under it."""
+
+
+class TriggerRateLimited(Exception):
+    """Over the sensor's rate limit; `decision` says by how much and when to retry."""
+
+    def __init__(self, decision: trigger_rate.RateDecision) -> None:
+        super().__init__(
+            f"rate limited: more than {decision.limit} triggers within "
+            f"{decision.window_s:g} s from this sensor; retry in {decision.retry_after_s} s"
+        )
+        self.decision = decision
+
+
+def read_body(stream: IO[bytes]) -> bytes:
+    """At most one byte more than a trigger may have: enough to refuse a larger one."""
+    return stream.read(MAX_TRIGGER_BYTES + 1)
+
+
 def receive_trigger(
     session: Session, settings: Settings, body: bytes, account: str, now: datetime
 ) -> TriggerEvent:
-    """Validate `body` (JSON) and record it; raise TriggerRefused after recording a refusal."""
+    """Rate-limit, validate `body` (JSON) and record it.
+
+    Raises NotASensorAccount, TriggerRateLimited, or TriggerRefused after recording a
+    refusal (the caller commits the session to keep that record).
+    """
+    if sensor_id_problem(account) is not None:
+        raise NotASensorAccount(
+            "this account's user name is not a sensor id (1-64 lowercase letters, digits, "
+            "'_' or '-', holding no personal data), so it cannot post triggers"
+        )
+    decision = trigger_rate.take(session.get_bind(), settings, account, now)
+    if not decision.allowed:
+        raise TriggerRateLimited(decision)
     known_zones = set(session.scalars(select(Zone.id)))
     try:
         trigger = parse_trigger(
@@ -56,20 +91,21 @@ def receive_trigger(
             max_age_s=settings.trigger_max_age_s,
             max_skew_s=settings.trigger_max_skew_s,
             known_zones=known_zones,
+            sensor=account,
         )
     except TriggerRejected as rejected:
         event = TriggerEvent(
             sensor_id=account,
-            kind=_claimed_kind(body),
+            kind=rejected.claimed_kind,
             received_at=now,
             outcome="rejected",
             reason=recorded_reason(rejected),
         )
         session.add(event)
         session.flush()
-        raise TriggerRefused(rejected, event) from rejected
+        raise TriggerRefused(rejected, event) from None
     event = TriggerEvent(
-        sensor_id=trigger.sensor,
+        sensor_id=account,
         kind=trigger_kind(trigger),
         zone_id=trigger.zone,
         received_at=now,
@@ -92,24 +128,3 @@ def trigger_document(trigger: Trigger) -> dict[str, Any]:
     if isinstance(trigger, LoyaltyTrigger):
         document["consent"] = True  # only consented members get past the guard
     return document
-
-
-def recorded_reason(rejected: TriggerRejected) -> str:
-    """The reason as stored: a privacy refusal keeps its field path only when that path is a
-    plain schema-like name, never a value or a key that carried personal data."""
-    if rejected.privacy:
-        field = rejected.field if _SAFE_FIELD_PATH.match(rejected.field or "") else ""
-        text = f"privacy: {field}: {rejected.reason}" if field else f"privacy: {rejected.reason}"
-    else:
-        text = str(rejected)
-    return text[:MAX_REASON_LENGTH]
-
-
-def _claimed_kind(body: bytes) -> str:
-    """The trigger type if it is one of the known words, else "unknown"; nothing else of
-    the refused payload is kept."""
-    try:
-        claimed = json.loads(body).get("type")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return "unknown"
-    return claimed if claimed in KNOWN_KINDS else "unknown"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from esl_controller.signage.rate_limit import TokenBuckets
+from esl_controller.signage.rate_limit import FixedWindow, TokenBuckets
 
 
 def test_a_storm_from_one_sensor_gets_burst_then_rate_and_others_are_unaffected():
@@ -58,3 +58,27 @@ def test_keys_are_bounded_least_recently_seen_forgotten_first():
 def test_bad_settings_are_refused(rate, burst, says):
     with pytest.raises(ValueError, match=says):
         TokenBuckets(rate_per_s=rate, burst=burst)
+
+
+# --- FixedWindow: the arithmetic of the web processes' database-counted limit --------
+
+
+def test_a_window_lasts_burst_over_rate_and_allows_burst_triggers():
+    window = FixedWindow(rate_per_s=20.0, burst=40)
+    assert window.length_s == 2.0
+    assert [window.allows(n) for n in (1, 40, 41)] == [True, True, False]
+    assert window.index(1000.0) == window.index(1001.9) == 500
+    assert window.index(1002.0) == 501
+
+
+def test_retry_after_is_whole_seconds_until_the_next_window():
+    window = FixedWindow(rate_per_s=1.0, burst=10)
+    assert window.retry_after_s(1000.0) == 10
+    assert window.retry_after_s(1009.5) == 1
+    assert window.retry_after_s(1009.99) == 1
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 5), (-1, 5), (1, 0), (1, 1.5)])
+def test_bad_limits_are_refused(rate, burst):
+    with pytest.raises(ValueError):
+        FixedWindow(rate_per_s=rate, burst=burst)

@@ -516,7 +516,7 @@ def test_trigger_accepted_over_http_is_acted_on_by_the_worker(harness, engine):
 
     service, recorder = harness
     go_online(service, recorder, "scr-1")
-    body = json.dumps(audience(sensor="app-1")).encode()
+    body = json.dumps(audience(sensor="app")).encode()
     with session_scope(engine) as s:
         event_id = receive_trigger(s, service.settings, body, "app", datetime.now(UTC)).id
     pump(service, lambda: recorder.of("scr-1", "override"))

@@ -134,7 +134,13 @@ class OeplHarness:
             self.aps[station] = ap
 
     def options(self, station: str) -> dict[str, Any]:
-        return {"url": self.aps[station].url, "reconnect_s": 0.2, "timeout_s": 3.0}
+        # The AP announces check-ins in whole seconds; ours are 0.3 s, so say so.
+        return {
+            "url": self.aps[station].url,
+            "reconnect_s": 0.2,
+            "timeout_s": 3.0,
+            "checkin_s": 1.0,
+        }
 
     def label_ids(self, count: int) -> list[str]:
         return [tag_mac(n) for n in range(count)]

@@ -21,6 +21,7 @@ from tests.web.signage_support import (  # noqa: F401 (fixtures)
     BAD_PLAYLIST,
     GOOD_PLAYLIST,
     PNG,
+    SENSOR,
     Signage,
     settings,
     signage,
@@ -108,7 +109,7 @@ def test_manager_runs_the_signage_pages(
 
     sensor = {"Authorization": f"Bearer {signage.sensor_token}"}
     trigger = {
-        "type": "zone", "sensor": "shelf-3", "zone": "dairy",
+        "type": "zone", "sensor": SENSOR[0], "zone": "dairy",  # the account is the sensor
         "at": datetime.now(UTC).isoformat(), "event": "pickup", "gtin": "5901234123457",
     }  # fmt: skip
     accepted = requests.post(f"{live_server}/api/v1/triggers", json=trigger, headers=sensor)

@@ -90,7 +90,10 @@ class MqttPlayerChannel:
         try:
             parsed = topics.parse_topic(self.prefix, topic)
         except protocol.SignageProtocolError as exc:
-            reports.report(MalformedReported(NAME, "malformed_signage", topic, str(exc)))
+            # The incident names the topic with any refused sensor or player level replaced:
+            # what such a level held (a MAC, a name) is never recorded.
+            subject = topics.safe_topic(self.prefix, topic)
+            reports.report(MalformedReported(NAME, "malformed_signage", subject, str(exc)))
             if ack is not None:
                 ack()
             return
