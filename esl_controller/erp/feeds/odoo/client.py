@@ -92,9 +92,11 @@ def _error_body(response: requests.Response) -> tuple[str, str]:
         return "", response.text.strip()[:MAX_MESSAGE]
     if not isinstance(body, dict):
         return "", ""
-    name = body.get("name") if isinstance(body.get("name"), str) else ""
-    message = body.get("message") if isinstance(body.get("message"), str) else ""
-    return name[:MAX_MESSAGE], message[:MAX_MESSAGE]
+    name, message = body.get("name"), body.get("message")
+    return (
+        name[:MAX_MESSAGE] if isinstance(name, str) else "",
+        message[:MAX_MESSAGE] if isinstance(message, str) else "",
+    )
 
 
 def _records(model: str, rows: Any) -> list[dict]:

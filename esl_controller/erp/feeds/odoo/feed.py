@@ -430,7 +430,6 @@ class OdooFeed:
         categories = self._category_parents(rows)
         taxes = self._taxes(rows)
         by_id = {rule.id: rule for rule in dated}
-        stamps = {}
         records = []
         for row in rows:
             product = shelf_product(row, categories)
@@ -438,7 +437,6 @@ class OdooFeed:
                 pricing.rules, product, now, base_pricelists=pricing.base_pricelists
             ):
                 rule = by_id[promotion.rule_id]
-                stamps.setdefault(rule.id, rule)
                 records.append(
                     {
                         "id": f"odoo-pricelist-item-{rule.id}-variant-{row['id']}",
@@ -527,7 +525,7 @@ def shelf_product(row: dict, categories: dict[int, tuple[int, ...]]) -> rules_.S
     return rules_.ShelfProduct(
         variant_id=int(row["id"]),
         template_id=_many2one_id(row.get("product_tmpl_id")) or 0,
-        category_ids=categories.get(category, (category,) if category else ()),
+        category_ids=categories.get(category or 0, (category,) if category else ()),
         list_price=_decimal(row.get("lst_price")),
         cost=_decimal(row.get("standard_price")),
     )
