@@ -16,10 +16,13 @@ Built from Odoo's public sources and documentation (read, not copied):
   own; a quant that reaches zero is deleted, as `_unlink_zero_quants` does.
 - product.pricelist.item (product_pricelist_item.py): `active` follows its pricelist, so
   rules of an archived pricelist are not found unless `active_test` is off.
-- uom.uom (addons/uom/models/uom_uom.py): category, factor, uom_type; ir.model.data names
-  the standard categories.
+- uom.uom (addons/uom/models/uom_uom.py): in Odoo 19 (`version=19`, the default) a unit is
+  defined against another (`relative_uom_id`, `relative_factor`), `factor` is its absolute
+  quantity of its tree's root and `parent_path` names the tree; there is no uom.category. With
+  `version=18` units have a category, a factor and a uom_type. ir.model.data names the
+  standard units (19) or categories (18). `fields_get` tells a client which shape it talks to.
 
-Only what the feed uses is here: search_read and read, the domain operators =, !=, in,
+Only what the feed uses is here: search_read, read and fields_get, the domain operators =, !=, in,
 not in, <, <=, >, >=, child_of and the prefix operators |, &, !.
 """
 
@@ -52,7 +55,7 @@ MANY2ONE = {
         "company_id": "res.company",
     },
     "product.category": {"parent_id": "product.category"},
-    "uom.uom": {"category_id": "uom.category"},
+    "uom.uom": {"category_id": "uom.category", "relative_uom_id": "uom.uom"},
     "account.tax": {"company_id": "res.company"},
     "stock.warehouse": {
         "view_location_id": "stock.location",
@@ -102,8 +105,11 @@ def odoo_now() -> str:
 class OdooStandIn:
     """`with OdooStandIn() as odoo:` serves on `odoo.url`; build data with the helpers."""
 
-    def __init__(self, api_key: str = "odoo-api-key", database: str = "shop") -> None:
+    def __init__(
+        self, api_key: str = "odoo-api-key", database: str = "shop", version: int = 19
+    ) -> None:
         self.api_key = api_key
+        self.version = version
         self.database = database
         self.tables: dict[str, dict[int, dict]] = {}
         self.xml_ids: list[dict] = []
@@ -197,6 +203,28 @@ class OdooStandIn:
             uom_type=uom_type,
             active=True,
         )
+
+    def relative_uom(
+        self,
+        name: str,
+        relative_to: int | None = None,
+        relative_factor: float = 1.0,
+        xml_id: str = "",
+    ) -> int:
+        """An Odoo 19 unit: `relative_factor` of `relative_to` (a root when None)."""
+        unit = self.create(
+            "uom.uom",
+            name=name,
+            display_name=name,
+            relative_uom_id=relative_to or False,
+            relative_factor=relative_factor,
+            active=True,
+        )
+        if xml_id:
+            self.xml_ids.append(
+                {"module": "uom", "name": xml_id, "model": "uom.uom", "res_id": unit}
+            )
+        return unit
 
     def tax(
         self,
@@ -402,6 +430,8 @@ class OdooStandIn:
                     "odoo.exceptions.AccessError",
                     f"You are not allowed to access '{model}' records.",
                 )
+            if model == "uom.category" and self.version >= 19:
+                raise OdooError(404, "werkzeug.exceptions.NotFound", f"unknown model {model!r}")
             if model not in self.tables and model not in MANY2ONE and model != "ir.model.data":
                 raise OdooError(404, "werkzeug.exceptions.NotFound", f"unknown model {model!r}")
             context = body.get("context") or {}
@@ -410,6 +440,8 @@ class OdooStandIn:
                 rows = sorted(rows, key=lambda r: r["id"])
                 offset, limit = int(body.get("offset") or 0), body.get("limit")
                 rows = rows[offset : offset + limit if limit else None]
+            elif method == "fields_get":
+                return self._fields_get(model)
             elif method == "read":
                 ids = body.get("ids") or []
                 visible = {r["id"]: r for r in self._visible(model, context, active_test=False)}
@@ -442,7 +474,33 @@ class OdooStandIn:
                 {**row, "active": lists[row["pricelist_id"]]["active"]}
                 for row in self.tables.get(model, {}).values()
             ]
+        if model == "uom.uom" and self.version >= 19:
+            return [self._relative_unit(row) for row in self.tables.get(model, {}).values()]
         return list(self.tables.get(model, {}).values())
+
+    def _relative_unit(self, row: dict) -> dict:
+        chain, current = [], row
+        while current:
+            chain.append(current)
+            parent = current.get("relative_uom_id")
+            current = self.tables["uom.uom"][parent] if parent else None
+        factor = 1.0
+        for unit in chain:
+            factor *= unit["relative_factor"]
+        path = "".join(f"{unit['id']}/" for unit in reversed(chain))
+        return {**row, "factor": factor, "parent_path": path}
+
+    def _fields_get(self, model: str) -> dict:
+        names: set[str] = set(MANY2ONE.get(model, {}))
+        for row in self._rows(model):
+            names |= set(row)
+        if model == "uom.uom":
+            gone = {"category_id", "uom_type"} if self.version >= 19 else {"relative_uom_id"}
+            names -= gone
+        return {
+            name: {"type": "many2one" if name in MANY2ONE.get(model, {}) else "char"}
+            for name in sorted(names)
+        }
 
     def _variant(self, row: dict) -> dict:
         template = self.tables["product.template"][row["product_tmpl_id"]]
@@ -607,7 +665,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {k.lower(): v for k, v in self.headers.items()}
             result = self.odoo.handle(parts[2], parts[3], body, headers)
             self._send(200, result)
-        except OdooError as exc:
+        except Exception as exc:  # what Odoo does with any exception: a 500 naming it
+            if not isinstance(exc, OdooError):
+                exc = OdooError(500, f"builtins.{type(exc).__name__}", str(exc))
             self._send(
                 exc.status,
                 {

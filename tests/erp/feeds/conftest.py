@@ -32,12 +32,18 @@ def erp() -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture
-def odoo_shop():
+def odoo_version() -> int:
+    """The Odoo the stand-in plays; a test module overrides it to check Odoo 18's units."""
+    return 19
+
+
+@pytest.fixture
+def odoo_shop(odoo_version: int):
     """The Odoo stand-in on a free port, holding tests.support.odoo's shop."""
     from esl_controller.sims.odoo import OdooStandIn
     from tests.support.odoo import API_KEY, DATABASE, build_shop
 
-    with OdooStandIn(api_key=API_KEY, database=DATABASE) as odoo:
+    with OdooStandIn(api_key=API_KEY, database=DATABASE, version=odoo_version) as odoo:
         yield build_shop(odoo)
 
 

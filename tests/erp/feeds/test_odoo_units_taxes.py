@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from esl_controller.erp.feeds.odoo.taxes import SaleTax, TaxRefused, with_taxes
-from esl_controller.erp.feeds.odoo.units import OdooUnit, UnitRefused, shelf_unit
+from esl_controller.erp.feeds.odoo.units import (
+    OdooUnit,
+    RelativeUnit,
+    UnitRefused,
+    shelf_unit,
+    shelf_unit_relative,
+)
 
 XML_IDS = {
     1: "uom.product_uom_categ_kgm",
@@ -38,7 +44,7 @@ def test_a_unit_is_its_share_of_the_category_reference(category, factor, quantit
 
 
 def test_a_custom_category_is_refused_with_its_name() -> None:
-    with pytest.raises(UnitRefused, match=r"category custom\.boxes, which is no weight"):
+    with pytest.raises(UnitRefused, match=r"category custom\.boxes, not a weight"):
         shelf_unit(OdooUnit(9, 5, Decimal(1), "reference"), XML_IDS)
     with pytest.raises(UnitRefused, match="category id 77"):
         shelf_unit(OdooUnit(9, 77, Decimal(1), "reference"), XML_IDS)
@@ -65,3 +71,33 @@ def test_an_excluded_percent_tax_is_rate_times_price(price, rate) -> None:
     taxed = with_taxes(price, [SaleTax(1, "percent", rate, False)])
     assert taxed - price == price * rate / 100
     assert with_taxes(price, [SaleTax(1, "percent", rate, True)]) == price
+
+
+# Odoo 19: g is the root of the weight tree; kg = 1000 g; the unit tree has Units and Dozens.
+GRAM = RelativeUnit(10, Decimal(1), (10,))
+KILO = RelativeUnit(11, Decimal(1000), (10, 11))
+UNITS = RelativeUnit(20, Decimal(1), (20,))
+STANDARD = {
+    "uom.product_uom_gram": GRAM,
+    "uom.product_uom_kgm": KILO,
+    "uom.product_uom_unit": UNITS,
+}
+
+
+@pytest.mark.parametrize(
+    ("unit", "quantity", "shelf"),
+    [
+        (KILO, "1", "kg"),
+        (GRAM, "0.001", "kg"),
+        (RelativeUnit(12, Decimal(500), (10, 11, 12)), "0.5", "kg"),  # a custom 500 g pack
+        (RelativeUnit(21, Decimal(12), (20, 21)), "12", "piece"),
+    ],
+)
+def test_an_odoo_19_unit_converts_through_its_tree(unit, quantity, shelf) -> None:
+    found = shelf_unit_relative(unit, STANDARD)
+    assert (format(found.net_quantity, "f"), found.unit) == (quantity, shelf)
+
+
+def test_an_odoo_19_unit_of_its_own_tree_is_refused() -> None:
+    with pytest.raises(UnitRefused, match="not defined against any standard"):
+        shelf_unit_relative(RelativeUnit(30, Decimal(1), (30,)), STANDARD)

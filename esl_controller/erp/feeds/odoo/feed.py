@@ -31,7 +31,15 @@ from esl_controller.erp.feeds.base import FeedError, FeedPage, check_stream
 from esl_controller.erp.feeds.odoo import pricelist as rules_
 from esl_controller.erp.feeds.odoo.client import OdooClient
 from esl_controller.erp.feeds.odoo.taxes import SaleTax, TaxRefused, with_taxes
-from esl_controller.erp.feeds.odoo.units import OdooUnit, UnitRefused, shelf_unit
+from esl_controller.erp.feeds.odoo.units import (
+    STANDARD_UNITS,
+    OdooUnit,
+    RelativeUnit,
+    ShelfUnit,
+    UnitRefused,
+    shelf_unit,
+    shelf_unit_relative,
+)
 from esl_controller.erp.records import format_utc
 from esl_controller.labels.price_format import CURRENCY_DECIMALS
 
@@ -106,6 +114,8 @@ class OdooFeed:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._uom_cache: dict[int, OdooUnit] = {}
         self._category_xml_ids: dict[int, str] = {}
+        self._relative_units: bool | None = None  # Odoo 19's unit trees; None: not asked yet
+        self._standard_units: dict[str, RelativeUnit] | None = None
 
     # --- the feed protocol ---------------------------------------------------------------
 
@@ -321,20 +331,19 @@ class OdooFeed:
         minor = rules_.to_minor(price, decimals)
         return format(Decimal(minor).scaleb(-decimals), "f")
 
-    def _add_unit(self, record: dict, row: dict, units: dict[int, OdooUnit]) -> None:
-        unit = units.get(_many2one_id(row.get("uom_id")) or -1)
+    def _add_unit(self, record: dict, row: dict, units: dict[int, ShelfUnit | UnitRefused]) -> None:
+        shelf = units.get(_many2one_id(row.get("uom_id")) or -1)
         weight = row.get("weight")
-        if unit is None:
+        if shelf is None:
             return
-        try:
-            shelf = shelf_unit(unit, self._category_xml_ids)
-        except UnitRefused as exc:
-            record["_unit_refused"] = str(exc)
+        if isinstance(shelf, UnitRefused):
+            record["_unit_refused"] = str(shelf)
             return
+        quantity = format(shelf.net_quantity, "f")
         if shelf.unit != "piece":
-            record.update(net_quantity=format(shelf.net_quantity.normalize(), "f"), unit=shelf.unit)
+            record.update(net_quantity=quantity, unit=shelf.unit)
         elif shelf.net_quantity != 1:
-            record.update(net_quantity=format(shelf.net_quantity.normalize(), "f"), unit="piece")
+            record.update(net_quantity=quantity, unit="piece")
         elif isinstance(weight, int | float) and not isinstance(weight, bool) and weight > 0:
             record.update(net_quantity=str(weight), unit="kg")  # a pack: Odoo's weight is kg
 
@@ -347,8 +356,52 @@ class OdooFeed:
             parents[category["id"]] = tuple(int(p) for p in path.strip("/").split("/") if p)
         return parents
 
-    def _units(self, rows: list[dict]) -> dict[int, OdooUnit]:
+    def _units(self, rows: list[dict]) -> dict[int, ShelfUnit | UnitRefused]:
+        """Each product unit as a shelf unit, or why it has none; Odoo 19's unit trees or the
+        categories before them, whichever this server has."""
         ids = sorted({i for row in rows if (i := _many2one_id(row.get("uom_id")))})
+        if not ids:
+            return {}
+        if self._relative_units is None:
+            described = self.client.call("uom.uom", "fields_get", {"attributes": ["type"]})
+            self._relative_units = isinstance(described, dict) and "relative_uom_id" in described
+        if self._relative_units:
+            return self._relative_shelf_units(ids)
+        return self._category_shelf_units(ids)
+
+    def _relative_shelf_units(self, ids: list[int]) -> dict[int, ShelfUnit | UnitRefused]:
+        if self._standard_units is None:
+            names = [xml_id.split(".", 1)[1] for xml_id in STANDARD_UNITS]
+            data = self.client.search_read(
+                "ir.model.data",
+                [["model", "=", "uom.uom"], ["module", "=", "uom"], ["name", "in", names]],
+                ["module", "name", "res_id"],
+            )
+            by_id = {d["res_id"]: f"{d['module']}.{d['name']}" for d in data}
+            found = self._relative_rows(sorted(by_id))
+            self._standard_units = {by_id[u.id]: u for u in found if u.id in by_id}
+        result: dict[int, ShelfUnit | UnitRefused] = {}
+        for unit in self._relative_rows(ids):
+            try:
+                result[unit.id] = shelf_unit_relative(unit, self._standard_units)
+            except UnitRefused as exc:
+                result[unit.id] = exc
+        return result
+
+    def _relative_rows(self, ids: list[int]) -> list[RelativeUnit]:
+        rows = self.client.read(
+            "uom.uom", ids, ["id", "factor", "parent_path"], context=self.context(archived=True)
+        )
+        return [
+            RelativeUnit(
+                row["id"],
+                _decimal(row.get("factor")),
+                tuple(int(p) for p in str(row.get("parent_path") or "").strip("/").split("/") if p),
+            )
+            for row in rows
+        ]
+
+    def _category_shelf_units(self, ids: list[int]) -> dict[int, ShelfUnit | UnitRefused]:
         missing = [i for i in ids if i not in self._uom_cache]
         for row in self.client.read(
             "uom.uom", missing, ["id", "category_id", "factor", "uom_type"], context=self.context()
@@ -368,7 +421,15 @@ class OdooFeed:
                 ["module", "name", "res_id"],
             ):
                 self._category_xml_ids[data["res_id"]] = f"{data['module']}.{data['name']}"
-        return {i: self._uom_cache[i] for i in ids if i in self._uom_cache}
+        result: dict[int, ShelfUnit | UnitRefused] = {}
+        for i in ids:
+            if i not in self._uom_cache:
+                continue
+            try:
+                result[i] = shelf_unit(self._uom_cache[i], self._category_xml_ids)
+            except UnitRefused as exc:
+                result[i] = exc
+        return result
 
     def _taxes(self, rows: list[dict]) -> dict[int, SaleTax]:
         if not self.scope.prices_include_tax:
