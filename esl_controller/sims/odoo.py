@@ -319,6 +319,7 @@ class OdooStandIn:
             "fixed_price": 0.0,
             "percent_price": 0.0,
             "price_discount": 0.0,
+            "price_markup": 0.0,
             "price_surcharge": 0.0,
             "price_round": 0.0,
             "price_min_margin": 0.0,

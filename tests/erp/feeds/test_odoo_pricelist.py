@@ -72,7 +72,7 @@ def test_formula_margins_bound_the_price_around_the_base() -> None:
         1,
         compute_price=ComputePrice.FORMULA,
         base=PriceBase.COST,
-        price_discount=Decimal(50),
+        price_markup=Decimal(-50),
         price_min_margin=Decimal("0.50"),
     )
     assert resolve([deep], COLA, NOW).price == Decimal("3.50")  # cost 3.00 + 0.50 at least
@@ -80,10 +80,21 @@ def test_formula_margins_bound_the_price_around_the_base() -> None:
         2,
         compute_price=ComputePrice.FORMULA,
         base=PriceBase.COST,
-        price_discount=Decimal(-100),
+        price_markup=Decimal(100),
         price_max_margin=Decimal("2.00"),
     )
     assert resolve([markup], COLA, NOW).price == Decimal("5.00")  # 6.00 capped at 3.00 + 2.00
+
+
+def test_a_formula_on_the_cost_takes_its_markup_not_the_discount() -> None:
+    on_cost = rule(
+        1,
+        compute_price=ComputePrice.FORMULA,
+        base=PriceBase.COST,
+        price_markup=Decimal(40),
+        price_discount=Decimal(90),  # left over from editing; Odoo ignores it on the cost
+    )
+    assert resolve([on_cost], COLA, NOW).price == Decimal("4.20")
 
 
 def test_odoo_precedence_variant_then_template_then_category_then_global() -> None:

@@ -52,7 +52,8 @@ PRODUCT_FIELDS = [
 RULE_FIELDS = [
     "id", "pricelist_id", "applied_on", "compute_price", "base", "base_pricelist_id",
     "product_id", "product_tmpl_id", "categ_id", "min_quantity", "date_start", "date_end",
-    "fixed_price", "percent_price", "price_discount", "price_surcharge", "price_round",
+    "fixed_price", "percent_price", "price_discount", "price_markup", "price_surcharge",
+    "price_round",
     "price_min_margin", "price_max_margin", "write_date",
 ]  # fmt: skip
 # What a promotion's price needs of a product.
@@ -572,6 +573,7 @@ def parse_rule(row: dict) -> rules_.Rule:
             fixed_price=_decimal(row.get("fixed_price")),
             percent_price=_decimal(row.get("percent_price")),
             price_discount=_decimal(row.get("price_discount")),
+            price_markup=_decimal(row.get("price_markup")),
             price_surcharge=_decimal(row.get("price_surcharge")),
             price_round=_decimal(row.get("price_round")),
             price_min_margin=_decimal(row.get("price_min_margin")),

@@ -78,6 +78,7 @@ class Rule:
     fixed_price: Decimal = ZERO
     percent_price: Decimal = ZERO
     price_discount: Decimal = ZERO
+    price_markup: Decimal = ZERO  # Odoo 18+: a formula on the cost takes a markup instead
     price_surcharge: Decimal = ZERO
     price_round: Decimal = ZERO
     price_min_margin: Decimal = ZERO
@@ -229,7 +230,8 @@ def _rule_price(
     base = _base_price(rule, product, at, base_pricelists, quantity, depth)
     if rule.compute_price == ComputePrice.PERCENTAGE:
         return base - base * rule.percent_price / HUNDRED
-    price = base - base * rule.price_discount / HUNDRED
+    discount = -rule.price_markup if rule.base == PriceBase.COST else rule.price_discount
+    price = base - base * discount / HUNDRED
     price = round_to_step(price, rule.price_round)
     price += rule.price_surcharge
     if rule.price_min_margin:
