@@ -28,8 +28,10 @@ not in, <, <=, >, >=, child_of and the prefix operators |, &, !.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,6 +116,7 @@ class OdooStandIn:
         self.tables: dict[str, dict[int, dict]] = {}
         self.xml_ids: list[dict] = []
         self.faults: list[Fault] = []
+        self.stalls: list[tuple[str, float]] = []  # (model, seconds): answer that late, once
         self.forbidden: set[str] = set()
         self.calls: list[tuple[str, str, dict]] = []
         self.user_companies: list[int] = []
@@ -126,6 +129,7 @@ class OdooStandIn:
     def __enter__(self) -> OdooStandIn:
         handler = type("Handler", (_Handler,), {"odoo": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -408,6 +412,9 @@ class OdooStandIn:
     ) -> None:
         self.faults.extend(Fault(status, name, message, model) for _ in range(times))
 
+    def stall(self, seconds: float, *, model: str = "", times: int = 1) -> None:
+        self.stalls.extend((model, seconds) for _ in range(times))
+
     def calls_to(self, model: str, method: str = "search_read") -> list[dict]:
         return [body for m, meth, body in self.calls if m == model and meth == method]
 
@@ -421,6 +428,12 @@ class OdooStandIn:
             raise OdooError(404, "werkzeug.exceptions.NotFound", "database not found")
         with self._lock:
             self.calls.append((model, method, body))
+            stall = next((st for st in self.stalls if st[0] in ("", model)), None)
+            if stall is not None:
+                self.stalls.remove(stall)
+        if stall is not None:
+            time.sleep(stall[1])  # a busy Odoo worker: the client times out and asks again
+        with self._lock:
             for fault in self.faults:
                 if not fault.model or fault.model == model:
                     self.faults.remove(fault)
@@ -686,4 +699,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # The client may have given up waiting (a timeout test): nothing left to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)

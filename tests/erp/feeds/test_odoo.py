@@ -319,3 +319,21 @@ def test_a_wrong_api_key_says_so_with_odoo_s_words(odoo_settings, odoo_shop) -> 
         OdooError, match=r"401 \(odoo.exceptions.AccessDenied: Access Denied\); check"
     ):
         list(feed(odoo_settings, erp_token="wrong").pages("products"))
+
+
+def test_a_timeout_is_retried(odoo_settings, odoo_shop) -> None:
+    from esl_controller.erp.feeds.odoo.client import RETRY_STATUSES
+    from esl_controller.erp.http import make_session
+
+    settings = odoo_settings.with_overrides(erp_timeout_s=0.3)
+    session = make_session(
+        settings,
+        backoff_factor=0,
+        backoff_jitter=0,
+        auth_scheme="bearer",
+        retry_statuses=RETRY_STATUSES,
+    )
+    odoo_shop.odoo.stall(1.0, model="product.product")
+    found = products(feed_from_settings(settings, session))
+    assert "5940000000011" in found
+    assert len(odoo_shop.odoo.calls_to("product.product")) == 1 + 3  # the late one, 3 pages
