@@ -337,3 +337,14 @@ def test_a_timeout_is_retried(odoo_settings, odoo_shop) -> None:
     found = products(feed_from_settings(settings, session))
     assert "5940000000011" in found
     assert len(odoo_shop.odoo.calls_to("product.product")) == 1 + 3  # the late one, 3 pages
+
+
+def test_the_currency_is_the_pricelist_s_or_else_the_product_s(odoo_settings, odoo_shop) -> None:
+    odoo = odoo_shop.odoo
+    euro = odoo.currency("EUR")
+    odoo.write("res.company", odoo_shop.company, currency_id=euro)
+    assert {r["currency"] for r in products(feed(odoo_settings, odoo_pricelist=0)).values()} == {
+        "EUR"
+    }
+    odoo.write("product.pricelist", odoo_shop.pricelist, currency_id=euro)
+    assert {r["currency"] for r in products(feed(odoo_settings)).values()} == {"EUR"}

@@ -59,6 +59,7 @@ RULE_FIELDS = [
 # What a promotion's price needs of a product.
 PRICED_FIELDS = [
     "id", "barcode", "lst_price", "standard_price", "product_tmpl_id", "categ_id", "taxes_id",
+    "currency_id",
 ]  # fmt: skip
 PROMOTIONS_VALIDATOR = "odoo-promotions:"
 RULES_VALIDATOR = "odoo-rules:"
@@ -79,7 +80,7 @@ class OdooScope:
 class _Pricing:
     """What one run learnt of the pricelist, read once per stream."""
 
-    currency: str
+    currency: str | None  # the pricelist's; None: each product's own
     rules: list[rules_.Rule]
     base_pricelists: dict[int, list[rules_.Rule]]
     rules_digest: str
@@ -161,7 +162,7 @@ class OdooFeed:
     # --- pricing -------------------------------------------------------------------------
 
     def _pricing(self) -> _Pricing:
-        currency = self.currency
+        currency: str | None = None
         rules: list[rules_.Rule] = []
         bases: dict[int, list[rules_.Rule]] = {}
         raw_rules: list[dict] = []
@@ -264,7 +265,7 @@ class OdooFeed:
 
     def _moved_products(self, since: datetime, locations: list[int]) -> list[int]:
         """Products with stock moves done into or out of the store's locations since then."""
-        if not pricing_has_stock(self):
+        if not _reads_stock(self):
             return []
         if not locations:
             location_domain: list = []
@@ -293,10 +294,14 @@ class OdooFeed:
             resolved = rules_.regular_price(
                 pricing.rules, product, now, base_pricelists=pricing.base_pricelists
             )
-            record = self._product_record(row, resolved.price, pricing.currency, taxes)
+            currency = pricing.currency or self._own_currency(row)
+            record = self._product_record(row, resolved.price, currency, taxes)
             self._add_unit(record, row, units)
             records.append(record)
         return records
+
+    def _own_currency(self, row: dict) -> str:
+        return str(_many2one_name(row.get("currency_id")) or self.currency)
 
     def _product_record(
         self, row: dict, price: Decimal, currency: str, taxes: dict[int, SaleTax]
@@ -499,12 +504,13 @@ class OdooFeed:
                 pricing.rules, product, now, base_pricelists=pricing.base_pricelists
             ):
                 rule = by_id[promotion.rule_id]
+                currency = pricing.currency or self._own_currency(row)
                 records.append(
                     {
                         "id": f"odoo-pricelist-item-{rule.id}-variant-{row['id']}",
                         "gtin": row.get("barcode") or None,
-                        "price": self._shelf_price(row, promotion.price, pricing.currency, taxes),
-                        "currency": pricing.currency,
+                        "price": self._shelf_price(row, promotion.price, currency, taxes),
+                        "currency": currency,
                         "starts_at": format_utc(promotion.starts_at),
                         "ends_at": format_utc(promotion.ends_at),
                     }
@@ -549,7 +555,7 @@ class OdooFeed:
                 return rows
 
 
-def pricing_has_stock(feed: OdooFeed) -> bool:
+def _reads_stock(feed: OdooFeed) -> bool:
     return "qty_available" in feed.product_fields
 
 
