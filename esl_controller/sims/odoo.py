@@ -4,9 +4,10 @@ Odoo feed reads, with Odoo's semantics where they decide a shelf price.
 Built from Odoo's public sources and documentation (read, not copied):
 - the JSON-2 endpoint (odoo/addons/base/controllers/json2 and the "External JSON-2 API"
   docs): `POST /json/2/<model>/<method>`, named arguments as a JSON object,
-  `Authorization: bearer <api key>`, `X-Odoo-Database`; errors as JSON `{name, message,
-  arguments, context, debug}` with 401 (AccessDenied), 403 (AccessError), 404 (unknown model
-  or method), 422 (UserError, ValidationError, MissingError) and 500 for other exceptions.
+  `Authorization: bearer <api key>`, `X-Odoo-Database`; errors as Odoo's serialized
+  exception `{name, message, arguments, context, debug}`: a refused key 401, Odoo's UserError
+  family with its own status (AccessError 403, MissingError 404, UserError and
+  ValidationError 422), an unknown route 404, and any other exception 500.
 - `env.companies`: without `allowed_company_ids` a call sees every company of the user, so
   multi-company record rules only narrow when the context says which company.
 - product.product (addons/product/models/product_product.py): `lst_price` is the template's

@@ -278,8 +278,9 @@ def test_a_missing_access_right_shows_odoo_s_message_once(odoo_settings, odoo_sh
 @pytest.mark.parametrize(
     ("status", "name"),
     [
-        (500, "odoo.exceptions.UserError"),
+        (500, "builtins.ValueError"),
         (422, "odoo.exceptions.ValidationError"),
+        (422, "odoo.exceptions.UserError"),
         (404, "werkzeug.exceptions.NotFound"),
         (400, "werkzeug.exceptions.BadRequest"),
     ],
