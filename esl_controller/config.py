@@ -65,6 +65,17 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one controller. Build with `Settings.from_env()`."""
@@ -109,6 +120,12 @@ class Settings:
     erp_retry_after_max_s: float = 60.0  # a longer Retry-After is waited this long, not more
     erp_csv_encoding: str = "utf-8"  # utf-8, windows-1250, iso-8859-2, ... (a BOM wins)
     erp_csv_decimal: str = "."  # "." or "," in the CSV's price and quantity cells
+    # Odoo: whose prices and stock this store shows (ids of Odoo records; 0 = not set)
+    odoo_pricelist: int = 0  # the store's pricelist; 0: the variants' sales price
+    odoo_company: int = 0  # allowed_company_ids on every call
+    odoo_warehouse: int = 0  # stock of this warehouse ...
+    odoo_location: int = 0  # ... or of this stock location (wins over the warehouse)
+    odoo_prices_include_tax: bool = True  # shelf prices with the sale taxes (VAT) added
     # A full sync that would delist more than this share of active products is refused
     # (an empty or truncated feed must not blank the store).
     delist_safety_ratio: float = 0.2
@@ -172,6 +189,11 @@ class Settings:
             erp_retry_after_max_s=_env_float("ESL_ERP_RETRY_AFTER_MAX", 60.0),
             erp_csv_encoding=_env("ESL_ERP_CSV_ENCODING", "utf-8"),
             erp_csv_decimal=_env("ESL_ERP_CSV_DECIMAL", "."),
+            odoo_pricelist=_env_int("ESL_ODOO_PRICELIST", 0),
+            odoo_company=_env_int("ESL_ODOO_COMPANY", 0),
+            odoo_warehouse=_env_int("ESL_ODOO_WAREHOUSE", 0),
+            odoo_location=_env_int("ESL_ODOO_LOCATION", 0),
+            odoo_prices_include_tax=_env_flag("ESL_ODOO_PRICES_INCLUDE_TAX", True),
             delist_safety_ratio=_env_float("ESL_DELIST_SAFETY_RATIO", 0.2),
             delisted_template=_env("ESL_DELISTED_TEMPLATE", "not_for_sale"),
             media_base_url=_env("ESL_MEDIA_BASE_URL", ""),

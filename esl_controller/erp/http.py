@@ -55,6 +55,7 @@ def make_retry(
     backoff_factor: float = 0.5,
     backoff_jitter: float = 0.3,
     retry_after_max: float = 60.0,
+    statuses: tuple[int, ...] = RETRY_STATUSES,
 ) -> Retry:
     # raise_on_status=False: when retries run out the caller sees the last response and can
     # say which status the ERP kept answering, instead of a bare MaxRetryError.
@@ -63,7 +64,7 @@ def make_retry(
         total=total,
         backoff_factor=backoff_factor,
         backoff_jitter=backoff_jitter,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=statuses,
         respect_retry_after_header=True,
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
@@ -77,8 +78,10 @@ def make_session(
     backoff_factor: float = 0.5,
     backoff_jitter: float = 0.3,
     auth_scheme: str = "Bearer",
+    retry_statuses: tuple[int, ...] = RETRY_STATUSES,
 ) -> requests.Session:
-    """The ERP session. Tests pass `backoff_factor=0` so retries do not sleep."""
+    """The ERP session. Tests pass `backoff_factor=0` so retries do not sleep; a feed whose
+    server says which errors are final passes the `retry_statuses` worth asking again."""
     session = TimeoutSession(settings.erp_timeout_s)
     adapter = HTTPAdapter(
         max_retries=make_retry(
@@ -86,6 +89,7 @@ def make_session(
             backoff_factor=backoff_factor,
             backoff_jitter=backoff_jitter,
             retry_after_max=settings.erp_retry_after_max_s,
+            statuses=retry_statuses,
         )
     )
     session.mount("http://", adapter)

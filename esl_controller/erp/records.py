@@ -59,6 +59,9 @@ class ProductRecord:
     # stock as it was and still applies the price; a negative one is stored as 0 (oversold).
     stock_refused: RecordError | None = None
     oversold: bool = False
+    # A feed that maps units itself (Odoo) and could not map this one says why in the raw
+    # record's "_unit_refused": the price applies without a unit price.
+    unit_refused: RecordError | None = None
 
     @property
     def key(self) -> str:
@@ -124,6 +127,7 @@ def parse_product(raw: Mapping[str, Any]) -> ProductRecord:
             modified_at=_optional_datetime(raw, "modified_at"),
             stock_refused=stock_refused,
             oversold=oversold,
+            unit_refused=_unit_refused(raw.get("_unit_refused"), gtin),
         )
     except RecordError as exc:
         raise RecordError(exc.field, exc.reason, key) from None
@@ -415,6 +419,12 @@ def _unit(value: Any) -> str:
         return normalise_unit(value)
     except ValueError as exc:
         raise RecordError("unit", str(exc)) from None
+
+
+def _unit_refused(reason: Any, gtin: str) -> RecordError | None:
+    if not reason:
+        return None
+    return RecordError("unit", str(reason)[:300], gtin)
 
 
 def _stock(value: Any) -> tuple[int | None, bool]:

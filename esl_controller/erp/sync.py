@@ -511,6 +511,10 @@ def _apply_product_page(
             refused = parsed.stock_refused
             why = f"{refused.reason}; stock left as it was, the rest applied"
             _dead_letter(session, context.run.id, "product", parsed.gtin, raw, refused.field, why)
+        if parsed.unit_refused is not None:
+            refused = parsed.unit_refused
+            why = f"{refused.reason}; the price applied"
+            _dead_letter(session, context.run.id, "product", parsed.gtin, raw, refused.field, why)
         valid.append(parsed)
     return apply.apply_products(session, context.catalogue, valid, now=now, source=context.source)
 

@@ -26,13 +26,15 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
         raise ValueError(f"ESL_ERP_URL is not set: set it to {where} for the {kind} feed")
     from esl_controller.erp.feeds.csv_feed import CsvFeed
     from esl_controller.erp.feeds.json_feed import JsonFeed
-    from esl_controller.erp.feeds.odoo import OdooFeed
+    from esl_controller.erp.feeds.odoo import OdooFeed, OdooScope
+    from esl_controller.erp.feeds.odoo.client import RETRY_STATUSES as ODOO_RETRY_STATUSES
     from esl_controller.erp.http import make_session
 
-    # Odoo documents the scheme in lower case ("bearer <key>").
-    session = session or make_session(
-        settings, auth_scheme="bearer" if kind == "odoo" else "Bearer"
-    )
+    if session is None and kind == "odoo":
+        # Odoo documents the scheme in lower case ("bearer <key>"), and a 500 from Odoo is an
+        # exception that the same call raises again: only overload statuses are retried.
+        session = make_session(settings, auth_scheme="bearer", retry_statuses=ODOO_RETRY_STATUSES)
+    session = session or make_session(settings)
     url = settings.erp_url.strip()
     if kind == "csv":
         return CsvFeed(
@@ -43,5 +45,14 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
             decimal=settings.erp_csv_decimal,
         )
     if kind == "odoo":
-        return OdooFeed(url, session, settings.erp_page_size, database=settings.erp_database)
+        scope = OdooScope(
+            pricelist_id=settings.odoo_pricelist,
+            company_id=settings.odoo_company,
+            warehouse_id=settings.odoo_warehouse,
+            location_id=settings.odoo_location,
+            prices_include_tax=settings.odoo_prices_include_tax,
+        )
+        return OdooFeed(
+            url, session, settings.erp_page_size, database=settings.erp_database, scope=scope
+        )
     return JsonFeed(url, session, settings.erp_page_size)
