@@ -22,10 +22,20 @@ from tqdm import tqdm
 from esl_controller import db
 from esl_controller.broker import LocalBroker, free_port, start_local_broker
 from esl_controller.config import Settings
-from esl_controller.demo_seed import DEMO_PASSWORD, DEMO_PLAYERS, DEMO_USER, seed_demo_store
+from esl_controller.demo_seed import (
+    DEMO_AP_MAC_PREFIX,
+    DEMO_AP_STATION,
+    DEMO_AP_TAG_TYPES,
+    DEMO_PASSWORD,
+    DEMO_PLAYERS,
+    DEMO_USER,
+    seed_access_point,
+    seed_demo_store,
+)
 from esl_controller.models import Label, Product
 from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.sims.erp import ErpSimulator
+from esl_controller.sims.oepl_ap import OeplApEmulator
 from esl_controller.sims.player import PlayerSim
 from esl_controller.sims.sensors import SensorPlan, SensorSim
 from esl_controller.worker import Worker
@@ -44,6 +54,8 @@ class DemoOptions:
     sync_every_s: float = 30.0
     trigger_every_s: float = 20.0
     delivery_timeout_s: float = 300.0
+    access_point_tags: int = 6  # tags on the emulated OpenEPaperLink AP (0: no AP)
+    access_point_checkin_s: float = 2.0
 
 
 def run_demo(settings: Settings, options: DemoOptions, wait: Callable[[], None]) -> int:
@@ -72,6 +84,7 @@ class _DemoStack:
         self.erp: ErpSimulator | None = None
         self.players: PlayerSim | None = None
         self.sensors: SensorSim | None = None
+        self.access_point: OeplApEmulator | None = None
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -99,6 +112,7 @@ class _DemoStack:
             airtime_s=self.options.airtime_s,
         )
         self.sims.start()
+        ap_line = self._start_access_point()
         self.worker = Worker(self.settings, self.engine).start()
         url = self._start_web()
         self._start_signage_devices()
@@ -110,10 +124,33 @@ class _DemoStack:
             f"  ERP feed       {self.settings.erp_url} (synced every "
             f"{self.settings.sync_interval_s:g} s)\n"
             f"  label images   {self.settings.label_images_dir}/<station>/<label>.png\n"
+            f"  access point   {ap_line}\n"
             f"  screens        {', '.join(DEMO_PLAYERS)} (simulated players; a camera in\n"
             "                 dairy and a shelf sensor send triggers every few seconds)\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
+        )
+
+    def _start_access_point(self) -> str:
+        """An emulated OpenEPaperLink AP whose tags show demo products, through the same
+        seam as the MQTT base stations (docs/drivers/oepl.md)."""
+        if not self.options.access_point_tags:
+            return "none"
+        self.access_point = OeplApEmulator(
+            tags=self.options.access_point_tags,
+            checkin_s=self.options.access_point_checkin_s,
+            hw_types=DEMO_AP_TAG_TYPES,
+            mac_prefix=DEMO_AP_MAC_PREFIX,
+        ).start()
+        assert self.engine is not None
+        seed_access_point(
+            self.engine, self.settings.store_id, DEMO_AP_STATION, self.access_point.url,
+            self.access_point.macs(),
+        )  # fmt: skip
+        return (
+            f"{DEMO_AP_STATION} at {self.access_point.url} (emulated OpenEPaperLink, "
+            f"{self.options.access_point_tags} tags, check-in every "
+            f"{self.options.access_point_checkin_s:g} s)"
         )
 
     def _broker_line(self) -> str:
@@ -186,7 +223,7 @@ class _DemoStack:
 
     def stop(self) -> None:
         self._stop.set()
-        for part in (self.sensors, self.players, self.worker, self.sims):
+        for part in (self.sensors, self.players, self.worker, self.sims, self.access_point):
             if part is not None:
                 part.stop()
         if self.web_server is not None:

@@ -6,6 +6,7 @@ can be stopped and started again and picks up where it was.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from functools import lru_cache
 
@@ -28,6 +29,7 @@ from esl_controller.models import (
     Label,
     Player,
     PriceHistory,
+    Product,
     Store,
     User,
     Zone,
@@ -142,6 +144,49 @@ def _demo_label(store_id: str, index: int, product_id: int, promoted: bool, stat
         template=template,
         state="pending",
     )
+
+
+# The emulated OpenEPaperLink access point: SoluM M2 tags of three sizes (tag types
+# 01 2.9" BWR, 00 1.54" BWR, 02 4.2" BWR), which map to our 2.9-bwr, 1.54-bwr, 4.2-bwr.
+DEMO_AP_STATION = "ap-1"
+DEMO_AP_MAC_PREFIX = 0x0000A11C
+DEMO_AP_TAG_TYPES = (0x01, 0x00, 0x02)
+_AP_MODELS = {0x01: "2.9-bwr", 0x00: "1.54-bwr", 0x02: "4.2-bwr"}
+
+
+def seed_access_point(
+    engine: Engine, store_id: str, station_id: str, url: str, macs: list[str]
+) -> None:
+    """Register the AP at `url` (its port changes every run) and link its tags, i-th
+    tag of tag type DEMO_AP_TAG_TYPES[i % 3], to demo products with the price layout."""
+    with session_scope(engine) as session:
+        station = session.get(BaseStation, station_id)
+        if station is None:
+            station = BaseStation(
+                id=station_id, store_id=store_id, name="Front (OpenEPaperLink)", driver="oepl"
+            )
+        station.options = json.dumps({"url": url})
+        session.add(station)
+        session.flush()
+        products = list(
+            session.scalars(
+                select(Product.id).where(Product.store_id == store_id).order_by(Product.id)
+            )
+        )
+        for index, mac in enumerate(macs):
+            if session.get(Label, mac) is not None:
+                continue
+            session.add(
+                Label(
+                    id=mac,
+                    store_id=store_id,
+                    model=_AP_MODELS[DEMO_AP_TAG_TYPES[index % len(DEMO_AP_TAG_TYPES)]],
+                    base_station_id=station_id,
+                    product_id=products[(index * 7) % len(products)],
+                    template="price",
+                    state="pending",
+                )
+            )
 
 
 DEMO_ZONES = ("entrance", "dairy", "electronics", "checkout")

@@ -23,6 +23,8 @@ def test_demo_on_embedded_defaults_delivers_every_label(tmp_path):
         web_port=free_port(),
         exit_when_delivered=True,
         delivery_timeout_s=120,
+        access_point_tags=3,
+        access_point_checkin_s=0.5,
     )
     assert run_demo(settings, options, wait=lambda: None) == 0
     engine = db.make_engine(settings.resolved_database_url)
@@ -30,6 +32,13 @@ def test_demo_on_embedded_defaults_delivers_every_label(tmp_path):
         states = dict(
             session.execute(select(Label.state, func.count()).group_by(Label.state)).all()
         )
-    assert states == {"acked": 40}
+        on_ap = session.scalars(select(Label).where(Label.base_station_id == "ap-1")).all()
+    assert states == {"acked": 43}  # 40 through the MQTT base stations, 3 on the AP
+    assert len(on_ap) == 3 and {label.model for label in on_ap} == {
+        "2.9-bwr",
+        "1.54-bwr",
+        "4.2-bwr",
+    }
+    assert all(label.shown_hash == label.content_hash for label in on_ap)
     pngs = list((tmp_path / "label_images").rglob("*.png"))
-    assert len(pngs) == 40
+    assert len(pngs) == 40  # what the simulated MQTT stations show
