@@ -33,7 +33,7 @@ from sqlalchemy import func, insert, select, update
 from sqlmodel import Session
 
 from esl_controller import db
-from esl_controller.broker import EmbeddedBroker
+from esl_controller.broker import LocalBroker, start_local_broker
 from esl_controller.catalogue.gtin import gtin_check_digit
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
@@ -43,12 +43,12 @@ from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.worker import Worker
 
 
-def broker_url() -> tuple[str, EmbeddedBroker | None]:
+def broker_url() -> tuple[str, LocalBroker | None]:
     try:
         socket.create_connection(("127.0.0.1", 1883), timeout=0.5).close()
         return "mqtt://127.0.0.1:1883", None
     except OSError:
-        broker = EmbeddedBroker().start()
+        broker = start_local_broker(Path(tempfile.mkdtemp(prefix="bench-broker-")))
         return broker.url, broker
 
 

@@ -27,7 +27,7 @@ from esl_controller.broker import (
     rumqttd_config,
     start_local_broker,
 )
-from esl_controller.signage import protocol as signage
+from esl_controller.signage.drivers.mqtt import topics as signage
 from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.sims.player import PlayerSim
 from tests.support.brokers import require_broker
