@@ -53,7 +53,7 @@ def test_every_contract_is_kept_by_the_code_as_it_is() -> None:
         ("esl_controller.esl.link", "from esl_controller.esl import dispatcher", "core"),
         ("esl_controller.labels.planes", "from esl_controller.esl.drivers import mqtt", "core"),
         ("esl_controller.labels.hardware", "from esl_controller import worker", "layers"),
-        ("esl_controller.models", "from esl_controller.ads import ingest", "layers"),
+        ("esl_controller.models.store", "from esl_controller.ads import ingest", "layers"),
         ("esl_controller.worker", "from esl_controller.web import auth", "layers"),
         ("esl_controller.catalogue.stock", "from esl_controller.labels import qr", "acyclic"),
         ("esl_controller.labels.fonts", "from esl_controller.labels import render", "acyclic"),
