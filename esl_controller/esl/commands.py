@@ -8,9 +8,6 @@ rendered.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -20,13 +17,8 @@ from esl_controller.esl.link import CommandKind
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_command, queue_images
 from esl_controller.labels.preview import preview_png
 from esl_controller.labels.refresh import CatalogueSlice
-from esl_controller.labels.render_pool import LabelRenderer
+from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.models import Label, OutboxMessage
-
-
-@lru_cache(maxsize=4)
-def _renderer(templates_dir: Path) -> LabelRenderer:
-    return LabelRenderer(templates_dir)
 
 
 def _label(session: Session, label_id: str) -> Label:
@@ -40,7 +32,7 @@ def repush_label(session: Session, label_id: str, settings: Settings) -> OutboxM
     """Render the label now and queue it at manager priority, even if it looks the same."""
     label = _label(session, label_id)
     job = CatalogueSlice.load(session, [label], utcnow(), settings.delisted_template).job_for(label)
-    outcome = _renderer(settings.templates_dir).encode(job)
+    outcome = shared_renderer(settings.templates_dir).encode(job)
     if outcome.encoded is None:
         raise ValueError(outcome.error or "the label could not be rendered")
     queue_images(session, [QueuedImage(label.id, outcome.encoded, Priority.MANAGER, force=True)])
@@ -72,6 +64,6 @@ def label_preview_png(session: Session, label_id: str, settings: Settings) -> by
     """PNG of what the label shows once its newest image is delivered."""
     label = _label(session, label_id)
     job = CatalogueSlice.load(session, [label], utcnow(), settings.delisted_template).job_for(label)
-    renderer = _renderer(settings.templates_dir)
+    renderer = shared_renderer(settings.templates_dir)
     image, model = renderer.render(job)
     return preview_png(image, model)

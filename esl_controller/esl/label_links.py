@@ -14,7 +14,7 @@ from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.esl.states import LabelState
-from esl_controller.labels.render_pool import LabelRenderer
+from esl_controller.labels.render_pool import LabelRenderer, shared_renderer
 from esl_controller.labels.templates import TemplateError
 from esl_controller.models import Label, Product
 
@@ -44,7 +44,7 @@ def link_label(
     if product is None:
         raise LinkError(f"no product with barcode {gtin} in this store")
     chosen = template or label.template or "price"
-    renderer = renderer or LabelRenderer(settings.templates_dir)
+    renderer = renderer or shared_renderer(settings.templates_dir)
     _check_template(renderer, chosen, label.model)
     label.product_id = product.id
     label.template = chosen

@@ -12,6 +12,7 @@ import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image
@@ -69,6 +70,14 @@ class LabelRenderer:
                 job.label_id, error_kind="render_error", error=f"{type(exc).__name__}: {exc}"
             )
         return RenderOutcome(job.label_id, encoded=encoded)
+
+
+@lru_cache(maxsize=4)
+def shared_renderer(templates_dir: Path | None) -> LabelRenderer:
+    """One renderer per templates folder for a process's single-label work (a manager's
+    re-push, a link from the shelf): loading templates and fonts costs far more than a
+    label."""
+    return LabelRenderer(templates_dir)
 
 
 _worker_renderer: LabelRenderer | None = None
