@@ -50,6 +50,12 @@ def queue(engine, label_id: str, shade: int, priority: int = Priority.ROUTINE, f
     return count
 
 
+def queue_each(engine, label_ids: list[str]) -> None:
+    """A distinct image for every label, in order."""
+    for n, label_id in enumerate(label_ids):
+        queue(engine, label_id, n + 1)
+
+
 def label(engine, label_id: str) -> Label:
     with Session(engine) as s:
         return s.get(Label, label_id)
@@ -64,8 +70,7 @@ def outbox(engine, label_id: str) -> list[OutboxMessage]:
 def test_offline_station_holds_its_queue_until_it_comes_online(engine, seed_store, dispatcher):
     d, sent = dispatcher
     ids = seed_store(labels=3, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     assert d.step() == 0
     assert sent.sent == []
     status(sent, "bs-01", "online")
@@ -76,8 +81,7 @@ def test_offline_station_holds_its_queue_until_it_comes_online(engine, seed_stor
 def test_ack_marks_label_shown_and_frees_the_window(engine, seed_store, dispatcher):
     d, sent = dispatcher
     ids = seed_store(labels=3, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     status(sent, "bs-01", "online")
     d.step()
     ack(sent, "bs-01", ids[0], 1)
@@ -174,8 +178,7 @@ def test_nack_is_retried_and_the_retry_is_acked(engine, seed_store, dispatcher):
 def test_station_going_offline_requeues_what_was_on_air(engine, seed_store, dispatcher):
     d, sent = dispatcher
     ids = seed_store(labels=2, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     status(sent, "bs-01", "online")
     d.step()
     status(sent, "bs-01", "offline")  # the broker published its last will
@@ -246,8 +249,7 @@ def test_led_flash_goes_out_on_its_own_topic(engine, seed_store, dispatcher):
 def test_good_acks_in_a_batch_with_a_bad_entry_still_count(engine, seed_store, dispatcher):
     d, sent = dispatcher
     ids = seed_store(labels=2, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     status(sent, "bs-01", "online")
     d.step()
     topic = protocol.ack_topic(d.settings.topic_prefix, d.settings.store_id, "bs-01")
@@ -268,8 +270,7 @@ def test_a_status_update_changes_figures_but_resends_nothing(engine, seed_store,
 
     d, sent = dispatcher
     ids = seed_store(labels=3, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     status(sent, "bs-01", "online")
     assert d.step() == 2
     d.station_status("bs-01", StationInfo(queue_depth=7, eta_s=42.0))
@@ -285,8 +286,7 @@ def test_a_station_announcing_itself_again_gets_its_on_air_work_resent(
 ):
     d, sent = dispatcher
     ids = seed_store(labels=2, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     status(sent, "bs-01", "online")
     d.step()
     status(sent, "bs-01", "online")  # it restarted: what it held is gone
@@ -320,8 +320,7 @@ def test_a_poisonous_event_costs_only_itself(engine, seed_store, dispatcher, mon
 
     d, sent = dispatcher
     ids = seed_store(labels=2, stations=1)
-    for n, label_id in enumerate(ids):
-        queue(engine, label_id, n + 1)
+    queue_each(engine, ids)
     status(sent, "bs-01", "online")
     d.step()
 
