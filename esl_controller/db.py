@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -194,6 +194,11 @@ def _v9_trigger_rate_windows(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[models.TriggerRateWindow.__table__])
 
 
+def _v10_audit_trail(conn: Connection) -> None:
+    """The audit trail of who changed what (new table only)."""
+    SQLModel.metadata.create_all(conn, tables=[models.AuditEntry.__table__])
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -204,6 +209,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     7: _v7_minor_units_and_checkpoints,
     8: _v8_sync_trust,
     9: _v9_trigger_rate_windows,
+    10: _v10_audit_trail,
 }
 
 

@@ -49,6 +49,7 @@ from esl_controller.models.signage import (
     Zone,
 )
 from esl_controller.models.store import (
+    AuditEntry,
     SchemaMeta,
     Store,
     User,
@@ -57,6 +58,7 @@ from esl_controller.models.store import (
 __all__ = [
     "NO_CREATIVE",
     "Advertiser",
+    "AuditEntry",
     "BaseStation",
     "Campaign",
     "Creative",

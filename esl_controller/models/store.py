@@ -1,6 +1,8 @@
-"""The store itself, its users and the schema version row."""
+"""The store itself, its users, their audit trail and the schema version row."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -26,3 +28,15 @@ class User(SQLModel, table=True):
     role: str = "manager"  # admin | manager | sensor | buyer
     api_token_hash: str | None = Field(default=None, index=True)
     advertiser_id: int | None = None  # a buyer sees only this advertiser's campaigns
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when: one row per change a person (or the CLI) made."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str  # a username, or "cli" for the command line
+    action: str = Field(index=True)  # dotted verb, e.g. "label.link", "user.disable"
+    target: str  # what was changed, e.g. "label:L-0001", "user:maria"
+    detail: str = "{}"  # JSON object of the change (before/after), never a secret
