@@ -8,7 +8,8 @@ products, recording how many on the run so the manager sees the whole effect in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -26,15 +27,21 @@ from esl_controller.erp.sync import (
     resume_interrupted,
     run_sync,
 )
-from esl_controller.labels.refresh import RefreshReport
-from esl_controller.models import Label, SyncRun
+from esl_controller.models import SyncRun
 
 log = logging.getLogger(__name__)
 
-RefreshLabels = Callable[[list[str]], RefreshReport]
 
-# SQLite allows 32,766 bound parameters; stay far below it on every backend.
-_ID_CHUNK = 5000
+class LabelsQueued(Protocol):
+    """What a sync run records of the label refresh it caused."""
+
+    rendered: int
+    queued: int
+
+
+# The labels of the products a run changed -> rendered and queued (the worker's shelf
+# refresher; the ERP knows products, not labels).
+RefreshProducts = Callable[[set[int]], LabelsQueued]
 
 
 class SyncRunner:
@@ -42,12 +49,12 @@ class SyncRunner:
         self,
         engine: Engine,
         settings: Settings,
-        refresh_labels: RefreshLabels,
+        refresh_products: RefreshProducts,
         feed_factory: Callable[[Settings], Feed] = feed_from_settings,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.refresh_labels = refresh_labels
+        self.refresh_products = refresh_products
         self.feed_factory = feed_factory
 
     def run(
@@ -119,8 +126,7 @@ class SyncRunner:
     def _follow_with_labels(self, outcome: SyncOutcome) -> None:
         if outcome.status == SyncRunStatus.SKIPPED or not outcome.changed_product_ids:
             return
-        label_ids = labels_of_products(self.engine, outcome.changed_product_ids)
-        report = self.refresh_labels(label_ids)
+        report = self.refresh_products(set(outcome.changed_product_ids))
         with Session(self.engine) as session:
             session.execute(
                 update(SyncRun)
@@ -135,13 +141,3 @@ class SyncRunner:
             report.rendered,
             report.queued,
         )
-
-
-def labels_of_products(engine: Engine, product_ids: Iterable[int]) -> list[str]:
-    ids = sorted(product_ids)
-    labels: list[str] = []
-    with Session(engine) as session:
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            labels.extend(session.scalars(select(Label.id).where(Label.product_id.in_(chunk))))
-    return labels
