@@ -85,8 +85,12 @@ class Worker:
             {
                 "refresh_changed_labels": (self.refresh_changed, 2.0),
                 "renew_worker_lease": (self._renew_lease, 10.0),
-                "station_links": (self.stations.reconcile, 5.0),
-                "requested_syncs": (self._holding_refresh(self.sync.run_requested), 2.0),
+                # the web's hand-overs (row_poll): each read at its own cadence
+                "station_links": (self.stations.reconcile, self.stations.handover.every_s),
+                "requested_syncs": (
+                    self._holding_refresh(self.sync.run_requested),
+                    self.sync.handover.every_s,
+                ),
                 "report_deliveries": (self._deliver_reports, 60.0),
                 "impression_retention": (self._roll_up_impressions, 3600.0),
                 "impression_checkpoints": (

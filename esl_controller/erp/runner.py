@@ -8,7 +8,8 @@ products, recording how many on the run so the manager sees the whole effect in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -28,8 +29,12 @@ from esl_controller.erp.sync import (
     run_sync,
 )
 from esl_controller.models import SyncRun
+from esl_controller.row_poll import RowPoll
 
 log = logging.getLogger(__name__)
+
+
+SYNC_REQUESTS_POLL_S = 2.0
 
 
 class LabelsQueued(Protocol):
@@ -56,6 +61,7 @@ class SyncRunner:
         self.settings = settings
         self.refresh_products = refresh_products
         self.feed_factory = feed_factory
+        self.handover = RowPoll("sync_requests", SYNC_REQUESTS_POLL_S, _oldest_request)
 
     def run(
         self,
@@ -88,14 +94,11 @@ class SyncRunner:
         if resumed is not None:
             return resumed
         with Session(self.engine) as session:
-            requested = session.scalars(
-                select(SyncRun)
-                .where(SyncRun.status == SyncRunStatus.REQUESTED)
-                .order_by(SyncRun.id)
-            ).first()
-        if requested is None:
+            requested = self.handover.fetch(session, utcnow())
+        if not requested:
             return None
-        return self.run(requested.trigger, full=requested.full, run_id=requested.id)
+        first = requested[0]
+        return self.run(first.trigger, full=first.full, run_id=first.id)
 
     def resume(self) -> SyncOutcome | None:
         """A run whose worker died continues from its last committed page; None when no run
@@ -141,3 +144,13 @@ class SyncRunner:
             report.rendered,
             report.queued,
         )
+
+
+def _oldest_request(session: Session, _now: datetime) -> Sequence[SyncRun]:
+    """The oldest sync the dashboard asked for (one at a time: each run takes a while)."""
+    return session.scalars(
+        select(SyncRun)
+        .where(SyncRun.status == SyncRunStatus.REQUESTED)
+        .order_by(SyncRun.id)
+        .limit(1)
+    ).all()
