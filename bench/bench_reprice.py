@@ -126,20 +126,20 @@ def newest_outbox_id(engine) -> int:
         return s.scalar(select(func.max(OutboxMessage.id))) or 0
 
 
-def controller_cpu_seconds(exclude: set[int]) -> float:
+def controller_cpu_seconds(exclude: set[int]) -> tuple[float, float]:
     """CPU time (user + system) of this process and its live children (the render pool),
     leaving out the simulator processes: less at the mercy of a loaded machine than wall
     time, so two checkouts compare fairly."""
     me = psutil.Process()
     times = me.cpu_times()
-    total = times.user + times.system
+    children = 0.0
     for child in me.children(recursive=True):
         if child.pid in exclude:
             continue
         with contextlib.suppress(psutil.NoSuchProcess):
             child_times = child.cpu_times()
-            total += child_times.user + child_times.system
-    return total
+            children += child_times.user + child_times.system
+    return times.user + times.system, children
 
 
 class PeakMemory:
@@ -248,9 +248,11 @@ def part1(args: argparse.Namespace, url: str) -> None:
                 )
             print("all prices changed; the worker's scheduled refresh picks them up", flush=True)
             start = time.perf_counter()
-            cpu_before = controller_cpu_seconds({sim.pid})
+            worker_before, pool_before = controller_cpu_seconds({sim.pid})
             reprice = wait_for(engine, args.labels, "re-price", 900, since_outbox_id=mark)
-            reprice_cpu = controller_cpu_seconds({sim.pid}) - cpu_before
+            worker_after, pool_after = controller_cpu_seconds({sim.pid})
+            worker_cpu, pool_cpu = worker_after - worker_before, pool_after - pool_before
+            reprice_cpu = worker_cpu + pool_cpu
         with Session(engine) as s:
             states = dict(
                 s.execute(
@@ -266,7 +268,8 @@ def part1(args: argparse.Namespace, url: str) -> None:
         print(f"  throughput: {args.labels / reprice:,.0f} labels/s end to end")
         print(
             f"  controller CPU during the re-price: {reprice_cpu:7.1f} s "
-            f"({reprice_cpu / args.labels * 1000:.2f} ms per label)"
+            f"({reprice_cpu / args.labels * 1000:.2f} ms per label: worker process "
+            f"{worker_cpu:.1f} s, render pool {pool_cpu:.1f} s)"
         )
         print(
             f"  peak memory, worker + render pool: {memory.peak / 2**20:,.0f} MiB "
