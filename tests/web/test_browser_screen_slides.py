@@ -8,7 +8,6 @@ import pytest
 
 from tests.support.slide_products import SITUATIONS
 from tests.web.conftest import SCREENSHOT_DIR, bearer
-from tests.web.test_screen_slides import player_token  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +40,7 @@ MEASURE = """
 
 
 @pytest.fixture
-def screen(browser, live_server, player_token):  # noqa: F811
+def screen(browser, live_server, slide_screen_token):
     contexts = []
 
     def open_slide(name: str, size: str):
@@ -49,7 +48,7 @@ def screen(browser, live_server, player_token):  # noqa: F811
         context = browser.new_context(
             base_url=live_server,
             viewport={"width": width, "height": height},
-            extra_http_headers=bearer(player_token),
+            extra_http_headers=bearer(slide_screen_token),
         )
         contexts.append(context)
         page = context.new_page()

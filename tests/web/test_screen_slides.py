@@ -8,11 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from flask import Flask, render_template
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller.clock import utcnow
-from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.labels.price_format import NBSP, money_text, unit_price_text
 from esl_controller.signage.slide_content import build_slide_content
@@ -20,7 +18,7 @@ from esl_controller.signage.slide_store import product_contents
 from esl_controller.web.auth import create_user, issue_api_token
 from esl_controller.web.screen_slides import price_size
 from tests.support.price_situations import label_content, price_situations
-from tests.support.slide_products import SITUATIONS, add_player, add_situations
+from tests.support.slide_products import SITUATIONS
 from tests.web.conftest import bearer
 
 
@@ -58,12 +56,6 @@ def fields_of(html: str) -> dict[str, str]:
     return parser.fields
 
 
-@pytest.fixture
-def player_token(engine: Engine, settings: Settings, seed) -> str:
-    add_situations(engine, settings.store_id)
-    return add_player(engine)
-
-
 def get_slide(client, name: str, token: str):
     return client.get(f"/screen/slide/{SITUATIONS[name].gtin}", headers=bearer(token))
 
@@ -72,8 +64,10 @@ def lei(text: str) -> str:
     return f"{text}{NBSP}lei"
 
 
-def test_promotion_slide_states_price_struck_price_prior_price_and_unit_price(client, player_token):
-    response = get_slide(client, "promo", player_token)
+def test_promotion_slide_states_price_struck_price_prior_price_and_unit_price(
+    client, slide_screen_token
+):
+    response = get_slide(client, "promo", slide_screen_token)
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     fields = fields_of(response.get_data(as_text=True))
@@ -89,41 +83,41 @@ def test_promotion_slide_states_price_struck_price_prior_price_and_unit_price(cl
     assert "'unsafe-inline'" not in policy
 
 
-def test_fake_discount_slide_shows_the_price_and_no_reduction(client, player_token):
-    html = get_slide(client, "fake", player_token).get_data(as_text=True)
+def test_fake_discount_slide_shows_the_price_and_no_reduction(client, slide_screen_token):
+    html = get_slide(client, "fake", slide_screen_token).get_data(as_text=True)
     fields = fields_of(html)
     assert fields["price"] == lei("19,99")
     assert not any(field.startswith("promo.") for field in fields)
     assert "PROMO" not in html and "24,99" not in html
 
 
-def test_progressive_reduction_is_stated_against_the_earlier_promotion(client, player_token):
-    fields = fields_of(get_slide(client, "progressive", player_token).get_data(as_text=True))
+def test_progressive_reduction_is_stated_against_the_earlier_promotion(client, slide_screen_token):
+    fields = fields_of(get_slide(client, "progressive", slide_screen_token).get_data(as_text=True))
     assert fields["price"] == lei("17,99")
     assert fields["promo.was"] == lei("24,99")
     assert fields["promo.prior"] == "Lowest price 30 days before: " + lei("21,99")
 
 
-def test_promotion_without_history_says_the_prior_price_is_unknown(client, player_token):
-    fields = fields_of(get_slide(client, "no_history", player_token).get_data(as_text=True))
+def test_promotion_without_history_says_the_prior_price_is_unknown(client, slide_screen_token):
+    fields = fields_of(get_slide(client, "no_history", slide_screen_token).get_data(as_text=True))
     assert fields["price"] == lei("9,99")
     assert fields["promo.prior"] == "Preț anterior indisponibil: istoric 2/30 zile"
     assert fields["stock"] == "Low stock"
 
 
-def test_plain_price_out_of_stock(client, player_token):
-    fields = fields_of(get_slide(client, "plain", player_token).get_data(as_text=True))
+def test_plain_price_out_of_stock(client, slide_screen_token):
+    fields = fields_of(get_slide(client, "plain", slide_screen_token).get_data(as_text=True))
     assert (fields["price"], fields["stock"]) == (lei("8,99"), "Out of stock")
     assert "promo.band" not in fields
 
 
-def test_every_slide_states_its_label_prices(client, player_token, engine, settings):
+def test_every_slide_states_its_label_prices(client, slide_screen_token, engine, settings):
     gtins = [s.gtin for s in SITUATIONS.values() if s.status == "active"]
     with Session(engine) as session:
         labels = product_contents(session, settings.store_id, gtins, utcnow())
     assert set(labels) == set(gtins)
     for gtin, label in labels.items():
-        response = client.get(f"/screen/slide/{gtin}", headers=bearer(player_token))
+        response = client.get(f"/screen/slide/{gtin}", headers=bearer(slide_screen_token))
         fields = fields_of(response.get_data(as_text=True))
         assert fields["price"] == money_text(label.price, label.locale, NBSP)
         unit = label.unit_price
@@ -140,8 +134,8 @@ def test_every_slide_states_its_label_prices(client, player_token, engine, setti
         ("not-a-gtin", "not a valid GTIN"),
     ],
 )
-def test_product_not_on_sale_gets_an_empty_slide(client, player_token, gtin, reason):
-    response = client.get(f"/screen/slide/{gtin}", headers=bearer(player_token))
+def test_product_not_on_sale_gets_an_empty_slide(client, slide_screen_token, gtin, reason):
+    response = client.get(f"/screen/slide/{gtin}", headers=bearer(slide_screen_token))
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert 'class="slide slide--missing"' in html and reason in html
@@ -149,13 +143,13 @@ def test_product_not_on_sale_gets_an_empty_slide(client, player_token, gtin, rea
     assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_staff_login_may_see_a_slide(manager_client, player_token):
+def test_staff_login_may_see_a_slide(manager_client, slide_screen_token):
     response = manager_client.get(f"/screen/slide/{SITUATIONS['promo'].gtin}")
     assert response.status_code == 200
     assert fields_of(response.get_data(as_text=True))["price"] == lei("19,99")
 
 
-def test_no_credential_is_refused(client, player_token):
+def test_no_credential_is_refused(client, slide_screen_token):
     response = client.get(f"/screen/slide/{SITUATIONS['promo'].gtin}")
     assert response.status_code == 401
     assert "19,99" not in response.get_data(as_text=True)
@@ -163,23 +157,23 @@ def test_no_credential_is_refused(client, player_token):
     assert wrong.status_code == 401
 
 
-def test_machine_roles_other_than_player_are_refused(client, engine, player_token):
+def test_machine_roles_other_than_player_are_refused(client, engine, slide_screen_token):
     with session_scope(engine) as session:
         create_user(session, "door-sensor", "sensor-password-1", "sensor")
         token = issue_api_token(session, "door-sensor")
     assert get_slide(client, "promo", token).status_code == 403
 
 
-def test_unchanged_slide_revalidates_with_304(client, player_token):
-    first = get_slide(client, "promo", player_token)
+def test_unchanged_slide_revalidates_with_304(client, slide_screen_token):
+    first = get_slide(client, "promo", slide_screen_token)
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, no-cache"
     again = client.get(
         f"/screen/slide/{SITUATIONS['promo'].gtin}",
-        headers={**bearer(player_token), "If-None-Match": etag},
+        headers={**bearer(slide_screen_token), "If-None-Match": etag},
     )
     assert again.status_code == 304
-    other = get_slide(client, "plain", player_token)
+    other = get_slide(client, "plain", slide_screen_token)
     assert other.headers["ETag"] != etag
 
 
