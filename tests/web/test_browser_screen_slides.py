@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.slide_products import SITUATIONS
-from tests.web.conftest import SCREENSHOT_DIR, bearer
+from tests.web.conftest import SCREENSHOT_DIR, bearer, browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -146,3 +146,65 @@ def _price(name: str) -> str:
     major, cents = divmod(minor, 100)
     grouped = f"{major:,}".replace(",", ".")
     return f"{grouped},{cents:02d}\u00a0lei"
+
+
+@pytest.fixture
+def bare_page(browser, live_server, slide_screen_token):
+    """A same-origin page under the dashboard's strict CSP, with no credential of its own."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.add_init_script(WATCH_CSP)
+    page.goto("/login")
+    yield page
+    context.close()
+
+
+def framed_price(page) -> tuple[str, float]:
+    frame = page.frames[1]
+    frame.wait_for_selector("[data-field=price]")
+    frame.evaluate("document.fonts.ready")
+    price = frame.locator("[data-field=price]")
+    size = price.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+    return price.text_content(), size
+
+
+def test_a_page_with_a_player_token_shows_the_slide_in_a_srcdoc_frame(
+    bare_page, slide_screen_token
+):
+    # A frame cannot send an Authorization header: the screen fetches the slide with its
+    # token and shows the document in srcdoc, where its absolute-path URLs still resolve.
+    bare_page.evaluate(
+        """async ([url, token]) => {
+          const response = await fetch(url, {headers: {Authorization: `Bearer ${token}`}});
+          const frame = document.createElement("iframe");
+          frame.style.width = "960px";
+          frame.style.height = "540px";
+          frame.srcdoc = await response.text();
+          document.body.append(frame);
+        }""",
+        [f"/screen/slide/{SITUATIONS['promo'].gtin}", slide_screen_token],
+    )
+    text, size = framed_price(bare_page)
+    assert text == _price("promo")
+    assert size == pytest.approx(0.30 * 540, rel=0.02)  # the stylesheet applied: 30vmin
+    assert bare_page.frames[1].evaluate("document.fonts.size") >= 2
+    assert bare_page.evaluate("window.cspViolations") == []
+    assert bare_page.console_errors == []
+
+
+def test_a_staff_session_may_frame_the_slide_by_its_url(bare_page):
+    browser_log_in(bare_page)
+    bare_page.evaluate(
+        """(url) => {
+          const frame = document.createElement("iframe");
+          frame.src = url;
+          document.body.append(frame);
+        }""",
+        f"/screen/slide/{SITUATIONS['promo'].gtin}",
+    )
+    text, _ = framed_price(bare_page)
+    assert text == _price("promo")
+    assert bare_page.console_errors == []
