@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -176,7 +177,7 @@ def refresh(everything: bool, force: bool) -> None:
     from tqdm import tqdm
 
     from esl_controller import db
-    from esl_controller.labels.refresh import refresh_labels
+    from esl_controller.esl.shelf_refresher import ShelfRefresher
     from esl_controller.labels.render_pool import RenderPool
 
     settings = Settings.from_env()
@@ -190,9 +191,9 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        report = refresh_labels(
-            engine, pool, progress=progress, force=everything or force, resend=force
-        )
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+        dirty = partial(shelf.everything, rerender=everything or force, resend=force)
+        report = shelf.refresh(dirty, progress)
     bar.close()
     click.echo(
         f"rendered {report.rendered}, queued {report.queued}, unchanged {report.unchanged}, "
@@ -208,7 +209,7 @@ def sync(full: bool) -> None:
 
     from esl_controller import db
     from esl_controller.erp.runner import SyncRunner
-    from esl_controller.labels.refresh import refresh_labels
+    from esl_controller.esl.shelf_refresher import ShelfRefresher
     from esl_controller.labels.render_pool import RenderPool
 
     settings = Settings.from_env()
@@ -221,12 +222,9 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
         runner = SyncRunner(
-            engine,
-            settings,
-            lambda ids: refresh_labels(
-                engine, pool, label_ids=ids, delisted_template=settings.delisted_template
-            ),
+            engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
         outcome = runner.run("cli", full=True if full else None, progress=progress)
     bar.close()

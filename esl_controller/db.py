@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
+from esl_controller.schema_history import v7_minor_units
 
 SCHEMA_VERSION = 10
 
@@ -161,8 +162,6 @@ def _v6_rewrite_outbox_rows(conn: Connection) -> None:
 def _v7_minor_units_and_checkpoints(conn: Connection) -> None:
     """CPMs and spend in each currency's minor unit, the impression chain re-hashed at v2,
     the table of signed chain checkpoints, and report deliveries that keep their body."""
-    from esl_controller.ads import minor_units_migration  # ads imports db's models
-
     SQLModel.metadata.create_all(conn, tables=[models.ImpressionCheckpoint.__table__])
     blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
     # A database that reached v4 in this release already made the table with these columns.
@@ -174,7 +173,7 @@ def _v7_minor_units_and_checkpoints(conn: Connection) -> None:
     ):
         if column not in present:
             conn.execute(text(f"ALTER TABLE report_delivery ADD COLUMN {column} {sql_type}"))
-    minor_units_migration.migrate(conn)
+    v7_minor_units.migrate(conn, fill_impression_hour_totals)
 
 
 def _v8_sync_trust(conn: Connection) -> None:
