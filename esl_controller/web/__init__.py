@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reports_api,
         request_limits,
         revenue_views,
+        screen_slides,
         security_headers,
         signage_api,
         signage_views,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     plays_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)
+    screen_slides.init_app(app)
     openapi.init_app(app)
     security_headers.init_app(app)
     return app
