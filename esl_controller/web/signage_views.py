@@ -28,7 +28,7 @@ from esl_controller.signage.playlist_draft import (
 from esl_controller.signage.playlists import PlaylistError, parse_playlist
 from esl_controller.signage.targeting import AGE_BANDS, GENDERS
 from esl_controller.signage.thumbnails import ThumbnailCache, ThumbnailError
-from esl_controller.web import playlist_editor, queries, signage_actions
+from esl_controller.web import campaign_form, playlist_editor, queries, signage_actions
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
@@ -386,12 +386,16 @@ def upload_media() -> Any:
 @bp.get("/campaigns")
 @login_required
 def campaigns() -> str:
+    return _campaigns_page()
+
+
+def _campaigns_page(typed: dict[str, Any] | None = None, errors: dict[str, str] | None = None):
     session = get_session()
     return render_template(
         "signage_campaigns.html",
         campaigns=queries.list_campaigns(session),
         advertisers=queries.list_advertisers(session),
-        **_campaign_form_context(session, None),
+        **_campaign_form_context(session, None, typed, errors),
     )
 
 
@@ -422,10 +426,10 @@ def create_advertiser() -> Any:
 @login_required
 def create_campaign() -> Any:
     session = get_session()
-    campaign, error = _save_campaign_from_form(session, None)
+    campaign, errors = _save_campaign_from_form(session, None)
     if campaign is None:
-        flash(f"Campaign not saved: {error}", "error")
-        return redirect(url_for("signage.campaigns"))
+        session.rollback()
+        return _campaigns_page(campaign_form.typed_values(request.form), errors), 422
     flash(f"Campaign {campaign.name} created.", "success")
     return redirect(url_for("signage.campaign", campaign_id=campaign.id))
 
@@ -436,13 +440,14 @@ def campaign(campaign_id: int) -> Any:
     session = get_session()
     if queries.campaign_detail(session, campaign_id) is None:
         raise NotFound(f"There is no campaign #{campaign_id}.")
+    typed, errors = None, None
     if request.method == "POST":
-        saved, error = _save_campaign_from_form(session, campaign_id)
-        if saved is None:
-            flash(f"Campaign not saved: {error}", "error")
-        else:
+        saved, errors = _save_campaign_from_form(session, campaign_id)
+        if saved is not None:
             flash("Campaign saved.", "success")
-        return redirect(url_for("signage.campaign", campaign_id=campaign_id))
+            return redirect(url_for("signage.campaign", campaign_id=campaign_id))
+        session.rollback()
+        typed = campaign_form.typed_values(request.form)
     detail = queries.campaign_detail(session, campaign_id)
     settings = get_settings()
     return render_template(
@@ -450,8 +455,8 @@ def campaign(campaign_id: int) -> Any:
         campaign=detail,
         advertisers=queries.list_advertisers(session),
         media=queries.list_media(session, settings.resolved_media_base_url),
-        **_campaign_form_context(session, detail),
-    )
+        **_campaign_form_context(session, detail, typed, errors),
+    ), (422 if errors else 200)
 
 
 @bp.post("/campaigns/<int:campaign_id>/status")
@@ -514,13 +519,20 @@ def add_creative(campaign_id: int) -> Any:
     return redirect(back)
 
 
-def _campaign_form_context(session: Any, detail: dict[str, Any] | None) -> dict[str, Any]:
-    """Choices for the campaign form, and the campaign's values in store-local time."""
+def _campaign_form_context(
+    session: Any,
+    detail: dict[str, Any] | None,
+    typed: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Choices for the campaign form and its values: as typed when it was refused, else the
+    campaign's (times in store-local time)."""
     tz = signage_actions.store_timezone(session, get_settings())
     local = {}
     if detail is not None:
         for key in ("starts_at", "ends_at"):
             local[key] = detail[key].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+    errors = errors or {}
     return {
         "zones": queries.list_zones(session),
         "weekdays": WEEKDAYS,
@@ -528,27 +540,35 @@ def _campaign_form_context(session: Any, detail: dict[str, Any] | None) -> dict[
         "age_bands": AGE_BANDS,
         "genders": GENDERS,
         "store_tz": tz,
-        "local": local,
+        "f": typed if typed is not None else campaign_form.campaign_values(detail, local),
+        "errors": errors,
+        "other_errors": [
+            message for key, message in errors.items() if key not in campaign_form.SHOWN_FIELDS
+        ],
     }
 
 
-def _save_campaign_from_form(session: Any, campaign_id: int | None) -> tuple[Any, str]:
+def _save_campaign_from_form(session: Any, campaign_id: int | None) -> tuple[Any, dict[str, str]]:
+    """The saved campaign and no errors, or None and a sentence per refused form field."""
     tz = signage_actions.store_timezone(session, get_settings())
+    currency = request.form.get("currency", "").strip().upper()
     try:
         values = campaign_values(request.form, tz)
     except ValueError as exc:
-        return None, str(exc)
-    args, error = load_form(CampaignInputSchema(), values)
-    if args is None:
-        return None, error
+        field, _, message = str(exc).partition(": ")
+        return None, campaign_form.field_errors({field: message})
+    try:
+        args = CampaignInputSchema().load(values)
+    except ValidationError as exc:
+        return None, campaign_form.field_errors(exc.messages, currency)
     try:
         campaign = signage_actions.save_campaign(
             session, args, campaign_id, actor=current_user.username
         )
     except signage_actions.SignageInputError as exc:
-        return None, str(exc)
+        return None, campaign_form.field_errors({exc.field: exc.message}, currency)
     session.commit()
-    return campaign, ""
+    return campaign, {}
 
 
 def campaign_values(form: MultiDict, tz: str) -> dict[str, Any]:
