@@ -7,13 +7,15 @@ message structures mean nothing to a store manager.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from esl_controller.signage.targeting import AGE_BANDS, GENDERS
+from esl_controller.signage.targeting import AGE_BANDS, GENDERS, parse_targeting
 from esl_controller.web.schemas import MAX_CPM
 
 TEXT_FIELDS = (
@@ -109,6 +111,24 @@ def field_errors(messages: Mapping[str, Any], currency: str = "") -> dict[str, s
         text = " ".join(_strings(raw))
         form_field, sentence = _sentence(field, text, currency)
         errors.setdefault(form_field, sentence)
+    return errors
+
+
+def cross_field_errors(values: Mapping[str, Any]) -> dict[str, str]:
+    """The flight order and the targeting, checked on the form's values on their own."""
+    errors: dict[str, str] = {}
+    try:
+        starts = datetime.fromisoformat(values["starts_at"])
+        ends = datetime.fromisoformat(values["ends_at"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    else:
+        if ends <= starts:
+            errors.update(field_errors({"ends_at": "the flight must end after it starts"}))
+    try:
+        parse_targeting(json.dumps(values.get("targeting") or {}))
+    except (TypeError, ValueError) as exc:
+        errors.update(field_errors({"targeting": str(exc)}))
     return errors
 
 

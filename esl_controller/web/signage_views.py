@@ -560,7 +560,11 @@ def _save_campaign_from_form(session: Any, campaign_id: int | None) -> tuple[Any
     try:
         args = CampaignInputSchema().load(values)
     except ValidationError as exc:
-        return None, campaign_form.field_errors(exc.messages, currency)
+        # The schema skips its cross-field checks once a field fails; the form runs them
+        # anyway so one refusal names every problem, not one per attempt.
+        errors = campaign_form.cross_field_errors(values)
+        errors.update(campaign_form.field_errors(exc.messages, currency))
+        return None, errors
     try:
         campaign = signage_actions.save_campaign(
             session, args, campaign_id, actor=current_user.username

@@ -182,3 +182,19 @@ def test_a_refused_campaign_is_not_audited(
 def test_every_kind_of_refusal_becomes_one_sentence(messages: dict, expected: dict):
     currency = "JPY" if "cpm" in messages else ""
     assert field_errors(messages, currency) == expected
+
+
+def test_one_refusal_names_field_and_cross_field_problems_together(
+    manager_client: FlaskClient, advertiser_id: int
+):
+    form = {
+        **good_form(advertiser_id),
+        "priority": "999",  # a field error: the schema then skips its cross-field checks
+        "ends_at": "2026-06-30T08:00",
+        "dayparts": "breakfast",
+    }
+    html = post_form(manager_client, CAMPAIGNS, form, page=CAMPAIGNS).get_data(as_text=True)
+    assert error_near(html, "priority") == SENTENCES["priority"]
+    assert error_near(html, "ends_at") == "The campaign must end after it starts."
+    assert error_near(html, "dayparts") == SENTENCES["dayparts"]
+    assert "3 values need a change" in html
