@@ -19,6 +19,8 @@ from werkzeug.datastructures import MultiDict
 
 from esl_controller.config import Settings
 from esl_controller.models import MediaAsset, Product
+from esl_controller.signage.announcement import render_announcement
+from esl_controller.signage.media import store_media
 from esl_controller.signage.playlist_draft import (
     DraftItem,
     PlaylistDraft,
@@ -29,6 +31,10 @@ from esl_controller.signage.playlists import WEEKDAY_NAMES
 from esl_controller.web.signage_actions import MEDIA_SUBDIR
 
 DEFAULT_DURATION = "10"
+# An announcement is an image slide; its media's display name carries the text, so the list
+# can show what it says. Overrides store theirs as a bare "announcement.png".
+ANNOUNCEMENT_PREFIX = "Announcement: "
+OVERRIDE_ANNOUNCEMENT = "announcement.png"
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm"})
 PICKER_FILE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", *VIDEO_SUFFIXES})
 ITEM_FIELDS = ("id", "type", "duration", "media", "file", "gtin", "url")
@@ -103,6 +109,8 @@ def apply_button(
         return _appended(
             draft, DraftItem(_id_for(draft, argument), kind, DEFAULT_DURATION, file=argument)
         )
+    if verb == "add-announcement":
+        return _with_announcement(session, settings, draft, form.get("new_announcement", ""))
     if verb == "add-promo":
         gtin = form.get("new_gtin", "").strip()
         if not gtin:
@@ -118,6 +126,31 @@ def apply_button(
             raise EditorInputError("Type the web page's address to add it.")
         return _appended(draft, DraftItem(_id_for(draft, "web"), "web", "20", url=url))
     raise EditorInputError("Unknown button; reload the page.")
+
+
+def _with_announcement(
+    session: Session, settings: Settings, draft: PlaylistDraft, text: str
+) -> PlaylistDraft:
+    """The text rendered as a slide (as a manual override renders it), stored and added."""
+    text = " ".join(text.split())
+    try:
+        png = render_announcement(text)
+    except ValueError as exc:
+        message = str(exc)
+        raise EditorInputError(f"{message[0].upper()}{message[1:]}.") from None
+    name = f"{ANNOUNCEMENT_PREFIX}{text[:200].replace('/', '-').replace(chr(92), '-')}.png"
+    asset = store_media(settings, png, name, "image/png", session)
+    if asset.filename == OVERRIDE_ANNOUNCEMENT:  # the same slide pushed earlier as an override
+        asset.filename = name
+        session.add(asset)
+    item = DraftItem(_id_for(draft, f"announcement-{text[:40]}"), "image", DEFAULT_DURATION)
+    return _appended(draft, replace(item, media=asset.sha256))
+
+
+def announcement_text(filename: str) -> str | None:
+    if not filename.startswith(ANNOUNCEMENT_PREFIX):
+        return None
+    return filename[len(ANNOUNCEMENT_PREFIX) :].removesuffix(".png")
 
 
 def with_media(draft: PlaylistDraft, asset: MediaAsset) -> PlaylistDraft:
@@ -183,6 +216,9 @@ def item_rows(
                     else None
                 )
             label = "Video" if item.type == "video" else "Image"
+            announced = announcement_text(asset.filename) if asset and not item.file else None
+            if announced is not None:
+                label, caption = "Announcement", announced
             rows.append(ItemRow(item, label, caption, thumbnail))
         elif item.type == "promo_slide":
             name = names.get(item.gtin, "product not in the catalogue")
@@ -208,7 +244,7 @@ def picker_media(session: Session) -> list[MediaAsset]:
     return list(
         session.scalars(
             select(MediaAsset)
-            .where(MediaAsset.filename != "announcement.png")
+            .where(MediaAsset.filename != OVERRIDE_ANNOUNCEMENT)
             .order_by(MediaAsset.created_at.desc(), MediaAsset.sha256)
             .limit(100)
         )

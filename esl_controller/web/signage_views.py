@@ -222,7 +222,10 @@ def edit_playlist_items(name: str) -> Any:
         try:
             draft = playlist_editor.apply_button(session, settings, draft, action, request.form)
         except playlist_editor.EditorInputError as exc:
+            session.rollback()
             errors = [str(exc)]
+        else:
+            session.commit()  # an added announcement's slide is stored, saved or not
     else:
         try:
             text = draft_yaml(draft, header_comments(saved_text or ""))

@@ -273,3 +273,40 @@ def test_the_yaml_editor_save_is_audited_too(
 def test_thumbnails_only_for_stored_images(manager_client: FlaskClient, signage: Signage):
     assert manager_client.get(f"/signage/thumbnails/media/{'0' * 64}").status_code == 404
     assert manager_client.get("/signage/thumbnails/file/..%2Fsecret.png").status_code == 404
+
+
+def test_an_announcement_is_added_as_a_slide_and_listed_by_its_text(
+    manager_client: FlaskClient, signage: Signage, settings: Settings
+):
+    write(settings, TWO_ITEMS)
+    added = post_form(
+        manager_client,
+        ITEMS,
+        {
+            **form_of(SETTINGS_FIELDS, [NEWS]),
+            "action": "add-announcement",
+            "new_announcement": "Fresh bread  at 17:00",
+        },
+        EDITOR,
+    )
+    html = added.get_data(as_text=True)
+    assert added.status_code == 200
+    row = html.split('data-item-id="announcement-fresh-bread-at-17-00"')[1].split("</li>")[0]
+    assert "<strong>Announcement</strong>" in row
+    assert '<span class="caption-text">Fresh bread at 17:00</span>' in row
+    media = row.split('name="item_media" value="')[1].split('"')[0]
+    item = {"id": "bread", "type": "image", "duration": "15", "media": media}
+    assert (
+        post_form(manager_client, ITEMS, form_of(SETTINGS_FIELDS, [item]), EDITOR).status_code
+        == 302
+    )
+    assert saved(settings)[0].items == (PlaylistItem("bread", "image", 15.0, media_sha256=media),)
+
+    empty = post_form(
+        manager_client,
+        ITEMS,
+        {**form_of(SETTINGS_FIELDS, [NEWS]), "action": "add-announcement", "new_announcement": " "},
+        EDITOR,
+    )
+    assert empty.status_code == 422
+    assert "The announcement text is empty." in empty.get_data(as_text=True)
