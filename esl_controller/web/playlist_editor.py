@@ -8,6 +8,7 @@ JavaScript; `static/playlist_editor.js` adds drag-and-drop and moves rows in pla
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,6 +54,18 @@ _FIELD_NAMES = {
     "items": "Items",
 }
 _ITEM_FIELD_NAMES = {"media": "media", "file": "file", "gtin": "GTIN", "url": "web address"}
+
+
+SAVED_MEANWHILE = (
+    "Someone else saved this playlist while you were editing it. Your changes are still "
+    "here and not saved: press Save again to replace their version with yours, or open the "
+    "playlist again to see theirs."
+)
+
+
+def text_digest(text: str | None) -> str:
+    """Which version of the file the editor started from ("" when there was no file)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else ""
 
 
 class EditorInputError(ValueError):

@@ -216,7 +216,13 @@ def edit_playlist_items(name: str) -> Any:
     draft = playlist_editor.draft_from_form(request.form)
     action = request.form.get("action", "save")
     errors: list[str] = []
-    if action == "upload":
+    opened = request.form.get("base_digest")  # the file as it was when the editor opened
+    current = playlist_editor.text_digest(saved_text)
+    if action == "save" and opened is not None and opened != current:
+        # Someone saved in between: say so rather than overwrite them silently. The page now
+        # carries their version's digest, so pressing Save again replaces it deliberately.
+        errors = [playlist_editor.SAVED_MEANWHILE]
+    elif action == "upload":
         draft, errors = _upload_into(session, draft)
     elif action != "save":
         try:
@@ -241,7 +247,10 @@ def edit_playlist_items(name: str) -> Any:
             session.commit()
             flash(f"Playlist {name} saved; the worker re-publishes it.", "success")
             return redirect(url_for("signage.playlist", name=name))
-    return _playlist_page(name, saved_text, draft, form_errors=errors, unsaved=True)
+    base = current if errors == [playlist_editor.SAVED_MEANWHILE] else opened
+    return _playlist_page(
+        name, saved_text, draft, form_errors=errors, unsaved=True, base_digest=base
+    )
 
 
 def _upload_into(session: Any, draft: PlaylistDraft) -> tuple[PlaylistDraft, list[str]]:
@@ -290,6 +299,7 @@ def _playlist_page(
     yaml_error: str | None = None,
     form_errors: list[str] | None = None,
     unsaved: bool = False,
+    base_digest: str | None = None,
 ) -> Any:
     settings = get_settings()
     session = get_session()
@@ -312,6 +322,9 @@ def _playlist_page(
         rows=rows,
         form_errors=form_errors or [],
         unsaved=unsaved,
+        base_digest=(
+            base_digest if base_digest is not None else playlist_editor.text_digest(saved_text)
+        ),
         weekday_choices=playlist_editor.weekday_choices(),
         picker_media=playlist_editor.picker_media(session),
         folder_files=playlist_editor.media_folder_files(settings),

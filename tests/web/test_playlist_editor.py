@@ -310,3 +310,46 @@ def test_an_announcement_is_added_as_a_slide_and_listed_by_its_text(
     )
     assert empty.status_code == 422
     assert "The announcement text is empty." in empty.get_data(as_text=True)
+
+
+def test_a_save_over_someone_elses_newer_save_asks_first(
+    manager_client: FlaskClient, signage: Signage, settings: Settings
+):
+    write(settings, TWO_ITEMS)
+    html = manager_client.get(EDITOR).get_data(as_text=True)
+    opened = html.split('name="base_digest" value="')[1].split('"')[0]
+    theirs = TWO_ITEMS.replace("duration: 20", "duration: 25")
+    write(settings, theirs)  # another manager saves meanwhile
+    mine = {**form_of({**SETTINGS_FIELDS, "title": "Mine"}, [CHEESE]), "base_digest": opened}
+    refused = post_form(manager_client, ITEMS, mine, EDITOR)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Someone else saved this playlist while you were editing it." in page
+    assert 'value="Mine"' in page and saved(settings)[1] == theirs
+    again = page.split('name="base_digest" value="')[1].split('"')[0]
+    assert again != opened
+    replaced = post_form(manager_client, ITEMS, {**mine, "base_digest": again}, EDITOR)
+    assert replaced.status_code == 302
+    assert saved(settings)[0].title == "Mine"
+
+
+def test_buttons_carry_the_opened_version_along(
+    manager_client: FlaskClient, signage: Signage, settings: Settings
+):
+    write(settings, TWO_ITEMS)
+    html = manager_client.get(EDITOR).get_data(as_text=True)
+    opened = html.split('name="base_digest" value="')[1].split('"')[0]
+    moved = post_form(
+        manager_client,
+        ITEMS,
+        {**form_of(SETTINGS_FIELDS, [NEWS, CHEESE]), "action": "down:0", "base_digest": opened},
+        EDITOR,
+    )
+    assert f'name="base_digest" value="{opened}"' in moved.get_data(as_text=True)
+    saved_ok = post_form(
+        manager_client,
+        ITEMS,
+        {**form_of(SETTINGS_FIELDS, [CHEESE, NEWS]), "base_digest": opened},
+        EDITOR,
+    )
+    assert saved_ok.status_code == 302
