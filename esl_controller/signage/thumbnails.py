@@ -21,6 +21,15 @@ class ThumbnailError(ValueError):
     """The bytes are not an image we can preview."""
 
 
+def _no_preview() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", THUMBNAIL_BOX, (208, 215, 222)).save(out, format="PNG")
+    return out.getvalue()
+
+
+NO_PREVIEW = _no_preview()  # shown for a stored file that cannot be decoded
+
+
 def thumbnail_png(data: bytes) -> bytes:
     """The image scaled to fit THUMBNAIL_BOX (never enlarged), as PNG bytes."""
     try:

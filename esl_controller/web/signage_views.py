@@ -27,7 +27,7 @@ from esl_controller.signage.playlist_draft import (
 )
 from esl_controller.signage.playlists import PlaylistError, parse_playlist
 from esl_controller.signage.targeting import AGE_BANDS, GENDERS
-from esl_controller.signage.thumbnails import ThumbnailCache, ThumbnailError
+from esl_controller.signage.thumbnails import NO_PREVIEW, ThumbnailCache, ThumbnailError
 from esl_controller.web import campaign_form, playlist_editor, queries, signage_actions
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
@@ -363,7 +363,7 @@ def _thumbnail_response(key: str, path: Any) -> Any:
     try:
         png = THUMBNAILS.get(key, path.read_bytes)
     except ThumbnailError:
-        raise NotFound("this file has no preview") from None
+        png = NO_PREVIEW  # a stored file Pillow cannot read: a neutral box, not a broken image
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -353,3 +353,20 @@ def test_buttons_carry_the_opened_version_along(
         EDITOR,
     )
     assert saved_ok.status_code == 302
+
+
+def test_the_media_library_shows_previews_and_an_undecodable_file_a_neutral_box(
+    manager_client: FlaskClient, signage: Signage, settings: Settings, engine: Engine
+):
+    from esl_controller.signage.media import store_media
+    from esl_controller.signage.thumbnails import NO_PREVIEW
+
+    with Session(engine) as session:
+        good = store_media(settings, real_png(), "shelf.png", "image/png", session).sha256
+        broken = store_media(settings, b"\x89PNG junk", "broken.png", "image/png", session).sha256
+        session.commit()
+    page = manager_client.get("/signage/playlists").get_data(as_text=True)
+    assert f'src="/signage/thumbnails/media/{good}"' in page
+    preview = manager_client.get(f"/signage/thumbnails/media/{good}")
+    assert Image.open(io.BytesIO(preview.data)).size == (160, 90) and preview.data != NO_PREVIEW
+    assert manager_client.get(f"/signage/thumbnails/media/{broken}").data == NO_PREVIEW
