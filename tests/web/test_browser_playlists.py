@@ -68,12 +68,14 @@ def saved_order(settings: Settings, name: str) -> list[str]:
     return [item.id for item in parse_playlist(name, text, name, lambda item: True).items]
 
 
-def fits_the_screen(page) -> bool:
-    """Nothing in the page's content reaches past the viewport (the shared top bar's phone
-    layout belongs to the site-wide layout, not to these pages)."""
+def fits_the_screen(page, within: str = "main") -> bool:
+    """Nothing in `within` reaches past the viewport (the shared top bar's phone layout
+    belongs to the site-wide layout, not to these pages)."""
     return page.evaluate(
-        """() => [...document.querySelectorAll('main *')].every(
-            el => el.getBoundingClientRect().right <= window.innerWidth + 0.5)"""
+        """within => [...document.querySelectorAll(within)].flatMap(
+            root => [root, ...root.querySelectorAll('*')]).every(
+            el => el.getBoundingClientRect().right <= window.innerWidth + 0.5)""",
+        within,
     )
 
 
@@ -202,5 +204,6 @@ def test_a_refused_campaign_keeps_its_values_and_says_why_in_words(
     for internal in ("share_of_voice", "targeting.", "{'", "Not a valid", "_schema"):
         assert internal not in text
     if viewport == "phone":
+        assert fits_the_screen(tab, "#campaign-errors, #new-campaign")
         tab.screenshot(path=str(SCREENSHOT_DIR / "esl-campaign-refused-375.png"), full_page=True)
     assert [error for error in tab.console_errors if "status of 422" not in error] == []
