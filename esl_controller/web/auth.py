@@ -356,9 +356,13 @@ def login() -> Any:
         return render_template("login.html", next=next_path), 403
     login_user(SessionUser.of(user))
     flask_session[EPOCH_KEY] = user.session_epoch
-    if user.role == BUYER_ROLE and not next_path.startswith("/portal"):
-        return redirect(url_for("portal.campaigns"))
+    if user.role not in STAFF_ROLES and not next_path.startswith(_start_of(user.role)):
+        return redirect(home_url())  # the overview would only be a 403 for them
     return redirect(_safe_next(next_path))
+
+
+def _start_of(role: str) -> str:
+    return "/portal" if role == BUYER_ROLE else "/account"
 
 
 @bp.route("/logout", methods=["POST"])

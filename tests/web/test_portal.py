@@ -148,20 +148,24 @@ def _placeholder_url(rule, other_campaign_id: int) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", fill, rule.rule)
 
 
-def test_every_other_route_is_refused_to_a_buyer(app: Flask, buyer_client: FlaskClient, ads: Ads):
+@pytest.mark.parametrize("credential", ["session", "token"])
+def test_every_other_route_is_refused_to_a_buyer(
+    app: Flask, buyer_client: FlaskClient, ads: Ads, credential: str
+):
     token = csrf_token_from(buyer_client, "/account")
+    if credential == "session":
+        client, headers = buyer_client, {"X-CSRFToken": token}
+    else:
+        client, headers = app.test_client(), {"Authorization": f"Bearer {ads.buyer_token}"}
     reached = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in BUYER_ENDPOINTS:
             continue
+        if credential == "token" and not rule.rule.startswith("/api/"):
+            continue  # tokens are for the API; pages go by the session
         url = _placeholder_url(rule, ads.other_campaign_id)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = buyer_client.open(
-                url,
-                method=method,
-                data={"csrf_token": token},
-                headers={"X-CSRFToken": token},
-            )
+            response = client.open(url, method=method, data={"csrf_token": token}, headers=headers)
             if rule.endpoint == "dashboard.overview":  # a buyer's home is the portal
                 assert response.headers["Location"] == "/portal/"
             elif response.status_code not in (403, 404):

@@ -344,7 +344,8 @@ def test_audit_page_is_not_for_machine_accounts(app: Flask, engine: Engine, seed
         create_user(session, "cam-1", "sensor-password-1", "sensor")
         issue_api_token(session, "cam-1")
     client = app.test_client()
-    assert log_in(client, "cam-1", "sensor-password-1").status_code == 302
+    landing = log_in(client, "cam-1", "sensor-password-1")
+    assert landing.headers["Location"] == "/account"  # their one page, not a 403
     response = client.get("/audit")
     assert response.status_code == 403
     assert "This page is for store staff." in response.get_data(as_text=True)
