@@ -80,6 +80,7 @@ def test_admin_creates_a_buyer_who_downloads_their_report_on_a_phone(
         expect(phone.locator("[data-field=plays]")).to_have_text("4")
         expect(phone.locator("#by-player")).to_contain_text("Screen s2")
         assert _fits_the_width(phone)
+        phone.screenshot(path=str(SCREENSHOT_DIR / "esl-portal-campaign-phone.png"), full_page=True)
         with phone.expect_download() as download_info:
             phone.click("#downloads >> [data-format=csv]")
         download = download_info.value
@@ -120,6 +121,7 @@ def test_users_and_audit_pages_work_at_375_px(browser, live_server: str, ads: Ad
         row.locator("text=Log out everywhere").click()
         expect(phone.locator(".flash-success")).to_contain_text("Logged bob out everywhere")
         assert _fits_the_width(phone)
+        phone.screenshot(path=str(SCREENSHOT_DIR / "esl-users-phone.png"), full_page=True)
         phone.goto("/audit")
         expect(phone.locator("#audit-table tbody tr").first).to_contain_text("user.logout_all")
         assert _fits_the_width(phone)
