@@ -124,3 +124,18 @@ def test_parallel_guesses_cannot_pass_the_limit_on_sqlite(engine: Engine):
 def test_parallel_guesses_cannot_pass_the_limit_on_postgresql(pg_engine: Engine):
     results = _count_in_parallel(pg_engine, 12)
     assert results.count(True) == login_throttle.MAX_FAILURES_PER_USERNAME
+
+
+def test_ended_windows_are_deleted_whoever_they_counted(engine: Engine):
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from esl_controller.models import LoginFailureWindow
+
+    for index in range(3):
+        login_throttle.begin(engine, f"guess-{index}", f"10.0.7.{index}", NOON)
+    later = NOON + timedelta(seconds=login_throttle.WINDOW_S)
+    login_throttle.begin(engine, "bob", "10.0.7.9", later)
+    with Session(engine) as session:
+        keys = sorted(session.scalars(select(LoginFailureWindow.key)))
+    assert keys == ["addr:10.0.7.9", "user:bob"]
