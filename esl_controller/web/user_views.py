@@ -78,7 +78,7 @@ def add_user() -> Any:
     return _back()
 
 
-def _change(username: str, change: Any, done: str) -> Any:
+def _change(username: str, change: Any, done: str, *, ends_sessions: bool = True) -> Any:
     session = get_session()
     try:
         change(session)
@@ -88,8 +88,8 @@ def _change(username: str, change: Any, done: str) -> Any:
         return _back()
     session.commit()
     flash(done, "success")
-    if username == current_user.username and not request.path.endswith("/enable"):
-        # An admin who ends their own sessions or deletes themselves is logged out here too.
+    if ends_sessions and username == current_user.username:
+        # An admin who ends their own sessions (or deletes themselves) is logged out here too.
         return redirect(url_for("auth.login"))
     return _back()
 
@@ -111,6 +111,7 @@ def enable_user(username: str) -> Any:
         username,
         lambda session: users.set_disabled(session, current_user.username, username, False),
         f"Enabled {username}.",
+        ends_sessions=False,
     )
 
 
