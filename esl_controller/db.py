@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from esl_controller import models
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -198,6 +198,20 @@ def _v10_audit_trail(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[models.AuditEntry.__table__])
 
 
+def _v11_people(conn: Connection) -> None:
+    """People: users can be disabled and logged out everywhere (a session epoch); failed
+    logins are counted per username and per client address."""
+    SQLModel.metadata.create_all(conn, tables=[models.LoginFailureWindow.__table__])
+    # "user" is a reserved word in PostgreSQL, so the table name is quoted.
+    present = {column["name"] for column in inspect(conn).get_columns("user")}
+    for column, sql_type in (
+        ("disabled", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ("session_epoch", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        if column not in present:
+            conn.execute(text(f'ALTER TABLE "user" ADD COLUMN {column} {sql_type}'))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -209,6 +223,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     8: _v8_sync_trust,
     9: _v9_trigger_rate_windows,
     10: _v10_audit_trail,
+    11: _v11_people,
 }
 
 

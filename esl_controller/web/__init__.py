@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         media_views,
         openapi,
         plays_api,
+        portal,
         reports_api,
         request_limits,
         revenue_views,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         station_views,
         stations_api,
         sync_views,
+        user_views,
     )
 
     request_limits.install_converters(app)
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     reports_api.init_app(app)
     revenue_views.init_app(app)
     screen_slides.init_app(app)
+    user_views.init_app(app)
+    portal.init_app(app)
     openapi.init_app(app)
     security_headers.init_app(app)
     return app
