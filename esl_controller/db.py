@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -199,6 +199,13 @@ def _v10_audit_trail(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[models.AuditEntry.__table__])
 
 
+def _v11_product_name_index(conn: Connection) -> None:
+    """The catalogue page lists products by name within a store: an index, not a sort."""
+    for index in models.Product.__table__.indexes:
+        if index.name == "ix_product_store_name":
+            index.create(conn, checkfirst=True)
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -210,6 +217,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     8: _v8_sync_trust,
     9: _v9_trigger_rate_windows,
     10: _v10_audit_trail,
+    11: _v11_product_name_index,
 }
 
 
