@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from esl_controller.catalogue.gtin import InvalidGTIN, gtin_forms, gtin_key
@@ -120,23 +121,19 @@ def _page_facts(session: Session, ids: Sequence[int], now: datetime) -> _Facts:
 
 
 def latest_price_sources(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    """Who set each product's current price: the source of its newest history row."""
+    """Who set each product's current price: the source of its newest history row.
+
+    One index probe per product (price_history by product and time), never a scan."""
     newest = (
-        select(PriceHistory.product_id, func.max(PriceHistory.effective_at).label("at"))
-        .where(PriceHistory.product_id.in_(ids))
-        .group_by(PriceHistory.product_id)
-        .subquery()
+        select(PriceHistory.source)
+        .where(PriceHistory.product_id == Product.id)
+        .order_by(PriceHistory.effective_at.desc(), PriceHistory.id.desc())
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
     )
-    rows = session.execute(
-        select(PriceHistory.product_id, PriceHistory.source, PriceHistory.id)
-        .join(
-            newest,
-            (PriceHistory.product_id == newest.c.product_id)
-            & (PriceHistory.effective_at == newest.c.at),
-        )
-        .order_by(PriceHistory.id)
-    )
-    return {product_id: source for product_id, source, _ in rows}
+    rows = session.execute(select(Product.id, newest).where(Product.id.in_(ids)))
+    return {product_id: source for product_id, source in rows if source is not None}
 
 
 def product_row(product: Product, facts: _Facts, now: datetime) -> dict[str, Any]:
@@ -429,7 +426,8 @@ def promotions_in_month(session: Session, store_id: str, month: Month) -> dict[s
         .limit(MAX_PROMOTIONS_PER_MONTH)
     ).all()
     product_ids = sorted({product.id for _, product in rows})
-    history, all_promos = _rule_inputs(session, product_ids)
+    since = min((aware(promo.starts_at) for promo, _ in rows), default=start)
+    history, all_promos = _rule_inputs(session, product_ids, since)
     labels = _labels_by_product(session, product_ids)
     items = []
     for row_promo, product in rows:
@@ -460,18 +458,40 @@ def promotions_in_month(session: Session, store_id: str, month: Month) -> dict[s
 
 
 def _rule_inputs(
-    session: Session, product_ids: Sequence[int]
+    session: Session, product_ids: Sequence[int], since: datetime
 ) -> tuple[dict[int, list[PricePoint]], dict[int, list[PromotionPeriod]]]:
+    """The 30-day rule's inputs for promotions starting at `since` or later: each product's
+    price changes after `since` minus the window, and the one in force at that moment (so
+    a long history is not read in full, and the rule still sees the price at every window's
+    opening)."""
     history: dict[int, list[PricePoint]] = defaultdict(list)
     promotions: dict[int, list[PromotionPeriod]] = defaultdict(list)
     if not product_ids:
         return history, promotions
-    for point in session.scalars(
-        select(PriceHistory)
-        .where(PriceHistory.product_id.in_(product_ids))
+    cutoff = since - timedelta(days=WINDOW_DAYS)
+    earlier = aliased(PriceHistory)
+    in_force_at_cutoff = (
+        select(earlier.id)
+        .where(earlier.product_id == PriceHistory.product_id, earlier.effective_at <= cutoff)
+        .order_by(earlier.effective_at.desc(), earlier.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # Plain rows, not ORM objects: a month of promotions may still need thousands.
+    for product_id, price_minor, effective_at, source in session.execute(
+        select(
+            PriceHistory.product_id,
+            PriceHistory.price_minor,
+            PriceHistory.effective_at,
+            PriceHistory.source,
+        )
+        .where(
+            PriceHistory.product_id.in_(product_ids),
+            or_(PriceHistory.effective_at > cutoff, PriceHistory.id == in_force_at_cutoff),
+        )
         .order_by(PriceHistory.effective_at, PriceHistory.id)
     ):
-        history[point.product_id].append(point_of(point))
+        history[product_id].append(PricePoint(price_minor, aware(effective_at), source))
     for promo in session.scalars(select(Promotion).where(Promotion.product_id.in_(product_ids))):
         promotions[promo.product_id].append(period_of(promo))
     return history, promotions

@@ -10,8 +10,8 @@ from sqlmodel import Session
 from esl_controller import audit
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
-from esl_controller.models import Label, OutboxMessage, PriceHistory, Product, Promotion
-from esl_controller.web.catalogue_queries import Month, search_products
+from esl_controller.models import Label, OutboxMessage, PriceHistory, Product, Promotion, Store
+from esl_controller.web.catalogue_queries import Month, promotions_in_month, search_products
 from tests.web.conftest import csrf_token_from
 
 DALIA = "5901234123457"  # seeded at 24.99 RON, labels L-ACKED and L-FAILED
@@ -211,3 +211,74 @@ def test_the_calendar_moves_by_month_and_ignores_a_bad_month(manager_client):
 def test_months_shift_across_years():
     assert str(Month(2026, 12).shifted(1)) == "2027-01"
     assert str(Month(2027, 1).shifted(-1)) == "2026-12"
+
+
+def test_the_erp_wins_on_its_next_record_and_the_manual_price_stays_in_history(
+    manager_client, engine, settings
+):
+    from esl_controller.erp import apply
+    from esl_controller.erp.records import parse_product
+    from esl_controller.web.catalogue_actions import set_manual_price
+    from tests.support.erp import product_raw
+
+    with Session(engine) as s:
+        set_manual_price(s, engine, settings, DALIA, 2149, "ERP down", "bob")
+    record = product_raw(
+        1, gtin=DALIA, name="Cașcaval Dalia", net_quantity="400", price="24.99", stock=40
+    )
+    with session_scope(engine) as s:
+        apply.apply_products(
+            s,
+            apply.Catalogue(settings.store_id),
+            [parse_product(record)],
+            now=utcnow() + timedelta(seconds=1),
+            source="erp:json",
+        )
+    product = _product(engine)
+    with Session(engine) as s:
+        sources = [
+            (p.price_minor, p.source)
+            for p in s.scalars(
+                select(PriceHistory)
+                .where(PriceHistory.product_id == product.id)
+                .order_by(PriceHistory.effective_at)
+            )
+        ]
+    assert product.price_minor == 2499
+    assert sources == [(2499, "erp"), (2149, "manual"), (2499, "erp:json")]
+    page = manager_client.get(f"/products/{DALIA}").get_data(as_text=True)
+    assert 'id="manual-badge"' not in page and "from the ERP" in page
+
+
+def test_the_catalogue_queries_give_the_same_answers_on_postgresql(pg_engine):
+    now = utcnow()
+    with session_scope(pg_engine) as s:
+        s.add(Store(id="pg-store", name="PG", timezone="Europe/Bucharest", currency="RON"))
+        s.flush()
+        product = Product(
+            store_id="pg-store", gtin=DALIA, name="Cașcaval 100%", price_minor=2499, currency="RON"
+        )
+        s.add(product)
+        s.flush()
+        for days_ago, price, source in ((90, 2599, "erp"), (60, 2499, "erp"), (10, 2299, "manual")):
+            moment = now - timedelta(days=days_ago)
+            s.add(
+                PriceHistory(
+                    product_id=product.id, price_minor=price, effective_at=moment, source=source
+                )
+            )
+        s.add(
+            Promotion(
+                product_id=product.id,
+                price_minor=2399,
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=3),
+            )
+        )
+    with Session(pg_engine) as s:
+        page = search_products(s, "pg-store", "100%", 50, 0, now)
+        month = promotions_in_month(s, "pg-store", Month(now.year, now.month))
+    assert [(r["manual_price"], r["promotion_price_minor"]) for r in page.items] == [(True, 2399)]
+    (promo,) = month["promotions"]
+    # 22.99 (manual, 10 days ago) is the 30-day low: 23.99 is not below it.
+    assert (promo["prior_lowest_minor"], promo["not_below_low"]) == (2299, True)
