@@ -14,6 +14,7 @@ their last day. The manual entries stay in the history and the audit trail.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -40,12 +41,15 @@ from esl_controller.web.catalogue_queries import (
     store_zone,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ManualOutcome:
     product: Product
     labels_queued: int
     labels_total: int
+    refresh_error: str | None = None  # set when the labels could not be queued now
 
 
 def _product(session: Session, settings: Settings, gtin: str) -> Product:
@@ -178,7 +182,9 @@ def _refreshed(engine: Engine, settings: Settings, product: Product) -> ManualOu
     assert product.id is not None
     label_ids = labels_of_products(engine, [product.id])
     report = RefreshReport()
-    if label_ids:
+    if not label_ids:
+        return ManualOutcome(product, 0, 0)
+    try:
         # One product has a handful of labels: rendered here, in-process, like a re-push.
         with RenderPool(workers=1, templates_dir=settings.templates_dir) as pool:
             report = refresh_labels(
@@ -188,4 +194,7 @@ def _refreshed(engine: Engine, settings: Settings, product: Product) -> ManualOu
                 priority=Priority.MANAGER,
                 delisted_template=settings.delisted_template,
             )
+    except Exception as exc:  # the price is committed; the labels can be re-pushed
+        log.exception("manual price of %s: labels not queued", product.gtin)
+        return ManualOutcome(product, 0, len(label_ids), f"{type(exc).__name__}: {exc}")
     return ManualOutcome(product, report.queued, len(label_ids))

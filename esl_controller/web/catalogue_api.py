@@ -121,6 +121,10 @@ class ManualOutcomeSchema(Schema):
     price_minor = fields.Integer()
     labels_queued = fields.Integer()
     labels_total = fields.Integer()
+    refresh_error = fields.String(
+        allow_none=True,
+        metadata={"description": "why the labels could not be queued now (the price is set)"},
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -285,5 +289,6 @@ def _manual(action: Any) -> Any:
             "price_minor": outcome.product.price_minor,
             "labels_queued": outcome.labels_queued,
             "labels_total": outcome.labels_total,
+            "refresh_error": outcome.refresh_error,
         }
     )

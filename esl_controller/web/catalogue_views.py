@@ -3,8 +3,9 @@ labels, manual price and promotion forms), and promotions as a list and a month 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from esl_controller.clock import utcnow
 from esl_controller.web import catalogue_queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.catalogue_actions import set_manual_price, set_manual_promotion
+from esl_controller.web.catalogue_queries import aware
 from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.price_chart import step_chart
 from esl_controller.web.revenue_views import format_money
@@ -41,6 +43,18 @@ bp = Blueprint("catalogue", __name__)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(store_time, "store_time")
+
+
+def store_time(moment: datetime | None, timezone: str) -> str:
+    """A stored (UTC) moment as the store's clock shows it; the page names the zone."""
+    if moment is None:
+        return "never"
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return aware(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _offset() -> int:
@@ -60,7 +74,7 @@ def products() -> str:
 
 @bp.get("/products/<gtin>")
 @login_required
-def product(gtin: str) -> str:
+def product(gtin: str) -> Any:
     return _product_page(gtin, {}, {}, 200)
 
 
@@ -180,6 +194,11 @@ def _typed_date(text: str, field: str, which: str, problems: dict[str, str]) -> 
 def _labels_text(outcome: Any) -> str:
     if not outcome.labels_total:
         return "the product has no labels to update."
+    if outcome.refresh_error:
+        return (
+            f"its {outcome.labels_total} labels could not be queued now "
+            f"({outcome.refresh_error}); re-push them from their label pages."
+        )
     return f"{outcome.labels_queued} of its {outcome.labels_total} labels queued for an update."
 
 

@@ -282,3 +282,33 @@ def test_the_catalogue_queries_give_the_same_answers_on_postgresql(pg_engine):
     (promo,) = month["promotions"]
     # 22.99 (manual, 10 days ago) is the 30-day low: 23.99 is not below it.
     assert (promo["prior_lowest_minor"], promo["not_below_low"]) == (2299, True)
+
+
+def test_a_price_stays_set_when_its_labels_cannot_be_queued_and_the_page_says_so(
+    manager_client, engine, monkeypatch
+):
+    from esl_controller.web import catalogue_actions
+
+    def broken(*_args, **_kwargs):
+        raise OSError("templates directory unreadable")
+
+    monkeypatch.setattr(catalogue_actions, "refresh_labels", broken)
+    token = csrf_token_from(manager_client, f"/products/{DALIA}")
+    answer = manager_client.post(
+        f"/products/{DALIA}/manual-price",
+        data={"csrf_token": token, "form": "price", "price": "20", "reason": "ERP down"},
+        follow_redirects=True,
+    )
+    assert "could not be queued now" in answer.get_data(as_text=True)
+    assert _product(engine).price_minor == 2000
+
+
+def test_times_on_the_product_page_are_the_stores_clock():
+    from datetime import UTC, datetime
+
+    from esl_controller.web.catalogue_views import store_time
+
+    moment = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    assert store_time(moment, "Europe/Bucharest") == "2026-12-02 08:00"
+    assert store_time(moment.replace(tzinfo=None), "Europe/Bucharest") == "2026-12-02 08:00"
+    assert store_time(moment, "Not/A_Zone") == "2026-12-02 06:00"
