@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.models import Product
+from esl_controller.web.catalogue_actions import set_manual_promotion
 from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 
 pytestmark = pytest.mark.browser
@@ -94,3 +95,23 @@ def test_catalogue_pages_fit_a_phone(page, path):
         path=str(SCREENSHOT_DIR / f"esl-phone{path.replace('/', '-')}.png"), full_page=True
     )
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("path", ["/products", f"/products/{DALIA}", "/promotions"])
+def test_catalogue_pages_have_no_serious_accessibility_violations(page, engine, settings, path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    today = utcnow().date()
+    last_day = today + timedelta(days=2)
+    with Session(engine) as s:  # a promotion, so the calendar and the prior price show
+        set_manual_promotion(s, engine, settings, DALIA, 1999, today, last_day, "offer", "bob")
+    browser_log_in(page)
+    page.goto(path)
+    # The page's own content; the shared top bar is judged with the layout it belongs to.
+    results = Axe().run(page, context={"include": [["main"]]})
+    serious = [
+        (violation["id"], [node["target"] for node in violation["nodes"]][:3])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
