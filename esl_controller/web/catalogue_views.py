@@ -75,10 +75,17 @@ def products() -> str:
 @bp.get("/products/<gtin>")
 @login_required
 def product(gtin: str) -> Any:
-    return _product_page(gtin, {}, {}, 200)
+    return _product_page(gtin)
 
 
-def _product_page(gtin: str, typed: dict[str, str], problems: dict[str, str], status: int) -> Any:
+def _product_page(
+    gtin: str,
+    refused_form: str = "",
+    typed: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Any:
+    """The product's page; after a refusal, `refused_form` ("price" or "promotion") shows
+    what was typed and what is wrong, with status 400."""
     now = utcnow()
     detail = catalogue_queries.product_detail(get_session(), get_settings().store_id, gtin, now)
     if detail is None:
@@ -94,12 +101,11 @@ def _product_page(gtin: str, typed: dict[str, str], problems: dict[str, str], st
         "product.html",
         product=detail,
         chart=chart,
-        typed=typed,
-        problems=problems,
-        form=request.form.get("form", ""),
-        today=now.date(),
+        typed=typed or {},
+        problems=problems or {},
+        form=refused_form,
     )
-    return html, status
+    return html, 400 if refused_form else 200
 
 
 @bp.post("/products/<gtin>/manual-price")
@@ -136,7 +142,7 @@ def manual_price(gtin: str) -> Any:
         problems = {**refused.problems, **problems}
         session.rollback()
         flash("The price was not changed: see the form below.", "error")
-        return _product_page(gtin, typed, problems, 400)
+        return _product_page(gtin, "price", typed, problems)
     flash(
         f"Manual price {format_money(outcome.product.price_minor, outcome.product.currency)} "
         f"set; {_labels_text(outcome)}",
@@ -176,7 +182,7 @@ def manual_promotion(gtin: str) -> Any:
     except ManualPriceRefused as refused:
         session.rollback()
         flash("The promotion was not added: see the form below.", "error")
-        return _product_page(gtin, typed, {**refused.problems, **problems}, 400)
+        return _product_page(gtin, "promotion", typed, {**refused.problems, **problems})
     flash(f"Manual promotion added; {_labels_text(outcome)}", "success")
     return redirect(url_for("catalogue.product", gtin=outcome.product.gtin))
 

@@ -106,7 +106,7 @@ def test_manual_price_is_audited_recorded_in_history_shown_and_re_renders_labels
     token = csrf_token_from(manager_client, f"/products/{DALIA}")
     answer = manager_client.post(
         f"/products/{DALIA}/manual-price",
-        data={"csrf_token": token, "form": "price", "price": "21,49", "reason": "ERP down"},
+        data={"csrf_token": token, "price": "21,49", "reason": "ERP down"},
     )
     assert answer.status_code == 302
     product = _product(engine)
@@ -150,7 +150,7 @@ def test_bad_manual_prices_say_why_keep_what_was_typed_and_change_nothing(manage
     ]:
         answer = manager_client.post(
             f"/products/{DALIA}/manual-price",
-            data={"csrf_token": token, "form": "price", "price": typed, "reason": "ERP down"},
+            data={"csrf_token": token, "price": typed, "reason": "ERP down"},
         )
         html = answer.get_data(as_text=True)
         assert answer.status_code == 400 and says in html, typed
@@ -167,7 +167,6 @@ def test_manual_promotion_runs_on_the_label_and_refuses_bad_terms(manager_client
         f"/products/{DALIA}/manual-promotion",
         data={
             "csrf_token": token,
-            "form": "promotion",
             "price": "30.00",
             "starts": (today + timedelta(days=5)).isoformat(),
             "ends": today.isoformat(),
@@ -182,7 +181,6 @@ def test_manual_promotion_runs_on_the_label_and_refuses_bad_terms(manager_client
         f"/products/{DALIA}/manual-promotion",
         data={
             "csrf_token": token,
-            "form": "promotion",
             "price": "19.99",
             "starts": today.isoformat(),
             "ends": (today + timedelta(days=6)).isoformat(),
@@ -296,7 +294,7 @@ def test_a_price_stays_set_when_its_labels_cannot_be_queued_and_the_page_says_so
     token = csrf_token_from(manager_client, f"/products/{DALIA}")
     answer = manager_client.post(
         f"/products/{DALIA}/manual-price",
-        data={"csrf_token": token, "form": "price", "price": "20", "reason": "ERP down"},
+        data={"csrf_token": token, "price": "20", "reason": "ERP down"},
         follow_redirects=True,
     )
     assert "could not be queued now" in answer.get_data(as_text=True)
