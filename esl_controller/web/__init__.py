@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from esl_controller.web import (
         api,
         auth,
+        catalogue_api,
+        catalogue_views,
         dashboard,
         database,
         media_views,
@@ -74,11 +76,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     auth.init_app(app)
     dashboard.init_app(app)
     sync_views.init_app(app)
+    catalogue_views.init_app(app)
     signage_views.init_app(app)
     media_views.init_app(app)
     api.init_app(app)
     signage_api.init_app(app)
     stations_api.init_app(app)
+    catalogue_api.init_app(app)
     station_views.init_app(app)
     plays_api.init_app(app)
     reports_api.init_app(app)
