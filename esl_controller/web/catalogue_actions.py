@@ -3,7 +3,8 @@
 Each is one transaction: the catalogue row, a `PriceHistory` row (source "manual", so the
 30-day prior-price rule sees the price like any other) or a manual `Promotion`, and the
 audit entry with before and after. Then the product's labels are brought up to date through
-`labels.refresh.refresh_labels`, the entry point an ERP sync uses, at manager priority.
+the shelf refresher (`esl.shelf_refresher`), the one path every label refresh takes, at
+manager priority.
 
 What the ERP does afterwards: it wins the next time it sends the product. An incremental
 sync sends a product when it changed in the ERP; a full sync sends every product, and a
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -27,9 +29,9 @@ from esl_controller.catalogue.manual_prices import check_manual_price, check_man
 from esl_controller.catalogue.promotions import active_promotion
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
-from esl_controller.erp.runner import labels_of_products
 from esl_controller.esl.outbox import Priority
-from esl_controller.labels.refresh import RefreshReport, refresh_labels
+from esl_controller.esl.refresh import RefreshReport
+from esl_controller.esl.shelf_refresher import ShelfRefresher, labels_of_products
 from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import PriceHistory, Product, Promotion
 from esl_controller.web.catalogue_queries import (
@@ -187,13 +189,8 @@ def _refreshed(engine: Engine, settings: Settings, product: Product) -> ManualOu
     try:
         # One product has a handful of labels: rendered here, in-process, like a re-push.
         with RenderPool(workers=1, templates_dir=settings.templates_dir) as pool:
-            report = refresh_labels(
-                engine,
-                pool,
-                label_ids=label_ids,
-                priority=Priority.MANAGER,
-                delisted_template=settings.delisted_template,
-            )
+            shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+            report = shelf.refresh(partial(shelf.products, [product.id], priority=Priority.MANAGER))
     except Exception as exc:  # the price is committed; the labels can be re-pushed
         log.exception("manual price of %s: labels not queued", product.gtin)
         return ManualOutcome(product, 0, len(label_ids), f"{type(exc).__name__}: {exc}")

@@ -290,7 +290,7 @@ def test_a_price_stays_set_when_its_labels_cannot_be_queued_and_the_page_says_so
     def broken(*_args, **_kwargs):
         raise OSError("templates directory unreadable")
 
-    monkeypatch.setattr(catalogue_actions, "refresh_labels", broken)
+    monkeypatch.setattr(catalogue_actions.ShelfRefresher, "refresh", broken)
     token = csrf_token_from(manager_client, f"/products/{DALIA}")
     answer = manager_client.post(
         f"/products/{DALIA}/manual-price",
