@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         auth,
         dashboard,
         database,
+        i18n,
         media_views,
         openapi,
         plays_api,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     request_limits.init_app(app)  # first: its limits hold before CSRF reads any form
     database.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)  # before the pages: every template may use its words and filters
     dashboard.init_app(app)
     sync_views.init_app(app)
     signage_views.init_app(app)

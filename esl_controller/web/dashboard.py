@@ -3,7 +3,6 @@ incidents. Server-rendered; the overview refreshes its counts from /api/v1/summa
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -30,12 +29,7 @@ bp = Blueprint("dashboard", __name__)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.add_template_filter(format_moment, "moment")
     app.add_template_global(page_url, "page_url")
-
-
-def format_moment(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
 
 
 def page_url(offset: int) -> str:
