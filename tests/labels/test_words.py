@@ -223,6 +223,19 @@ def test_ocr_reads_the_german_words_off_the_labels(
     assert "Auf Lager" in _ocr(stock.crop(inside))
 
 
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+def test_ocr_reads_lei_not_lel_in_the_12_px_unit_price(
+    templates: dict[str, LabelTemplate], models: dict[str, HardwareModel], make_content: MakeContent
+) -> None:
+    """Measured: with DejaVu's own hinting tesseract read this box as "7,49 lel/l"."""
+    model = models["2.9-bwr"]
+    element = element_of(templates["price"], "296x128", "unit_price")
+    assert element.size == 12
+    image = render_label(templates["price"], make_content(), model)
+    box = element.box
+    assert "lei/l" in _ocr(image.crop((box.x, box.y, box.right, box.bottom)))
+
+
 def _ocr(image: Image.Image, paper: tuple[int, ...] = (0,)) -> str:
     """Text tesseract reads, ink black on white: `paper` are the background's palette indices."""
     binary = image.point(lambda index: 255 if index in paper else 0, mode="L")

@@ -205,3 +205,15 @@ def test_a_campaign_typed_as_0800_in_bucharest_is_0800_bucharest(
     assert "14 Dec 2026, 20:00:00 Europe/Bucharest" in page
     listing = _text(manager_client, "/signage/campaigns")
     assert "7 Dec 2026, 08:00:00 Europe/Bucharest" in listing
+
+
+def test_the_label_page_confirms_an_action_in_the_page_language(app: Flask, seed) -> None:
+    from tests.web.conftest import csrf_token_from
+
+    client = _client(app, "ro-RO")
+    log_in(client, *MANAGER)
+    label = seed.label_ids["acked"]
+    token = csrf_token_from(client, f"/labels/{label}")
+    done = client.post(f"/labels/{label}/repush", data={"csrf_token": token})
+    page = _text(client, done.headers["Location"])
+    assert f"Retrimiterea {label} a fost pusă în coadă (outbox #" in page
