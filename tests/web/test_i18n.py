@@ -163,6 +163,9 @@ def test_a_romanian_manager_sees_store_time_in_the_browser(
         page.fill("input[name=password]", MANAGER[1])
         page.click("button[type=submit]")
         page.wait_for_url(f"{live_server}/")
+        refreshed = page.locator("#refreshed")  # written by overview.js from the live counts
+        expect(refreshed).to_contain_text("Actualizat ultima dată la")
+        expect(refreshed).to_contain_text("Europe/Bucharest")
         page.goto(f"/labels/{seed.label_ids['acked']}")
         seen = page.locator("dd time").first
         expect(seen).to_have_text("2 dec. 2026, 08:00:00 Europe/Bucharest")
