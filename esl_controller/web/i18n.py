@@ -111,8 +111,10 @@ def catalogue(language: str, catalogue_dir: Path | None = None) -> gettext.NullT
     path = (catalogue_dir or CATALOGUE_DIR) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         return gettext.NullTranslations()
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=language, domain=DOMAIN)
     compiled = io.BytesIO()
-    write_mo(compiled, read_po(path.open("rb"), locale=language, domain=DOMAIN), use_fuzzy=False)
+    write_mo(compiled, catalog, use_fuzzy=False)  # a fuzzy entry is unreviewed: English instead
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
 
