@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from esl_controller.labels.content import LabelContent
 from esl_controller.labels.fonts import Font, get_font
 from esl_controller.labels.price_format import NBSP, money_text, unit_price_text
+from esl_controller.labels.words import label_words
 
 BACKGROUND = (250, 248, 243)
 INK = (28, 28, 30)
@@ -105,11 +106,7 @@ def _draw_prices(
     if content.promo is not None:
         was = money_text(content.promo.was, content.locale, NBSP)
         facts.append((was, _font(BOLD, 72 * unit), MUTED, True))
-        prior = (
-            PRIOR_PRICE_TEXT + money_text(content.promo.prior_lowest, content.locale, NBSP)
-            if content.promo.prior_lowest is not None
-            else content.promo.prior_note or ""
-        )
+        prior = prior_price_line(content)
         if prior:
             facts.append((prior, _font(CONDENSED_BOLD, 40 * unit), INK, False))
     if content.unit_price is not None:
@@ -148,3 +145,14 @@ def _wrap_to_fit(
         size = int(size * 0.92)
     lines = textwrap.wrap(text, width=max(1, int(max_width / 7))) or [text]
     return 12, lines[:max_lines]
+
+
+def prior_price_line(content: LabelContent) -> str:
+    """The EU 2019/2161 prior-price statement in the store's words, as the shelf label has it."""
+    promo = content.promo
+    if promo is None:
+        return ""
+    if promo.prior_lowest is None:
+        return promo.prior_note or ""
+    lead_in = label_words(content.locale).gettext(PRIOR_PRICE_TEXT)
+    return lead_in + money_text(promo.prior_lowest, content.locale, NBSP)
