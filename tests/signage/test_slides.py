@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from esl_controller.labels.content import LabelContent, Money, PromoInfo, StockInfo, UnitPrice
-from esl_controller.signage.slides import PROMO_RED, prior_price_line, render_promo_slide
+from esl_controller.signage.slide_content import build_slide_content
+from esl_controller.signage.slides import PROMO_RED, render_promo_slide
 
 
 def content(**changes) -> LabelContent:
@@ -67,6 +68,11 @@ def test_unknown_locale_is_refused_with_its_name():
 def test_absurd_size_is_refused():
     with pytest.raises(ValueError, match="outside"):
         render_promo_slide(content(), 10, 10)
+
+
+def prior_price_line(label: LabelContent) -> str:
+    slide = build_slide_content(label)
+    return slide.promo.prior if slide.promo else ""
 
 
 def test_the_prior_price_statement_is_in_the_store_language_as_on_the_label():
