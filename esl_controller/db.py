@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -199,6 +199,17 @@ def _v10_audit_trail(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[models.AuditEntry.__table__])
 
 
+def _v11_browser_screens(conn: Connection) -> None:
+    """The browser player's mailboxes, pairings and health (new tables only)."""
+    tables = [
+        models.ScreenCommand.__table__,
+        models.ScreenReport.__table__,
+        models.ScreenPairing.__table__,
+        models.ScreenHealth.__table__,
+    ]
+    SQLModel.metadata.create_all(conn, tables=tables)
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -210,6 +221,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     8: _v8_sync_trust,
     9: _v9_trigger_rate_windows,
     10: _v10_audit_trail,
+    11: _v11_browser_screens,
 }
 
 

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reports_api,
         request_limits,
         revenue_views,
+        screen_api,
         security_headers,
         signage_api,
         signage_views,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     stations_api.init_app(app)
     station_views.init_app(app)
     plays_api.init_app(app)
+    screen_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)
     openapi.init_app(app)
