@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         request_limits,
         revenue_views,
         screen_api,
+        screen_views,
+        screens_api,
         security_headers,
         signage_api,
         signage_views,
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     station_views.init_app(app)
     plays_api.init_app(app)
     screen_api.init_app(app)
+    screen_views.init_app(app)
+    screens_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)
     openapi.init_app(app)

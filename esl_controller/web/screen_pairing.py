@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import Session
@@ -62,7 +62,7 @@ def normalise_code(code: str) -> str:
 
 def start(session: Session, now: datetime) -> NewPairing:
     """A fresh code for an unpaired page (expired ones are cleared on the way)."""
-    session.execute(delete(ScreenPairing).where(ScreenPairing.expires_at < _naive(now)))
+    session.execute(delete(ScreenPairing).where(ScreenPairing.expires_at < now))
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if session.get(ScreenPairing, code) is None:
@@ -108,7 +108,7 @@ def pair(
 ) -> Player:
     """Give the screen showing `code` to `player_id` (registered on the fly in `zone`)."""
     pairing = session.get(ScreenPairing, normalise_code(code))
-    if pairing is None or pairing.claim_hash is None or _naive(pairing.expires_at) < _naive(now):
+    if pairing is None or pairing.claim_hash is None or _aware(pairing.expires_at) < now:
         raise PairingError("no screen shows this code (it may have expired: codes last 10 min)")
     if pairing.player_id is not None:
         raise PairingError("this code is already paired")
@@ -172,7 +172,7 @@ def claim(
             or not hmac.compare_digest(pairing.claim_hash, _digest(claim))
         ):
             pairing = None
-    if pairing is None or _naive(pairing.expires_at) < _naive(now):
+    if pairing is None or _aware(pairing.expires_at) < now:
         raise PairingError("unknown or expired pairing: start again")
     if pairing.player_id is None:
         return None
@@ -203,6 +203,6 @@ def has_credential(session: Session, player_id: str) -> bool:
     return user is not None and user.role == PLAYER_ROLE and user.api_token_hash is not None
 
 
-def _naive(moment: datetime) -> datetime:
-    """Compare as stored: the database gives naive UTC datetimes back, the clock aware ones."""
-    return moment.replace(tzinfo=None) if moment.tzinfo is not None else moment
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives stored UTC datetimes back without their zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
