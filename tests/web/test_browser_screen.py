@@ -6,6 +6,7 @@ and a spell offline whose plays all arrive exactly once."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from esl_controller.ads.ingest import PlayIngestor
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
-from esl_controller.models import Play, Zone
+from esl_controller.models import Play, ScreenHealth, Zone
 from esl_controller.signage import protocol
 from esl_controller.signage.drivers.browser import BrowserPlayerChannel
 from esl_controller.signage.override_ids import reserve_override_ids_in
@@ -39,6 +40,14 @@ items:
   - {id: green, type: image, file: green.png, duration: 1.5}
   - {id: blue, type: image, file: blue.png, duration: 2.0}
 """
+BROKEN_PLAYLIST = """title: A broken item
+priority: 0
+targets: {zones: [checkout]}
+items:
+  - {id: red, type: image, file: red.png, duration: 1.0}
+  - {id: broken, type: image, file: broken.png, duration: 1.0}
+  - {id: green, type: image, file: green.png, duration: 1.0}
+"""
 TOLERANCE_S = 0.2
 
 
@@ -55,7 +64,9 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
     for colour in DURATIONS:
         (folder / "media" / f"{colour}.png").write_bytes(png(colour))
     (folder / "media" / "override.png").write_bytes(png("yellow"))
+    (folder / "media" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # no image
     (folder / "loop.yaml").write_text(PLAYLIST)
+    (folder / "broken.yaml").write_text(BROKEN_PLAYLIST)
     return settings.with_overrides(playlists_dir=folder)
 
 
@@ -67,7 +78,7 @@ def channel(engine: Engine, settings: Settings) -> BrowserPlayerChannel:
 @pytest.fixture
 def worker(engine: Engine, settings: Settings, seed, channel) -> Iterator[SignageService]:
     with session_scope(engine) as session:
-        session.add(Zone(id="dairy", store_id=settings.store_id))
+        session.add_all([Zone(id=z, store_id=settings.store_id) for z in ("dairy", "checkout")])
     service = SignageService(
         engine, settings, [channel], ingestor=PlayIngestor(engine, settings)
     ).start()
@@ -197,3 +208,33 @@ BUFFERED_PLAY_IDS = """() => new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
   };
 })"""
+
+
+def test_a_broken_item_is_skipped_and_reported_and_a_revoked_screen_pairs_again(
+    page, live_server: str, worker: SignageService, engine: Engine, settings: Settings
+) -> None:
+    from playwright.sync_api import expect
+
+    with session_scope(engine) as session:
+        secret = screen_pairing.add_with_link(
+            session, settings, player_id="till-1", zone="checkout", name="", actor="cli",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    page.goto(f"/screen#pair={secret}")
+    wait_until(lambda: len(plays_of(engine, "till-1")) >= 4)
+    assert {p.item_id for p in plays_of(engine, "till-1")} == {"red", "green"}
+    wait_until(lambda: health_of(engine, "till-1").last_error is not None)
+    assert health_of(engine, "till-1").last_error.startswith("broken:")
+
+    with session_scope(engine) as session:
+        assert screen_pairing.revoke(session, "till-1", actor="cli")
+    expect(page.locator("#pairing")).to_be_visible(timeout=20_000)
+    expect(page.locator("#pair-code")).to_have_text(re.compile(r"^[A-Z0-9]{6}$"))
+    assert page.evaluate("localStorage.getItem('esl-screen-token')") is None
+
+
+def health_of(engine: Engine, player: str) -> ScreenHealth:
+    with Session(engine) as session:
+        health = session.get(ScreenHealth, player)
+        assert health is not None
+        return health
