@@ -129,7 +129,12 @@ def broker(kind: str, port: int, ws_port: int) -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default ESL_WEB_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default ESL_WEB_PORT).")
-@click.option("--threads", default=4, show_default=True)
+@click.option(
+    "--threads",
+    default=24,
+    show_default=True,
+    help="Request threads; each open browser screen (/screen) holds one: 24 serve 20 screens.",
+)
 def web(host: str | None, port: int | None, threads: int) -> None:
     """The dashboard and JSON API (waitress). Run as many as you like."""
     import waitress

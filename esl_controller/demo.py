@@ -187,7 +187,8 @@ class _DemoStack:
 
         app = create_app(self.settings, self.engine)
         host, port = self.settings.web_host, self.settings.web_port
-        self.web_server = create_server(app, host=host, port=port, threads=4)
+        # Each browser screen at /screen holds a thread for its event stream.
+        self.web_server = create_server(app, host=host, port=port, threads=24)
         threading.Thread(target=self.web_server.run, name="demo-web", daemon=True).start()
         return f"http://{host}:{port}/"
 
