@@ -23,6 +23,8 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.models import ScreenHealth, User
+from esl_controller.signage import protocol
+from esl_controller.signage.drivers.browser import mailbox
 from esl_controller.web import screen_pairing
 from esl_controller.web.auth import PLAYER_ROLE, login_required
 from esl_controller.web.database import get_session, get_settings
@@ -76,12 +78,31 @@ def screen_health(session: Session) -> dict[str, dict[str, Any]]:
     rows = {row.player_id: row.model_dump() for row in session.scalars(select(ScreenHealth))}
     for player in paired:
         rows.setdefault(player, {"player_id": player})
+    store = get_settings().store_id
     for player, row in rows.items():
         row["paired"] = player in paired
+        row["thumbnail"] = _thumbnail(session, store, player, row.get("now_playing"))
     return rows
 
 
-@bp.post("/players/pair")
+def _thumbnail(session: Session, store: str, player: str, item_id: str | None) -> str | None:
+    """The media hash of the image the screen says it shows, from its playlist."""
+    if not item_id:
+        return None
+    row = mailbox.latest_playlist(session, store, player)
+    if row is None:
+        return None
+    try:
+        playlist = protocol.parse_playlist_message(row.payload)
+    except protocol.SignageProtocolError:
+        return None
+    for item in playlist.items:
+        if item.id == item_id and item.type == "image" and item.media:
+            return item.media
+    return None
+
+
+@bp.post("/signage/players/pair")
 @login_required
 def pair() -> Any:
     form = {key: request.form.get(key, "").strip() for key in ("code", "id", "name", "zone")}
@@ -114,7 +135,7 @@ def pair() -> Any:
     return redirect(url_for("signage.players"))
 
 
-@bp.post("/players/<player_id>/revoke")
+@bp.post("/signage/players/<player_id>/revoke")
 @login_required
 def revoke(player_id: str) -> Any:
     session = get_session()
