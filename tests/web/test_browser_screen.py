@@ -238,3 +238,37 @@ def health_of(engine: Engine, player: str) -> ScreenHealth:
         health = session.get(ScreenHealth, player)
         assert health is not None
         return health
+
+
+# Headless chromium always reports its pages visible, so the page's view of its own
+# visibility is replaced before its script runs: as a browser reports a background tab.
+HIDDEN_PAGE = """Object.defineProperty(document, "visibilityState", {get: () => "hidden"});
+Object.defineProperty(document, "hidden", {get: () => true});"""
+
+
+def test_a_hidden_page_plays_on_but_reports_no_plays(
+    page, live_server: str, worker: SignageService, engine: Engine, settings: Settings
+) -> None:
+    page.add_init_script(HIDDEN_PAGE)
+    with session_scope(engine) as session:
+        secret = screen_pairing.add_with_link(
+            session, settings, player_id="dairy-3", zone="dairy", name="", actor="cli",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    page.goto(f"/screen#pair={secret}")
+    assert page.evaluate("document.visibilityState") == "hidden"
+    page.locator(".layer.on img").wait_for(timeout=20_000)
+    shown = set()
+    for _ in range(60):  # two passes of the playlist
+        shown.add(page.evaluate("document.querySelector('.layer.on img')?.src ?? null"))
+        page.wait_for_timeout(150)
+    assert len(shown - {None}) == 3  # it went on playing every item
+    wait_until(lambda: health_of_or_none(engine, "dairy-3") is not None)  # and is online
+    wait_until(lambda: page.evaluate(f"({BUFFERED_PLAY_IDS})()") == [])
+    assert plays_of(engine, "dairy-3") == []
+
+
+def health_of_or_none(engine: Engine, player: str) -> str | None:
+    with Session(engine) as session:
+        health = session.get(ScreenHealth, player)
+        return health.now_playing if health is not None else None
