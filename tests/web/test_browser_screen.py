@@ -30,6 +30,8 @@ from esl_controller.web import screen_pairing
 from tests.web.conftest import browser_log_in
 
 pytestmark = pytest.mark.browser
+# Predicates are given as functions: Playwright evaluates an expression string with eval(),
+# which the page's strict CSP refuses.
 
 DURATIONS = {"red": 1.0, "green": 1.5, "blue": 2.0}
 PLAYLIST = """title: Test loop
@@ -107,7 +109,7 @@ def pair_from_dashboard(page, context, player: str) -> None:
     page.goto("/screen")
     code = page.locator("#pair-code")
     code.wait_for()
-    page.wait_for_function("document.getElementById('pair-code').textContent.length === 6")
+    page.wait_for_function("() => document.getElementById('pair-code').textContent.length === 6")
     manager = context.new_page()
     browser_log_in(manager)
     manager.click("nav >> text=Players")
@@ -156,6 +158,7 @@ def test_paired_screen_plays_in_order_then_shows_an_override_until_its_ttl(
     )
     channel.send_override(["dairy-1"], command)
     expect(page.locator("#layer-override")).to_have_class("layer layer-override on")
+    page.wait_for_function("() => document.body.dataset.overrideShownAt !== undefined")
     shown_at_ms = float(page.evaluate("document.body.dataset.overrideShownAt"))
     latency_ms = shown_at_ms - sent_at_ms
     print(f"override on screen {latency_ms:.0f} ms after it was sent")
@@ -181,7 +184,7 @@ def test_offline_screen_keeps_playing_and_every_buffered_play_arrives_once(
     page.goto(f"/screen#pair={secret}")
     wait_until(lambda: len(plays_of(engine, "dairy-2")) >= 3)
     assert "pair=" not in page.url  # the one-time secret left the address bar
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
     page.context.set_offline(True)
     offline_from = datetime.now(UTC)
@@ -190,7 +193,7 @@ def test_offline_screen_keeps_playing_and_every_buffered_play_arrives_once(
     assert len(buffered) >= 3  # it went on playing, from the cache
     page.context.set_offline(False)
 
-    page.wait_for_function(f"({BUFFERED_PLAY_IDS})().then(ids => ids.length === 0)")
+    page.wait_for_function(f"() => ({BUFFERED_PLAY_IDS})().then(ids => ids.length === 0)")
     wait_until(lambda: set(buffered) <= {p.play_id for p in plays_of(engine, "dairy-2")})
     stored = [p for p in plays_of(engine, "dairy-2") if p.play_id in set(buffered)]
     assert len(stored) == len(buffered)
