@@ -105,7 +105,7 @@ def main() -> None:
         session.add(Zone(id="dairy", store_id=settings.store_id))
     server = create_server(
         create_app(settings, engine), host="127.0.0.1", port=settings.web_port,
-        threads=args.pages + 4,
+        threads=args.pages + 4, connection_limit=10 * (args.pages + 4),
     )  # fmt: skip
     threading.Thread(target=server.run, daemon=True).start()
     channel = BrowserPlayerChannel(engine, settings.store_id)

@@ -149,6 +149,9 @@ def web(host: str | None, port: int | None, threads: int) -> None:
         host=host or settings.web_host,
         port=port or settings.web_port,
         threads=threads,
+        # A browser keeps up to six connections to a host open: 100 (the default) would
+        # turn screens away long before the threads run out.
+        connection_limit=max(100, 10 * threads),
         max_request_body_size=MAX_REQUEST_BYTES,  # waitress's own default is 1 GB
     )
 

@@ -193,7 +193,7 @@ class _DemoStack:
         app = create_app(self.settings, self.engine)
         host, port = self.settings.web_host, self.settings.web_port
         # Each browser screen at /screen holds a thread for its event stream.
-        self.web_server = create_server(app, host=host, port=port, threads=24)
+        self.web_server = create_server(app, host=host, port=port, threads=24, connection_limit=240)
         threading.Thread(target=self.web_server.run, name="demo-web", daemon=True).start()
         return f"http://{host}:{port}/"
 
