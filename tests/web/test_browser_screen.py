@@ -275,3 +275,18 @@ def health_of_or_none(engine: Engine, player: str) -> str | None:
     with Session(engine) as session:
         health = session.get(ScreenHealth, player)
         return health.now_playing if health is not None else None
+
+
+def test_the_pairing_code_fits_a_phone(browser, live_server: str, seed) -> None:
+    context = browser.new_context(base_url=live_server, viewport={"width": 375, "height": 667})
+    try:
+        page = context.new_page()
+        page.goto("/screen")
+        page.wait_for_function(
+            "() => document.getElementById('pair-code').textContent.length === 6"
+        )
+        box = page.locator("#pair-code").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    finally:
+        context.close()
