@@ -61,7 +61,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reports_api,
         request_limits,
         revenue_views,
+        screen_api,
         screen_slides,
+        screen_views,
+        screens_api,
         security_headers,
         signage_api,
         signage_views,
@@ -87,6 +90,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     catalogue_api.init_app(app)
     station_views.init_app(app)
     plays_api.init_app(app)
+    screen_api.init_app(app)
+    screen_views.init_app(app)
+    screens_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)
     screen_slides.init_app(app)
