@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
+from esl_controller.row_poll import Cadence, RowPoll
 from esl_controller.signage import protocol
 from esl_controller.signage.channel import (
     ChannelReports,
@@ -30,7 +31,6 @@ from esl_controller.signage.channel import (
     PresenceReported,
 )
 from esl_controller.signage.drivers.browser import mailbox
-from esl_controller.signage.row_poll import Cadence, RowPoll
 
 NAME = "browser"
 HEARTBEAT_S = 5.0  # how often a page says it is alive (docs/screens.md)
