@@ -50,6 +50,12 @@ items:
   - {id: broken, type: image, file: broken.png, duration: 1.0}
   - {id: green, type: image, file: green.png, duration: 1.0}
 """
+SLIDE_PLAYLIST = """title: Promo slides
+priority: 0
+targets: {zones: [deli]}
+items:
+  - {id: cascaval, type: promo_slide, gtin: "5940000000011", duration: 30}
+"""
 TOLERANCE_S = 0.2
 
 
@@ -69,6 +75,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
     (folder / "media" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # no image
     (folder / "loop.yaml").write_text(PLAYLIST)
     (folder / "broken.yaml").write_text(BROKEN_PLAYLIST)
+    (folder / "slides.yaml").write_text(SLIDE_PLAYLIST)
     return settings.with_overrides(playlists_dir=folder)
 
 
@@ -80,7 +87,8 @@ def channel(engine: Engine, settings: Settings) -> BrowserPlayerChannel:
 @pytest.fixture
 def worker(engine: Engine, settings: Settings, seed, channel) -> Iterator[SignageService]:
     with session_scope(engine) as session:
-        session.add_all([Zone(id=z, store_id=settings.store_id) for z in ("dairy", "checkout")])
+        zones = ("dairy", "checkout", "deli")
+        session.add_all([Zone(id=z, store_id=settings.store_id) for z in zones])
     service = SignageService(
         engine, settings, [channel], ingestor=PlayIngestor(engine, settings)
     ).start()
@@ -290,3 +298,23 @@ def test_the_pairing_code_fits_a_phone(browser, live_server: str, seed) -> None:
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
     finally:
         context.close()
+
+
+def test_a_product_slide_is_the_live_html_slide_fetched_with_the_screens_token(
+    page, live_server: str, worker: SignageService, engine: Engine, settings: Settings
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.support.slide_products import add_situations
+
+    add_situations(engine, settings.store_id)
+    with session_scope(engine) as session:
+        secret = screen_pairing.add_with_link(
+            session, settings, player_id="deli-1", zone="deli", name="", actor="cli",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    page.goto(f"/screen#pair={secret}")
+    slide = page.frame_locator("iframe[srcdoc]").first
+    expect(slide.locator("[data-field='price']")).to_have_text("19,99\u00a0lei", timeout=20_000)
+    expect(slide.locator("[data-field='promo.prior']")).to_contain_text("24,99")
+    assert page.console_errors == []

@@ -254,9 +254,13 @@
 
   async function build(item) {
     if (item.gtin) {
-      // The product's HTML slide, from the live catalogue; its image is the fallback.
-      const answer = await fetch(slideUrl(item), { method: "HEAD" }).catch(() => null);
-      if (answer && answer.ok) return frame(slideUrl(item));
+      // The product's HTML slide, from the live catalogue; its image is the fallback (and
+      // what plays offline). A frame cannot send the screen's token, so the page fetches the
+      // slide with it and hands the frame the document.
+      const answer = await fetch(slideUrl(item), {
+        headers: { Authorization: `Bearer ${state.token}`, Accept: "text/html" },
+      }).catch(() => null);
+      if (answer && answer.ok) return frame(null, await answer.text());
     }
     if (item.type === "image") {
       const image = new Image();
@@ -279,12 +283,13 @@
     throw new Error(`cannot show an item of type ${item.type}`);
   }
 
-  function frame(src) {
+  function frame(src, html) {
     const iframe = document.createElement("iframe");
     iframe.setAttribute("sandbox", "allow-scripts allow-same-origin");
     iframe.setAttribute("scrolling", "no");
     const loaded = once(iframe, "load", "error");
-    iframe.src = src;
+    if (html !== undefined) iframe.srcdoc = html;
+    else iframe.src = src;
     return { element: iframe, loaded };
   }
 
