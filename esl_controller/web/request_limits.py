@@ -8,15 +8,14 @@
   JSON at all is left to the view, which answers (and, for triggers, records) it itself.
   A view marked `parses_its_own_body` (the trigger intake: 8 KB and 4 levels, each refusal
   recorded in the trigger log) is left its body unread, under the same size limit.
-- A JSON body whose text is not valid Unicode (a lone surrogate such as `\ud800`, which no
-  database can store) or holds a NUL character is refused with 400 the same way.
+- So is a JSON body whose text is not valid Unicode (a lone surrogate such as `\ud800`,
+  which no database can store) or holds a NUL character (`wire_json.unstorable_text`).
 - An `<int:...>` path argument beyond 64 bits is a 404, not a 500 from the database driver.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
@@ -94,7 +93,7 @@ def guard_request_body() -> Response | tuple[Response, int] | None:
     if not body:
         return None
     try:
-        document = wire_json.decode_json(
+        wire_json.decode_json(
             "request body",
             body,
             JsonBodyRefused,
@@ -107,32 +106,6 @@ def guard_request_body() -> Response | tuple[Response, int] | None:
     except JsonBodyRefused as exc:
         message = str(exc).removeprefix("request body: ")
         return jsonify(error=f"refused: {message}", errors={"body": [message]}), 400
-    problem = unstorable_text(document)
-    if problem:
-        return jsonify(error=f"refused: {problem}", errors={"body": [problem]}), 400
-    return None
-
-
-_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
-
-
-def unstorable_text(document: Any) -> str | None:
-    """Why a decoded JSON document holds text no database column takes, else None. Walks
-    keys and values without recursion (the depth is already capped, but lists are long)."""
-    pending = [document]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            pending.extend(node.keys())
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-        elif isinstance(node, str):
-            found = _UNSTORABLE.search(node)
-            if found:
-                if found.group() == "\x00":
-                    return "text holds a NUL character"
-                return "text is not valid Unicode (a lone UTF-16 surrogate)"
     return None
 
 

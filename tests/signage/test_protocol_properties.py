@@ -43,7 +43,9 @@ play_shaped = st.fixed_dictionaries(
     {
         "play_id": st.uuids(version=4).map(str) | st.text(max_size=40) | json_values,
         "player": st.sampled_from(["scr-1", "SCR 1", ""]) | json_values,
-        "item": st.text(max_size=140) | json_values,
+        "item": st.text(max_size=140)
+        | st.sampled_from(["\ud800", "a\udfffb", "nul\x00"])
+        | json_values,
         "started_at": moments | json_values,
         "ended_at": moments | json_values,
     },
@@ -88,6 +90,8 @@ def test_any_pop_batch_keeps_only_bounded_plays(document: Any) -> None:
         assert isinstance(play, Play)
         assert uuid.UUID(play.play_id).version == 4
         assert 1 <= len(play.item) <= 128
+        play.item.encode()  # storable: no lone surrogate
+        assert "\x00" not in play.item
         assert play.started_at.tzinfo is not None and play.started_at < play.ended_at
         for value in (play.creative_id, play.campaign_id, play.override_id, play.trigger_id):
             _assert_bounded_id(value)
