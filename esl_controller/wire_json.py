@@ -13,6 +13,7 @@ reason, which callers record as an incident, instead of a traceback.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,7 +103,10 @@ def decode_json(
     too many digits, or (as `syntax_error`, by default `error`) not JSON at all."""
     if not isinstance(payload, bytes | bytearray | str):
         raise error(f"{what}: expected bytes or text, got {type(payload).__name__}")
-    size = len(payload) if isinstance(payload, bytes | bytearray) else len(payload.encode())
+    if isinstance(payload, bytes | bytearray):
+        size = len(payload)
+    else:  # surrogatepass: a lone surrogate is refused below, with its reason
+        size = len(payload.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise error(f"{what}: {size:,} bytes; at most {max_bytes:,}")
     # The digit hooks cost a Python call per number; only a payload holding a long digit run
@@ -125,7 +129,44 @@ def decode_json(
         raise (syntax_error or error)(f"{what}: not valid JSON ({exc})") from None
     if nesting_depth(document, limit=max_depth) > max_depth:
         raise error(f"{what}: nested more than {max_depth} levels deep")
+    if _may_hold_unstorable_text(payload):
+        problem = unstorable_text(document)
+        if problem:
+            raise error(f"{what}: {problem}")
     return document
+
+
+# A lone surrogate or a NUL can only come from a \u escape (JSON refuses raw control
+# characters; decoded bytes hold no surrogates), so only a payload with one is walked.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
+_UNSTORABLE_ESCAPE_TEXT = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)|[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def _may_hold_unstorable_text(payload: bytes | bytearray | str) -> bool:
+    if isinstance(payload, str):
+        return _UNSTORABLE_ESCAPE_TEXT.search(payload) is not None
+    return _UNSTORABLE_ESCAPE.search(payload) is not None
+
+
+def unstorable_text(document: Any) -> str | None:
+    """Why a decoded document holds text no database column takes (a lone UTF-16
+    surrogate, which is not Unicode, or a NUL), else None. Keys count too; no recursion."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str):
+            found = _UNSTORABLE.search(node)
+            if found:
+                if found.group() == "\x00":
+                    return "text holds a NUL character"
+                return "text is not valid Unicode (a lone UTF-16 surrogate)"
+    return None
 
 
 def load_object(what: str, schema: Schema, document: Any, error: type[Exception]) -> Any:

@@ -54,7 +54,11 @@ def test_nesting_depth_agrees_with_a_recursive_count(document: Any):
 @given(documents.filter(lambda document: depth_of(document) <= wire_json.MAX_DEPTH))
 def test_documents_within_the_caps_decode_to_what_was_sent(document: Any):
     payload = json.dumps(document, ensure_ascii=False).encode()
-    assert wire_json.decode_json("msg", payload, WireError) == document
+    if wire_json.unstorable_text(document):  # a NUL somewhere: no database stores it
+        with pytest.raises(WireError, match="NUL character"):
+            wire_json.decode_json("msg", payload, WireError)
+    else:
+        assert wire_json.decode_json("msg", payload, WireError) == document
 
 
 @settings(max_examples=500, deadline=None)
@@ -150,3 +154,30 @@ def test_signage_messages_raise_signage_protocol_error(case: str, payload: str, 
     for parse in parsers:
         with pytest.raises(signage_protocol.SignageProtocolError, match=reason):
             parse(payload.encode())
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"item": "\\ud800x"}', "not valid Unicode"),
+        (b'["ok", {"\\udfff": 1}]', "not valid Unicode"),
+        (b'{"name": "a\\u0000b"}', "NUL character"),
+        ('{"name": "\ud800"}', "not valid Unicode"),  # already-decoded text
+    ],
+)
+def test_text_no_database_can_store_is_refused(payload, reason):
+    with pytest.raises(ValueError, match=f"^pop: text .*{reason}"):
+        wire_json.decode_json("pop", payload, ValueError)
+
+
+def test_surrogate_pairs_and_an_escaped_backslash_are_ordinary_text():
+    document = wire_json.decode_json(
+        "pop", b'["\\ud83d\\ude00", "\\\\ud800", "\\u00e9"]', ValueError
+    )
+    assert document == ["\U0001f600", "\\ud800", "é"]
+
+
+def test_unstorable_text_is_found_in_keys_and_deep_lists():
+    assert wire_json.unstorable_text({"a": [[["ok", "\ud800"]]]})
+    assert wire_json.unstorable_text({"k\x00": 1})
+    assert wire_json.unstorable_text({"a": ["ok", 1, None, {"b": "ș"}]}) is None

@@ -8,6 +8,7 @@ reports API, scheduled delivery and the `esl-controller report` command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +27,18 @@ from esl_controller.ads.schedules import as_utc, local_midnight
 from esl_controller.models import Advertiser, Campaign, Impression, ImpressionHourly
 
 REPORT_FORMATS = ("json", "csv", "pdf")
+# A period bound: a calendar date, or a date-time with its UTC offset (Z or +HH:MM), to the
+# minute, second or microsecond. Python's fromisoformat takes more (20260301T0000Z, a space
+# for the T), which the API document could not state.
+PERIOD_BOUND_PATTERN = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    "(T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+)
+# The years 1970 to 2199 in any time zone: wide enough for any flight, narrow enough that
+# every bound converts to UTC and back.
+FIRST_BOUND_YEAR, LAST_BOUND_YEAR = 1970, 2199
+EARLIEST_BOUND = datetime(FIRST_BOUND_YEAR - 1, 12, 31, tzinfo=UTC)
+LATEST_BOUND = datetime(LAST_BOUND_YEAR + 1, 1, 2, tzinfo=UTC)
 CONTENT_TYPES = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
@@ -181,15 +194,22 @@ def report_period(
 def _bound(name: str, text: str | None, tz: str, *, end_of_day: bool) -> datetime | None:
     if not text:
         return None
+    if not re.fullmatch(PERIOD_BOUND_PATTERN, text):
+        raise ValueError(
+            f"{name}: {text!r} is neither a date (YYYY-MM-DD) nor an ISO-8601 date-time "
+            "with its offset (YYYY-MM-DDTHH:MM[:SS[.ffffff]] then Z or +HH:MM)"
+        )
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return local_midnight(day + timedelta(days=1) if end_of_day else day, tz)
-        moment = datetime.fromisoformat(text)
+            moment = local_midnight(day + timedelta(days=1) if end_of_day else day, tz)
+        else:
+            moment = datetime.fromisoformat(text).astimezone(UTC)
+        in_range = EARLIEST_BOUND <= moment <= LATEST_BOUND
     except ValueError:
-        raise ValueError(
-            f"{name}: {text!r} is neither a date (YYYY-MM-DD) nor an ISO-8601 date-time"
-        ) from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{name}: {text!r} needs its UTC offset (e.g. +02:00 or Z)")
-    return moment.astimezone(UTC)
+        raise ValueError(f"{name}: {text!r} is not a real date or time") from None
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValueError(f"{name}: must lie in the years {FIRST_BOUND_YEAR} to {LAST_BOUND_YEAR}")
+    return moment

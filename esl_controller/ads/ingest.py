@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = protocol.MAX_PLAYS_PER_MESSAGE
 UNKNOWN_CREATIVE = "unknown_creative"
 WRONG_PLAYER = validation.WRONG_PLAYER
+NOT_A_PLAYER = validation.NOT_A_PLAYER
 # Earlier plays that started this long before a play are not compared for clock jumps:
 # ads last seconds, and the lookback bounds the per-batch query.
 CLOCK_LOOKBACK = timedelta(hours=2)
@@ -141,6 +142,21 @@ class PlayIngestor:
                 session.rollback()
                 raise
         return result
+
+    def refuse_batch(self, raw_plays: Sequence[Any], source: str, reason: str) -> IngestResult:
+        """Record every play of a batch as refused (`NOT_A_PLAYER`: `reason`) and store
+        nothing else: for a caller whose credential names no player, so that none of what
+        it reports can be billed, yet the attempt is counted like any refused play."""
+        now = self.clock()
+        rows = [_rejected_row(raw, NOT_A_PLAYER, reason, now) for raw in raw_plays[:MAX_BATCH]]
+        if rows:
+            with Session(self.engine) as session:
+                session.execute(insert(RejectedPlay.__table__), rows)
+                session.commit()
+            log.info("%s: refused %d plays from a credential of no player", source, len(rows))
+        return IngestResult(
+            accepted=0, duplicates=0, rejected=[(r["play_id"], r["reason"]) for r in rows]
+        )
 
     def lock_chain(self, session: Session) -> None:
         """`take_chain_lock` in the caller's transaction (the signage service's)."""
@@ -607,18 +623,7 @@ class _Batch:
         self.impressions.append(row)
 
     def _reject(self, document: Any, code: str, reason: str) -> None:
-        mapping = document if isinstance(document, Mapping) else {}
-        play_id = mapping.get("play_id")
-        player_id = mapping.get("player")
-        self.rejected.append(
-            {
-                "play_id": play_id[:128] if isinstance(play_id, str) else "",
-                "player_id": player_id[:128] if isinstance(player_id, str) else "",
-                "reason": f"{code}: {reason}",
-                "received_at": self.now,
-                "raw": _raw_text(document),
-            }
-        )
+        self.rejected.append(_rejected_row(document, code, reason, self.now))
 
     def write(self, session: Session) -> None:
         if self.plays:
@@ -680,6 +685,22 @@ def _flatten(messages: Any, path: str = "") -> list[str]:
     if isinstance(messages, list):
         return [f"{path}: {message}" if path else str(message) for message in messages]
     return [f"{path}: {messages}"]
+
+
+def _rejected_row(document: Any, code: str, reason: str, now: datetime) -> dict[str, Any]:
+    """A `RejectedPlay` row: the ids as far as they can be read, the reason, the raw play."""
+    if isinstance(document, protocol.Play):
+        document = dict(vars(document))
+    mapping = document if isinstance(document, Mapping) else {}
+    play_id = mapping.get("play_id")
+    player_id = mapping.get("player")
+    return {
+        "play_id": play_id[:128] if isinstance(play_id, str) else "",
+        "player_id": player_id[:128] if isinstance(player_id, str) else "",
+        "reason": f"{code}: {reason}",
+        "received_at": now,
+        "raw": _raw_text(document),
+    }
 
 
 def _raw_text(document: Any) -> str:

@@ -36,6 +36,7 @@ TOO_OLD = "too_old"
 UNKNOWN_PLAYER = "unknown_player"
 UNKNOWN_CAMPAIGN = "unknown_campaign"
 WRONG_PLAYER = "wrong_player"
+NOT_A_PLAYER = "not_a_player"  # the credential names no player: nothing it reports is billed
 NOT_TARGETED = "not_targeted"
 OUT_OF_FLIGHT = "out_of_flight"
 TOO_LONG = "longer_than_creative"

@@ -153,8 +153,12 @@ class _AwareDateTime(fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
 
+MAX_ROW_ID = 2**63 - 1  # a database id: BIGINT on every backend
+MAX_CACHE_ITEMS = 1_000_000
+
+
 def _positive_id(**kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ROW_ID), **kwargs)
 
 
 def _item_id(**kwargs: Any) -> fields.String:
@@ -274,7 +278,9 @@ class PlayerStatusSchema(WireMessage):
     state = fields.String(required=True, validate=validate.OneOf(PLAYER_STATES))
     now_playing = _item_id(allow_none=True)
     override_id = _positive_id(allow_none=True)
-    cache_items = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    cache_items = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(0, MAX_CACHE_ITEMS)
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **_kwargs: Any) -> PlayerStatus:

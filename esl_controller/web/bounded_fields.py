@@ -8,7 +8,8 @@ could not even be converted to UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -19,6 +20,8 @@ INT64_MAX = 2**63 - 1
 # offsets to stay convertible to UTC.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
+# Only the calendar form: Python's date.fromisoformat also takes 20261201 and 2026-W49-1.
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 class BoundedInteger(fields.Integer):
@@ -69,4 +72,21 @@ class BoundedAwareDateTime(fields.AwareDateTime):
             raise ValidationError(
                 f"Must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)."
             )
+        return parsed
+
+
+class BoundedDate(fields.Date):
+    """A calendar date written YYYY-MM-DD, between 1970 and 2199 (the pattern is stated in
+    the OpenAPI document too)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": DATE_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
+            raise ValidationError("Must be a date written YYYY-MM-DD.")
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST.date() <= parsed <= LATEST.date():
+            raise ValidationError(f"Must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.")
         return parsed

@@ -2,9 +2,12 @@
 session (or replay a large offline buffer faster this way).
 
 The same ingest as MQTT (`ads.ingest.PlayIngestor`): idempotent by play id, one transaction
-per batch, every refused play reported with its reason and recorded. A token of role
-"player" (its username is the player id) may only report its own plays; an admin's token may
-report any player's (a gateway, an import).
+per batch, every refused play reported with its reason and recorded. Plays are billing
+data, so they are accepted only from the screen that made them: a token of role "player"
+whose user name is the player id, for that player's own plays. Any other credential (an
+admin's or a manager's too) is refused with a 403, and the plays it sent are recorded as
+refused (`not_a_player`) like any other refused play, so the attempt shows on the screens
+it named.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from esl_controller.web import auth
 from esl_controller.web.api import ApiError, api_blueprint
 from esl_controller.web.database import get_settings
 
-PLAY_POSTERS = (auth.PLAYER_ROLE, "admin")
+NOT_A_PLAYER_ERROR = (
+    "plays are accepted only from the player that made them: post them with that "
+    "player's own token (role player, user name = the player id), not a {role}'s"
+)
 
 bp = api_blueprint("plays_api", __name__)
 
@@ -66,7 +72,7 @@ class PlayIngestResultSchema(Schema):
 
 
 @bp.post("/plays")
-@auth.api_auth(PLAY_POSTERS)
+@auth.api_auth(auth.ROLES)
 def post_plays() -> Any:
     """Report a batch of plays.
     ---
@@ -86,16 +92,29 @@ def post_plays() -> Any:
               schema: PlayIngestResultSchema
         400: BadRequest
         401: Unauthorized
-        403: Forbidden
+        403:
+          description: >
+            the credential is not a player's: nothing is stored, and the plays sent are
+            recorded as refused (`not_a_player`)
+          content:
+            application/json:
+              schema: ErrorSchema
     """
     body = request.get_json(silent=True)
+    user = g.api_user
+    ingestor = PlayIngestor(current_app.extensions["esl"].engine, get_settings())
+    if user.role != auth.PLAYER_ROLE:
+        error = NOT_A_PLAYER_ERROR.format(role=user.role)
+        ingestor.refuse_batch(_sent_plays(body), "http", error)
+        raise ApiError(403, error)
     if not isinstance(body, dict):
         raise ApiError(400, 'the request body must be a JSON object {"plays": [...]}')
     plays = PlayBatchSchema().load(body)["plays"]
-    user = g.api_user
-    reporter = user.username if user.role == auth.PLAYER_ROLE else None
-    engine = current_app.extensions["esl"].engine
-    result = PlayIngestor(engine, get_settings()).ingest(
-        plays, "http", authenticated_player=reporter
-    )
+    result = ingestor.ingest(plays, "http", authenticated_player=user.username)
     return PlayIngestResultSchema().dump(result.as_dict())
+
+
+def _sent_plays(body: Any) -> list[Any]:
+    """The plays a refused request carried, as far as it is shaped like a batch."""
+    plays = body.get("plays") if isinstance(body, dict) else None
+    return plays[:MAX_BATCH] if isinstance(plays, list) else []

@@ -25,6 +25,7 @@ from esl_controller.models import (
 from esl_controller.web.auth import SessionUser, advertiser_scope
 
 DEFAULT_REVENUE_DAYS = 30
+MAX_REVENUE_DAYS = 367  # a year and a day: any leap year with its anniversary
 VERIFY_BATCH = 5000
 
 
@@ -114,8 +115,8 @@ def revenue_days(
     first = first_day or last - timedelta(days=DEFAULT_REVENUE_DAYS - 1)
     if first > last:
         raise ValueError("from: must not be after to")
-    if (last - first).days > 366:
-        raise ValueError("to: at most 367 days at once")
+    if (last - first).days >= MAX_REVENUE_DAYS:
+        raise ValueError(f"to: at most {MAX_REVENUE_DAYS} days at once")
     return tz, first, last
 
 

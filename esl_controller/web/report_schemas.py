@@ -3,32 +3,46 @@ label/signage schemas; apispec finds them by class name for the OpenAPI document
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from esl_controller.ads.campaign_reports import REPORT_FORMATS
+from esl_controller.ads.campaign_reports import (
+    FIRST_BOUND_YEAR,
+    LAST_BOUND_YEAR,
+    PERIOD_BOUND_PATTERN,
+    REPORT_FORMATS,
+)
 from esl_controller.ads.delivery import CHANNELS
 from esl_controller.ads.reports import GROUP_BYS
 from esl_controller.ads.schedules import CADENCES
-from esl_controller.web.bounded_fields import BoundedInteger
+from esl_controller.web.bounded_fields import BoundedDate, BoundedInteger
+from esl_controller.web.report_queries import MAX_REVENUE_DAYS
 from esl_controller.web.schemas import PagingSchema, UtcDateTime
 
 BOUND_HELP = (
     "a store-local date (YYYY-MM-DD; `to` includes that whole day) or an ISO-8601 date-time "
-    "with its offset"
+    "with its offset (YYYY-MM-DDTHH:MM[:SS[.ffffff]] then Z or +HH:MM), in the years "
+    f"{FIRST_BOUND_YEAR} to {LAST_BOUND_YEAR}"
 )
+
+
+def _period_bound(description: str, **kwargs: Any) -> fields.String:
+    return fields.String(
+        **kwargs,
+        validate=validate.Regexp(
+            PERIOD_BOUND_PATTERN, error="YYYY-MM-DD or a date-time with offset"
+        ),
+        metadata={"description": description, "pattern": PERIOD_BOUND_PATTERN},
+    )
 
 
 class ReportQuerySchema(Schema):
     campaign = BoundedInteger(required=True, minimum=1)
-    from_ = fields.String(
-        data_key="from",
-        validate=validate.Length(min=10, max=40),
-        metadata={"description": f"start of the period: {BOUND_HELP}; default flight start"},
+    from_ = _period_bound(
+        f"start of the period: {BOUND_HELP}; default flight start", data_key="from"
     )
-    to = fields.String(
-        validate=validate.Length(min=10, max=40),
-        metadata={"description": f"end of the period: {BOUND_HELP}; default flight end"},
-    )
+    to = _period_bound(f"end of the period, after `from`: {BOUND_HELP}; default flight end")
     group_by = fields.String(load_default="day", validate=validate.OneOf(GROUP_BYS))
     format = fields.String(load_default="json", validate=validate.OneOf(REPORT_FORMATS))
 
@@ -37,9 +51,18 @@ class VerifyQuerySchema(Schema):
     campaign = BoundedInteger(required=True, minimum=1)
     anchor_seq = BoundedInteger(
         minimum=1,
-        metadata={"description": "a chain head you were given earlier (a report's chain_head)"},
+        metadata={
+            "description": "the seq of a chain head you were given earlier (a report's "
+            "chain_head or a checkpoint); give it with anchor_hash: both or neither"
+        },
     )
-    anchor_hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    anchor_hash = fields.String(
+        validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+        metadata={
+            "description": "that chain head's hash (64 lowercase hex digits); give it with "
+            "anchor_seq: both or neither, one alone is a 400"
+        },
+    )
 
 
 class VerifyResultSchema(Schema):
@@ -130,10 +153,19 @@ class ReportDeliveryPageSchema(Schema):
 
 
 class RevenueQuerySchema(Schema):
-    from_ = fields.Date(
-        data_key="from", metadata={"description": "store-local; default 30 days ago"}
+    from_ = BoundedDate(
+        data_key="from",
+        metadata={
+            "description": "first store-local day (YYYY-MM-DD, 1970 to 2199), not after `to`; "
+            "default 29 days before `to`"
+        },
     )
-    to = fields.Date(metadata={"description": "store-local, inclusive; default today"})
+    to = BoundedDate(
+        metadata={
+            "description": "last store-local day, inclusive (YYYY-MM-DD, 1970 to 2199); "
+            f"default today; at most {MAX_REVENUE_DAYS} days from `from` to `to`"
+        }
+    )
 
 
 class RevenueLineSchema(Schema):

@@ -8,6 +8,8 @@
   JSON at all is left to the view, which answers (and, for triggers, records) it itself.
   A view marked `parses_its_own_body` (the trigger intake: 8 KB and 4 levels, each refusal
   recorded in the trigger log) is left its body unread, under the same size limit.
+- So is a JSON body whose text is not valid Unicode (a lone surrogate such as `\ud800`,
+  which no database can store) or holds a NUL character (`wire_json.unstorable_text`).
 - An `<int:...>` path argument beyond 64 bits is a 404, not a 500 from the database driver.
 """
 

@@ -369,7 +369,10 @@ class CampaignInputSchema(Schema):
         required=True,
         as_string=True,
         metadata={
-            "description": f'price per 1,000 impressions, e.g. "4.50"; at most {MAX_CPM}',
+            "description": "price per 1,000 impressions in the currency's major unit, as a "
+            'string ("4.50"), at most '
+            f"{MAX_CPM}, with no more decimals than the currency's ISO 4217 minor unit "
+            "(JPY 0, EUR 2, KWD 3; more is a 400, never rounded); stored as cpm_minor",
             "type": "string",
             "pattern": CPM_PATTERN,
         },
@@ -560,8 +563,12 @@ class CampaignSchema(Schema):
     name = fields.String()
     starts_at = UtcDateTime()
     ends_at = UtcDateTime()
-    cpm = fields.String(metadata={"description": 'major units, e.g. "4.50"'})
-    cpm_minor = BoundedInteger()
+    cpm = fields.String(
+        metadata={"description": 'major units with the currency\'s decimals, e.g. "4.50"'}
+    )
+    cpm_minor = BoundedInteger(
+        metadata={"description": "the CPM in the currency's minor unit (JPY 0, EUR 2, KWD 3)"}
+    )
     currency = fields.String()
     priority = BoundedInteger()
     targeting = fields.Dict()

@@ -348,6 +348,9 @@ def test_status_round_trip_and_the_bare_last_will() -> None:
     [
         ({"state": "sleeping"}, "state"),
         ({"state": "online", "queue": -1}, "queue"),
+        ({"state": "online", "queue": 10**30}, "queue"),
+        ({"state": "online", "labels": 1_000_001}, "labels"),
+        ({"state": "online", "uptime": 2**31}, "uptime"),
         ({"state": "online", "uptime": "long"}, "uptime"),
         ({"queue": 1}, "state"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -103,3 +104,52 @@ def test_openapi_needs_a_login(client: FlaskClient, seed: Seed):
 )
 def test_flask_path_to_openapi(flask_path: str, openapi_path: str):
     assert flask_path_to_openapi(flask_path) == openapi_path
+
+
+def _query_parameters(document: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:
+    parameters = document["paths"][f"/api/v1{path}"]["get"]["parameters"]
+    return {parameter["name"]: parameter for parameter in parameters}
+
+
+def test_report_periods_state_their_formats_and_years(document: dict[str, Any]):
+    report = _query_parameters(document, "/reports")
+    for name in ("from", "to"):
+        pattern = re.compile(report[name]["schema"]["pattern"])
+        assert pattern.fullmatch("2026-03-01")
+        assert pattern.fullmatch("2026-03-01T08:00+02:00")
+        assert pattern.fullmatch("2026-03-01T08:00:00.123456Z")
+        assert not pattern.fullmatch("20260301T0800Z")
+        assert not pattern.fullmatch("2026-03-01T08:00:00")  # no offset
+        assert "1970 to 2199" in report[name]["description"]
+    assert "after `from`" in report["to"]["description"]
+
+
+def test_revenue_states_its_day_format_and_range_limit(document: dict[str, Any]):
+    revenue = _query_parameters(document, "/revenue")
+    for name in ("from", "to"):
+        assert revenue[name]["schema"]["format"] == "date"
+        assert revenue[name]["schema"]["pattern"] == "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    assert "at most 367 days" in revenue["to"]["description"]
+
+
+def test_the_anchor_pair_is_stated_as_both_or_neither(document: dict[str, Any]):
+    verify = _query_parameters(document, "/impressions/verify")
+    for name in ("anchor_seq", "anchor_hash"):
+        assert "both or neither" in verify[name]["description"]
+    assert verify["anchor_hash"]["schema"]["pattern"] == "^[0-9a-f]{64}$"
+
+
+def test_cpm_states_the_currencys_minor_unit(document: dict[str, Any]):
+    cpm = document["components"]["schemas"]["CampaignInput"]["properties"]["cpm"]
+    assert cpm["type"] == "string"
+    assert re.fullmatch(cpm["pattern"], "1.234") and not re.fullmatch(cpm["pattern"], "1e3")
+    assert "JPY 0, EUR 2, KWD 3" in cpm["description"]
+
+
+def test_a_bad_playlist_name_is_a_documented_422(document: dict[str, Any]):
+    operation = document["paths"]["/api/v1/playlists/{name}"]["get"]
+    assert operation["responses"]["422"] == {"$ref": "#/components/responses/BadName"}
+    [parameter] = operation["parameters"]
+    name = document["components"]["parameters"]["PlaylistName"]
+    assert parameter == {"$ref": "#/components/parameters/PlaylistName"}
+    assert not re.fullmatch(name["schema"]["pattern"], "../etc")

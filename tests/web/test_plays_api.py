@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 from werkzeug.security import generate_password_hash
 
+from esl_controller.ads.ingest import rejected_counts
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.models import Impression, Play, RejectedPlay, User
@@ -32,6 +33,11 @@ def player_token(engine, ads_world) -> str:  # noqa: F811
         )
         session.flush()
         return issue_api_token(session, ads_world.declared_player)
+
+
+def rejected_counts_for(engine) -> dict[str, int]:
+    with Session(engine) as session:
+        return rejected_counts(session)
 
 
 def _count(engine, model) -> int:
@@ -73,17 +79,56 @@ def test_player_may_not_report_another_players_plays(
     assert _count(engine, Play) == 0
 
 
-def test_admin_may_report_any_player(client: FlaskClient, seed, ads_world, make_pop):  # noqa: F811
+def _token_of(engine, seed, role: str) -> str:
+    if role in ("admin", "manager"):
+        return seed.admin_token if role == "admin" else seed.manager_token
+    with session_scope(engine) as session:
+        session.add(User(username=f"a-{role}", password_hash="x", role=role))
+        session.flush()
+        return issue_api_token(session, f"a-{role}")
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "sensor"])
+def test_staff_tokens_may_not_report_plays(
+    client: FlaskClient,
+    engine,
+    seed,
+    ads_world,  # noqa: F811
+    make_pop,  # noqa: F811
+    role,
+):
     plays = [make_pop(), make_pop(player=ads_world.sensor_player)]
-    response = client.post("/api/v1/plays", json={"plays": plays}, headers=bearer(seed.admin_token))
-    assert response.get_json()["accepted"] == 2
+    token = _token_of(engine, seed, role)
+    response = client.post("/api/v1/plays", json={"plays": plays}, headers=bearer(token))
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert "accepted only from the player that made them" in error
+    assert f"not a {role}'s" in error
+    assert (_count(engine, Play), _count(engine, Impression)) == (0, 0)
+    with Session(engine) as session:
+        refused = session.execute(
+            select(RejectedPlay.play_id, RejectedPlay.player_id, RejectedPlay.reason)
+        ).all()
+    assert {(play_id, player) for play_id, player, _ in refused} == {
+        (play["play_id"], play["player"]) for play in plays
+    }
+    assert all(reason.startswith("not_a_player: plays are accepted only") for *_, reason in refused)
+    assert rejected_counts_for(engine) == {ads_world.declared_player: 1, ads_world.sensor_player: 1}
 
 
-def test_manager_and_anonymous_are_refused(client: FlaskClient, seed, make_pop):  # noqa: F811
+def test_a_refused_credential_with_a_malformed_body_is_still_a_403(
+    client: FlaskClient, engine, seed
+):
+    for body in ([], {"plays": "x"}, {}):
+        response = client.post("/api/v1/plays", json=body, headers=bearer(seed.admin_token))
+        assert response.status_code == 403
+    assert _count(engine, RejectedPlay) == 0
+
+
+def test_anonymous_is_refused(client: FlaskClient, engine, make_pop):  # noqa: F811
     body = {"plays": [make_pop()]}
     assert client.post("/api/v1/plays", json=body, headers=bearer("forged")).status_code == 401
-    response = client.post("/api/v1/plays", json=body, headers=bearer(seed.manager_token))
-    assert response.status_code == 403
+    assert _count(engine, RejectedPlay) == 0
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,15 @@ def test_manager_sees_every_campaign(client: FlaskClient, ads: Ads, seed: Seed):
         ("from=yesterday", "from"),
         ("from=2026-03-01T00:00:00", "from"),  # no offset: ambiguous
         ("from=2026-03-05&to=2026-03-01", "to"),
+        # Forms Python reads but the document cannot state, and bounds that overflowed.
+        ("from=20260301T0000Z", "from"),
+        ("from=2026-03-01 10:00%2B02:00", "from"),
+        ("from=2026-02-30", "from"),
+        ("from=0001-01-01", "from"),
+        ("to=9999-12-31", "to"),
+        ("from=0001-01-01T00:00:00%2B14:00", "from"),
+        ("from=2026-03-01T00:00Z&to=9999-12-31T23:59:59-12:00&group_by=hour", "to"),
+        ("from=2026-03-01%0A", "from"),
     ],
 )
 def test_bad_report_queries_name_the_field(client: FlaskClient, ads: Ads, query, field):
@@ -218,6 +227,31 @@ def test_revenue_by_campaign_screen_and_day(client: FlaskClient, ads: Ads, seed:
     assert total["spend_minor"] == 13  # from the summed basis: 12.5 + 0.9 = 13.4 bani
     assert len(body["by_day"]) == 7
     assert body["by_day"][0]["plays"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("to=0001-01-05", "to"),
+        ("from=9999-12-31&to=9999-12-31", "from"),
+        ("from=20260101", "from"),
+        ("from=2026-W01-1", "from"),
+        ("from=2026-03-07&to=2026-03-01", "from"),
+        ("from=2025-01-01&to=2026-01-03", "to"),  # 368 days
+    ],
+)
+def test_bad_revenue_periods_name_the_field(client: FlaskClient, seed: Seed, query, field):
+    response = client.get(f"/api/v1/revenue?{query}", headers=bearer(seed.manager_token))
+    assert response.status_code == 400
+    assert field in response.get_json()["errors"]
+
+
+def test_revenue_takes_a_year_and_a_day(client: FlaskClient, ads: Ads, seed: Seed):
+    response = client.get(
+        "/api/v1/revenue?from=2025-03-01&to=2026-03-02", headers=bearer(seed.manager_token)
+    )
+    assert response.status_code == 200
+    assert len(response.get_json()["by_day"]) == 367
 
 
 def test_openapi_lists_the_reports_endpoints(client: FlaskClient, seed: Seed):

@@ -55,6 +55,36 @@ def test_every_json_route_refuses_deep_nesting_with_400(
         assert "nested" in response.get_json()["error"], (method, path)
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("\\ud800 dairy", "not valid Unicode"), ("dai\\u0000ry", "NUL character")],
+)
+def test_every_json_route_refuses_text_no_database_can_store(
+    app: Flask, client: FlaskClient, seed: Seed, text: str, reason: str
+):
+    # Escaped as JSON sends it: the decoded string holds the lone surrogate or the NUL.
+    body = f'{{"name": "{text}", "items": [{{"{text}": 1}}]}}'
+    for method, path in json_routes(app):
+        response = client.open(
+            path,
+            method=method,
+            data=body,
+            content_type="application/json",
+            headers=bearer(seed.admin_token),
+        )
+        assert response.status_code == 400, (method, path, response.get_data(as_text=True))
+        assert reason in response.get_json()["error"], (method, path)
+
+
+def test_scripts_and_combining_marks_still_reach_the_view(client: FlaskClient, seed: Seed):
+    response = client.post(
+        "/api/v1/advertisers",
+        json={"name": "Lăptăria Ștefan Łódź Молоко"},
+        headers=bearer(seed.manager_token),
+    )
+    assert response.status_code == 201, response.get_json()
+
+
 def test_the_trigger_intake_refuses_deep_nesting_itself_and_records_it(
     app: Flask, client: FlaskClient, seed: Seed
 ):

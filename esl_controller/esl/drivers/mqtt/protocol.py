@@ -356,12 +356,17 @@ class AckSchema(WireMessage):
         return Ack(**data)
 
 
+MAX_STATION_COUNT = 1_000_000  # commands queued or labels served by one station
+MAX_UPTIME_S = 2**31 - 1  # 68 years
+
+
 class StatusSchema(WireMessage):
     state = fields.String(required=True, validate=validate.OneOf(STATION_STATES))
-    queue = fields.Integer(strict=True, validate=validate.Range(min=0))
+    # Bounded so that a station's figure always fits the database's integer columns.
+    queue = fields.Integer(strict=True, validate=validate.Range(0, MAX_STATION_COUNT))
     firmware = fields.String(validate=validate.Length(max=100))
-    uptime = fields.Integer(strict=True, validate=validate.Range(min=0))
-    labels = fields.Integer(strict=True, validate=validate.Range(min=0))
+    uptime = fields.Integer(strict=True, validate=validate.Range(0, MAX_UPTIME_S))
+    labels = fields.Integer(strict=True, validate=validate.Range(0, MAX_STATION_COUNT))
 
     @post_load
     def _make(self, data: dict[str, Any], **_kwargs: Any) -> StationStatus:

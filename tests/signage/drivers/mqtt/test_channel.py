@@ -96,6 +96,20 @@ def test_plays_are_acknowledged_only_when_the_core_commits(channel, settings) ->
     assert ack.count == 1
 
 
+def test_plays_are_attributed_to_the_topics_player_not_to_the_one_they_name(
+    channel, settings
+) -> None:
+    # The ingest refuses a play whose player differs from the batch's (wrong_player), so the
+    # channel must take the reporter from the topic the broker's ACL ties to the login.
+    driver, reports = channel
+    forged = a_play(player="scr-2")
+    driver.handle_message(topic(settings, "pop", "scr-1"), protocol.pop_payload([forged]), Acks())
+    [batch] = reports.got
+    assert isinstance(batch, PlaysReported)
+    assert batch.player == "scr-1"
+    assert [play.player for play in batch.plays] == ["scr-2"]
+
+
 def test_a_batch_with_a_bad_play_reports_the_good_ones_and_the_reason(channel, settings) -> None:
     driver, reports = channel
     good = json.loads(protocol.pop_payload([a_play()]))[0]
