@@ -47,6 +47,7 @@ BUYER_ENDPOINTS = {
     "screens.screen",
     "screens.service_worker",
     "screen_api.new_pairing",
+    "screen_api.claim_pairing",  # needs the pairing secret, not a login
     "screen_slides.font",
 }
 
