@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from marshmallow import Schema, fields, validate
 
 from esl_controller.esl import label_links, stations
@@ -47,7 +47,16 @@ class StationCreatedSchema(Schema):
 
 class LabelLinkSchema(Schema):
     gtin = fields.String(required=True, validate=validate.Length(min=8, max=14))
-    template = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    template = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": 'default "auto": price, promo while one runs, not-for-sale'},
+    )
+    relink = fields.Boolean(
+        load_default=False,
+        metadata={"description": "confirm moving a label that shows another product"},
+    )
 
 
 class LabelLinkedSchema(Schema):
@@ -195,15 +204,24 @@ def link_label(label_id: str) -> Any:
         400: BadRequest
         401: Unauthorized
         404: NotFound
+        409: {description: the label shows another product; send relink true to move it}
         422: {description: the product or template does not fit (the message says why)}
     """
     body = load_body(LabelLinkSchema())
     try:
         row = label_links.link_label(
-            get_session(), get_settings(), label_id, body["gtin"], body["template"]
+            get_session(),
+            get_settings(),
+            label_id,
+            body["gtin"],
+            body["template"],
+            actor=g.api_user.username,
+            relink=body["relink"],
         )
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
+    except label_links.AlreadyLinked as exc:
+        raise ApiError(409, str(exc)) from exc
     except label_links.LinkError as exc:
         raise ApiError(422, str(exc)) from exc
     return _linked(row)
@@ -229,7 +247,9 @@ def unlink_label(label_id: str) -> Any:
         404: NotFound
     """
     try:
-        row = label_links.unlink_label(get_session(), get_settings(), label_id)
+        row = label_links.unlink_label(
+            get_session(), get_settings(), label_id, actor=g.api_user.username
+        )
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
     return _linked(row)

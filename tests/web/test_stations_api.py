@@ -95,3 +95,16 @@ def test_a_link_that_cannot_be_made_changes_nothing(api, engine, body, status, s
 
 def test_linking_an_unknown_label_is_404(api):
     assert api("POST", "/labels/NOPE/link", {"gtin": "4006381333931"}).status_code == 404
+
+
+def test_moving_a_linked_label_needs_relink_and_is_audited(api, engine):
+    from esl_controller import audit
+
+    assert api("POST", "/labels/L-UNBOUND/link", {"gtin": "4006381333931"}).status_code == 200
+    answer = api("POST", "/labels/L-UNBOUND/link", {"gtin": "5901234123457"})
+    assert answer.status_code == 409 and "already shows" in answer.get_json()["error"]
+    answer = api("POST", "/labels/L-UNBOUND/link", {"gtin": "5901234123457", "relink": True})
+    assert answer.status_code == 200 and answer.get_json()["template"] == "auto"
+    with Session(engine) as s:
+        entries = audit.recent(s, target="label:L-UNBOUND")
+    assert [(e.actor, e.action) for e in entries] == [("bob", "label.link"), ("bob", "label.link")]
