@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         auth,
         dashboard,
         database,
+        link_import_views,
         media_views,
         openapi,
         plays_api,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         request_limits,
         revenue_views,
         security_headers,
+        shelf_views,
         signage_api,
         signage_views,
         station_views,
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     signage_api.init_app(app)
     stations_api.init_app(app)
     station_views.init_app(app)
+    shelf_views.init_app(app)
+    link_import_views.init_app(app)
     plays_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -46,6 +46,7 @@ class LabelFilters:
     base_station: str | None = None
     template: str | None = None
     q: str | None = None  # text in the label id, product name or GTIN
+    new: bool = False  # only labels a station reported that were never linked
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Page:
         return self.offset > 0
 
 
+# A "new" label: reported by a station, never linked, never sent an image. An unlinked
+# label that once showed a product has a sequence number and is not new.
+IS_NEW_LABEL = and_(Label.state == "unbound", Label.product_id.is_(None), Label.seq == 0)
+
+
 @dataclass(frozen=True)
 class Summary:
     labels_by_state: dict[str, int]
@@ -72,6 +78,7 @@ class Summary:
     stations_offline: int
     outbox_queue: int
     incidents_by_kind: dict[str, int] = field(default_factory=dict)
+    labels_new: int = 0
 
     @property
     def labels_bound(self) -> int:
@@ -88,6 +95,7 @@ class Summary:
                 "total": self.labels_total,
                 "bound": self.labels_bound,
                 "up_to_date": self.labels_up_to_date,
+                "new": self.labels_new,
             },
             "base_stations": {"online": self.stations_online, "offline": self.stations_offline},
             "outbox_queue": self.outbox_queue,
@@ -114,6 +122,7 @@ def summary(session: Session) -> Summary:
         stations_offline=online.get(False, 0),
         outbox_queue=queue or 0,
         incidents_by_kind=incident_counts(session),
+        labels_new=session.scalar(select(func.count()).select_from(Label).where(IS_NEW_LABEL)) or 0,
     )
 
 
@@ -147,6 +156,7 @@ def _label_columns() -> Select:
         Label.shown_seq,
         Label.seq,
         Label.updated_at,
+        IS_NEW_LABEL.label("is_new"),
     ).outerjoin(Product, Product.id == Label.product_id)
 
 
@@ -157,6 +167,8 @@ def _apply_label_filters(query: Select, filters: LabelFilters) -> Select:
         query = query.where(Label.base_station_id == filters.base_station)
     if filters.template:
         query = query.where(Label.template == filters.template)
+    if filters.new:
+        query = query.where(IS_NEW_LABEL)
     if filters.q:
         pattern = f"%{_escape_like(filters.q)}%"
         query = query.where(

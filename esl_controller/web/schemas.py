@@ -49,6 +49,9 @@ class LabelQuerySchema(PagingSchema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "text in the label id, product name or GTIN"},
     )
+    new = fields.Boolean(
+        metadata={"description": "only new labels: reported by a station, never linked"}
+    )
 
 
 class IncidentQuerySchema(PagingSchema):
@@ -103,6 +106,7 @@ class LabelSchema(Schema):
     temperature = fields.Float(allow_none=True, metadata={"description": "degrees C"})
     last_seen = UtcDateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
+    is_new = fields.Boolean(metadata={"description": "reported by a station, never linked"})
     seq = BoundedInteger()
     shown_seq = BoundedInteger()
     updated_at = UtcDateTime()
@@ -146,6 +150,7 @@ class LabelCountsSchema(Schema):
     total = BoundedInteger()
     bound = BoundedInteger(metadata={"description": "labels with a product (not unbound)"})
     up_to_date = BoundedInteger(metadata={"description": "labels whose image is acked"})
+    new = BoundedInteger(metadata={"description": "labels reported by a station, never linked"})
 
 
 class StationCountsSchema(Schema):
