@@ -22,6 +22,11 @@ from esl_controller.web.schemas import (
     LabelQuerySchema,
 )
 
+ETA_SOURCES = {
+    "station": "station's estimate",
+    "measured": "at its measured pace",
+    "nominal": "at nominal airtime",
+}
 LABELS_PER_PAGE = 50
 INCIDENTS_PER_PAGE = 50
 
@@ -31,11 +36,22 @@ bp = Blueprint("dashboard", __name__)
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(format_moment, "moment")
+    app.add_template_filter(format_duration, "duration")
     app.add_template_global(page_url, "page_url")
 
 
 def format_moment(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def page_url(offset: int) -> str:
@@ -162,6 +178,7 @@ def base_stations() -> str:
         "base_stations.html",
         stations=queries.list_base_stations(get_session()),
         drivers=known_drivers(),
+        eta_sources=ETA_SOURCES,
     )
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from esl_controller.ads.currency import to_major
 from esl_controller.clock import utcnow
+from esl_controller.esl import station_health
 from esl_controller.models import (
     Advertiser,
     BaseStation,
@@ -245,7 +246,23 @@ def list_base_stations(session: Session) -> list[dict[str, Any]]:
         .outerjoin(label_counts, label_counts.c.base_station_id == BaseStation.id)
         .order_by(BaseStation.id)
     ).mappings()
-    return [dict(row) for row in rows]
+    return [_with_health(session, dict(row)) for row in rows]
+
+
+def _with_health(session: Session, row: dict[str, Any]) -> dict[str, Any]:
+    health = station_health.load_health(session, row["id"], row["eta_s"])
+    progress = health.progress
+    row.update(
+        pending=health.pending,
+        sent=health.sent,
+        queue_eta_s=health.eta.seconds,
+        eta_source=str(health.eta.source),
+        seconds_per_image=health.seconds_per_image,
+        progress_done=progress.done if progress else None,
+        progress_total=progress.total if progress else None,
+        progress_percent=progress.percent if progress else None,
+    )
+    return row
 
 
 def base_station_ids(session: Session) -> list[str]:

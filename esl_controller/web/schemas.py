@@ -178,6 +178,22 @@ class BaseStationSchema(Schema):
         allow_none=True,
         metadata={"description": "the station's estimate, in seconds, for what it still holds"},
     )
+    pending = BoundedInteger(metadata={"description": "commands waiting for the station"})
+    sent = BoundedInteger(metadata={"description": "commands on air, waiting for confirmation"})
+    queue_eta_s = fields.Float(
+        metadata={"description": "seconds until the queue is through (see eta_source)"}
+    )
+    eta_source = fields.String(
+        metadata={"enum": ["station", "measured", "nominal", "empty"]},
+    )
+    seconds_per_image = fields.Float(
+        allow_none=True, metadata={"description": "pace of the station's recent confirmations"}
+    )
+    progress_done = BoundedInteger(
+        allow_none=True, metadata={"description": "done since the oldest waiting command"}
+    )
+    progress_total = BoundedInteger(allow_none=True)
+    progress_percent = BoundedInteger(allow_none=True)
 
 
 class BaseStationListSchema(Schema):
