@@ -10,9 +10,12 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import NotFound
 
+from esl_controller.config import Settings
 from esl_controller.esl import commands
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.esl.stations import known_drivers
+from esl_controller.labels.auto_template import AUTO_TEMPLATE
+from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
@@ -111,7 +114,14 @@ def label(label_id: str) -> str:
         colours=LED_COLOURS,
         patterns=LED_PATTERNS,
         max_seconds=LED_MAX_SECONDS,
+        link_templates=link_template_names(get_settings()),
     )
+
+
+def link_template_names(settings: Settings) -> list[str]:
+    """What a label can be linked with: "auto" first, then every loaded template."""
+    names = sorted(shared_renderer(settings.templates_dir).templates)
+    return [AUTO_TEMPLATE, *names]
 
 
 @bp.post("/labels/<label_id>/repush")

@@ -29,7 +29,8 @@ def init_app(app: Flask) -> None:
 @bp.get("")
 @login_required
 def page() -> str:
-    return render_template("shelf.html", label_id="", gtin="", error=None, confirm=None)
+    label_id = request.args.get("label", "").strip()[:MAX_CODE_LENGTH]
+    return render_template("shelf.html", label_id=label_id, gtin="", error=None, confirm=None)
 
 
 @bp.post("")
@@ -38,6 +39,8 @@ def link() -> Any:
     label_id = request.form.get("label", "").strip()[:MAX_CODE_LENGTH]
     gtin = request.form.get("gtin", "").strip()[:MAX_CODE_LENGTH]
     relink = request.form.get("relink") == "1"
+    template = request.form.get("template", "").strip()[:MAX_CODE_LENGTH] or None
+    back_to_label = request.form.get("back") == "label"
     if not label_id or not gtin:
         return _again(
             label_id, gtin, "Scan or type both the label's code and the product's barcode."
@@ -45,7 +48,13 @@ def link() -> Any:
     session = get_session()
     try:
         label = label_links.link_label(
-            session, get_settings(), label_id, gtin, actor=current_user.username, relink=relink
+            session,
+            get_settings(),
+            label_id,
+            gtin,
+            template,
+            actor=current_user.username,
+            relink=relink,
         )
     except LookupError:
         session.rollback()
@@ -69,7 +78,23 @@ def link() -> Any:
         "it changes at its next update.",
         "success",
     )
+    if back_to_label:
+        return redirect(url_for("dashboard.label", label_id=label.id))
     return redirect(url_for("shelf.page"))
+
+
+@bp.post("/<label_id>/unlink")
+@login_required
+def unlink(label_id: str) -> Any:
+    try:
+        label_links.unlink_label(
+            get_session(), get_settings(), label_id, actor=current_user.username
+        )
+    except LookupError as exc:
+        flash(str(exc.args[0]), "error")
+        return redirect(url_for("dashboard.labels"))
+    flash(f"Label {label_id} unlinked: it no longer shows a product.", "success")
+    return redirect(url_for("dashboard.label", label_id=label_id))
 
 
 def _again(

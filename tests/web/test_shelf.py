@@ -109,3 +109,27 @@ def test_the_import_api_reports_each_row(client, seed, engine):
     body = answer.get_json()
     assert (body["linked"], body["refused"]) == (1, 1)
     assert body["rows"][1]["line"] == 2 and "unknown label" in body["rows"][1]["error"]
+
+
+def test_the_label_page_links_with_a_template_and_unlinks(manager_client, engine):
+    html = manager_client.get("/labels/L-UNBOUND").get_data(as_text=True)
+    assert 'id="link-form"' in html and "<option selected>price</option>" in html
+    answer = _link(manager_client, label="L-UNBOUND", gtin=TEA, template="promo", back="label")
+    assert answer.status_code == 302 and answer.location.endswith("/labels/L-UNBOUND")
+    with Session(engine) as s:
+        assert s.get(Label, "L-UNBOUND").template == "promo"
+    refused = _link(manager_client, label="L-UNBOUND", gtin=TEA, template="poster", back="label")
+    assert refused.status_code == 422 and "no template &#39;poster&#39;" in refused.get_data(
+        as_text=True
+    )
+    token = csrf_token_from(manager_client, "/labels/L-UNBOUND")
+    answer = manager_client.post("/shelf/L-UNBOUND/unlink", data={"csrf_token": token})
+    assert answer.status_code == 302
+    with Session(engine) as s:
+        assert s.get(Label, "L-UNBOUND").state == "unbound"
+        assert [e.action for e in audit.recent(s)][:2] == ["label.unlink", "label.link"]
+
+
+def test_the_shelf_page_can_start_with_a_label(manager_client):
+    html = manager_client.get("/shelf?label=L-UNBOUND").get_data(as_text=True)
+    assert 'value="L-UNBOUND"' in html
