@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from esl_controller import audit, db
 from esl_controller.config import Settings
-from esl_controller.esl import label_links, link_import, stations
+from esl_controller.esl import label_links, link_import, station_health, stations
 from esl_controller.models import BaseStation, Label
 
 
@@ -78,10 +78,15 @@ def station_list() -> None:
         ).all()
         for row in rows:
             state = "online" if row.online else "offline"
-            eta = f", ETA {row.eta_s:.0f} s" if row.eta_s is not None else ""
+            health = station_health.load_health(session, row.id, row.eta_s)
+            queue = f"{health.pending} pending, {health.sent} sent"
+            if health.eta.source != station_health.EtaSource.EMPTY:
+                queue += f", ETA {health.eta.seconds:.0f} s ({health.eta.source})"
+            if health.progress:
+                queue += f", {health.progress.done} of {health.progress.total} done"
             click.echo(
                 f"{row.id}\t{row.driver}\t{state}\t{counts.get(row.id, 0)} labels\t"
-                f"queue {row.queue_depth}{eta}\t{row.name}"
+                f"{queue}\t{row.name}"
             )
 
 

@@ -79,3 +79,19 @@ def test_an_idle_station_has_no_progress_and_no_eta(engine, seed_store):
     with session_scope(engine) as s:
         health = station_health.load_health(s, "bs-01", None)
     assert health.progress is None and health.eta.source == EtaSource.EMPTY
+
+
+def test_station_list_prints_the_queue_and_its_eta(engine, settings, seed_store, monkeypatch):
+    from click.testing import CliRunner
+
+    from esl_controller.cli import main
+
+    labels = seed_store(labels=2, stations=1)
+    with session_scope(engine) as s:
+        for label_id in labels:
+            s.add(OutboxMessage(label_id=label_id, base_station_id="bs-01", payload=b"x"))
+    monkeypatch.setenv("ESL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ESL_STORE_ID", settings.store_id)
+    result = CliRunner().invoke(main, ["station", "list"])
+    assert result.exit_code == 0, result.output
+    assert "2 pending, 0 sent, ETA 8 s (nominal), 0 of 2 done" in result.output
