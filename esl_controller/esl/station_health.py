@@ -124,15 +124,19 @@ def _progress(session: Session, station_id: str) -> Progress:
             OutboxMessage.state.in_(UNDELIVERED),
         )
     )
-    rows = dict(
-        session.execute(
-            select(OutboxMessage.state.in_(UNDELIVERED), func.count())
-            .where(
-                OutboxMessage.base_station_id == station_id,
-                OutboxMessage.created_at >= oldest,
-            )
-            .group_by(OutboxMessage.state.in_(UNDELIVERED))
-        ).all()
+    by_state = session.execute(
+        select(OutboxMessage.state, func.count())
+        .where(
+            OutboxMessage.base_station_id == station_id,
+            OutboxMessage.created_at >= oldest,
+        )
+        .group_by(OutboxMessage.state)
+    ).all()
+    waiting = sum(count for state, count in by_state if state in UNDELIVERED)
+    # a superseded image was replaced, not delivered: it is no part of the work
+    done = sum(
+        count
+        for state, count in by_state
+        if state not in UNDELIVERED and state != OutboxState.SUPERSEDED
     )
-    waiting, done = rows.get(True, 0), rows.get(False, 0)
     return Progress(done=done, total=done + waiting)
