@@ -66,6 +66,17 @@ def test_health_counts_the_queue_and_the_progress_of_a_repush(engine, seed_store
                     done_at=start + timedelta(seconds=3 * n) if state == "acked" else None,
                 )
             )
+        # an image replaced by a newer one before it went out is no part of the work
+        s.add(
+            OutboxMessage(
+                label_id=labels[9],
+                base_station_id="bs-01",
+                payload=b"x",
+                seq=1,
+                state="superseded",
+                created_at=start,
+            )
+        )
     with session_scope(engine) as s:
         health = station_health.load_health(s, "bs-01", None)
     assert (health.pending, health.sent) == (3, 1)
