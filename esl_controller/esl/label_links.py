@@ -16,7 +16,7 @@ from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.esl.states import LabelState
-from esl_controller.labels.auto_template import AUTO_CHOICES, AUTO_TEMPLATE
+from esl_controller.labels.auto_template import AUTO_TEMPLATE, REGULAR_TEMPLATE
 from esl_controller.labels.render_pool import LabelRenderer, shared_renderer
 from esl_controller.labels.templates import TemplateError
 from esl_controller.models import Label, Product
@@ -126,16 +126,16 @@ def unlink_label(session: Session, settings: Settings, label_id: str, *, actor: 
 
 
 def check_template(renderer: LabelRenderer, template: str, model: str) -> None:
-    """LinkError unless `template` (every layout "auto" may pick) fits a `model` panel."""
+    """LinkError unless `template` fits a `model` panel. "auto" needs the price layout;
+    its promo layout is used only where it fits."""
     if model not in renderer.models:
         raise LinkError(f"the label's hardware model {model!r} is not known here")
-    names = AUTO_CHOICES if template == AUTO_TEMPLATE else (template,)
-    for name in names:
-        chosen = renderer.templates.get(name)
-        if chosen is None:
-            known = ", ".join(sorted([*renderer.templates, AUTO_TEMPLATE]))
-            raise LinkError(f"no template {name!r} (known: {known})")
-        try:
-            chosen.layout_for(renderer.models[model])
-        except (TemplateError, KeyError) as exc:
-            raise LinkError(f"template {name!r} does not fit a {model} label: {exc}") from None
+    name = REGULAR_TEMPLATE if template == AUTO_TEMPLATE else template
+    chosen = renderer.templates.get(name)
+    if chosen is None:
+        known = ", ".join(sorted([*renderer.templates, AUTO_TEMPLATE]))
+        raise LinkError(f"no template {name!r} (known: {known})")
+    try:
+        chosen.layout_for(renderer.models[model])
+    except (TemplateError, KeyError) as exc:
+        raise LinkError(f"template {name!r} does not fit a {model} label: {exc}") from None

@@ -28,7 +28,6 @@ from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_images
 from esl_controller.incidents import record_incident
-from esl_controller.labels.auto_template import resolve_template
 from esl_controller.labels.content import (
     LabelContent,
     build_label_content,
@@ -253,10 +252,7 @@ class CatalogueSlice:
             product, self.stores.get(product.store_id), self.history, self.promotions, self.now
         )
         # A delisted product's label says so instead of showing a stale price.
-        if product.status == "delisted":
-            template = self.delisted_template
-        else:
-            template = resolve_template(label.template, content)
+        template = self.delisted_template if product.status == "delisted" else label.template
         return RenderJob(label.id, template, label.model, content)
 
 

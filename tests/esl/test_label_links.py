@@ -69,3 +69,16 @@ def test_unlink_is_recorded_with_what_the_label_showed(session, settings, labels
     assert label.state == "unbound" and label.product_id is None
     entry = audit.recent(session, action_prefix="label.unlink")[0]
     assert entry.actor == "alice" and audit.detail_of(entry)["previous_gtin"] == GTINS[2]
+
+
+def test_auto_links_a_panel_the_promo_template_does_not_fit(session, settings, labels):
+    label = session.get(Label, labels[4])
+    label.model = "1.54-bwr"  # no promo layout for 152x152: auto falls back to price
+    session.add(label)
+    session.commit()
+    assert (
+        label_links.link_label(session, settings, labels[4], GTINS[0], actor="bob").template
+        == "auto"
+    )
+    with pytest.raises(label_links.LinkError, match=r"template 'promo' does not fit a 1\.54-bwr"):
+        label_links.link_label(session, settings, labels[4], GTINS[0], "promo", actor="bob")

@@ -1,4 +1,5 @@
-"""Template "auto": price normally, promo while a real reduction runs, not-for-sale delisted."""
+"""Template "auto": price normally, promo while a real reduction runs (where the promo
+template fits the panel), not-for-sale when delisted."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ import pytest
 from sqlmodel import Session
 
 from esl_controller.clock import utcnow
+from esl_controller.labels.auto_template import resolve_template
 from esl_controller.labels.refresh import CatalogueSlice
+from esl_controller.labels.render_pool import LabelRenderer
 from esl_controller.models import Label, Product, Promotion
+
+RENDERER = LabelRenderer()
+
+
+@pytest.fixture(params=["2.9-bwr"])
+def model(request) -> str:
+    return request.param
 
 
 @pytest.fixture
-def auto_label(seed_store, engine):
-    (label_id,) = seed_store(labels=1, stations=1)
+def auto_label(seed_store, engine, model):
+    (label_id,) = seed_store(labels=1, stations=1, model=model)
     with Session(engine) as s:
         label = s.get(Label, label_id)
         label.template = "auto"
@@ -24,9 +34,13 @@ def auto_label(seed_store, engine):
 
 
 def _template(engine, label_id: str) -> str:
+    """The template the label is drawn with, as the renderer chooses it."""
     with Session(engine) as s:
         label = s.get(Label, label_id)
-        return CatalogueSlice.load(s, [label], utcnow()).job_for(label).template
+        job = CatalogueSlice.load(s, [label], utcnow()).job_for(label)
+    panel = RENDERER.models[job.model]
+    RENDERER.render(job)  # it draws, whatever it chose
+    return resolve_template(job.template, job.content, lambda name: RENDERER.fits(name, panel))
 
 
 def _promote(engine, label_id: str, price_minor: int) -> None:
@@ -65,3 +79,11 @@ def test_a_delisted_product_shows_not_for_sale(engine, auto_label):
         s.add(product)
         s.commit()
     assert _template(engine, auto_label) == "not_for_sale"
+
+
+@pytest.mark.parametrize("model", ["1.54-bwr"], indirect=True)
+def test_a_panel_without_a_promo_layout_keeps_the_price_layout_in_a_promotion(
+    engine, auto_label, model
+):
+    _promote(engine, auto_label, price_minor=999)
+    assert _template(engine, auto_label) == "price"
