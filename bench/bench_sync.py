@@ -30,7 +30,7 @@ from esl_controller.config import Settings
 from esl_controller.erp.feeds.base import FeedPage
 from esl_controller.erp.runner import SyncRunner
 from esl_controller.erp.sync import SyncOutcome, run_sync
-from esl_controller.labels.refresh import refresh_labels
+from esl_controller.esl.refresh import refresh_labels
 from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import BaseStation, Label, PriceHistory, Product, Store, SyncRun
 

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -176,7 +177,7 @@ def refresh(everything: bool, force: bool) -> None:
     from tqdm import tqdm
 
     from esl_controller import db
-    from esl_controller.labels.refresh import refresh_labels
+    from esl_controller.esl.shelf_refresher import ShelfRefresher
     from esl_controller.labels.render_pool import RenderPool
 
     settings = Settings.from_env()
@@ -190,9 +191,9 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        report = refresh_labels(
-            engine, pool, progress=progress, force=everything or force, resend=force
-        )
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+        dirty = partial(shelf.everything, rerender=everything or force, resend=force)
+        report = shelf.refresh(dirty, progress)
     bar.close()
     click.echo(
         f"rendered {report.rendered}, queued {report.queued}, unchanged {report.unchanged}, "
@@ -208,7 +209,7 @@ def sync(full: bool) -> None:
 
     from esl_controller import db
     from esl_controller.erp.runner import SyncRunner
-    from esl_controller.labels.refresh import refresh_labels
+    from esl_controller.esl.shelf_refresher import ShelfRefresher
     from esl_controller.labels.render_pool import RenderPool
 
     settings = Settings.from_env()
@@ -221,12 +222,9 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
         runner = SyncRunner(
-            engine,
-            settings,
-            lambda ids: refresh_labels(
-                engine, pool, label_ids=ids, delisted_template=settings.delisted_template
-            ),
+            engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
         outcome = runner.run("cli", full=True if full else None, progress=progress)
     bar.close()
@@ -395,41 +393,148 @@ _add_deploy_commands()
 
 @main.group()
 def user() -> None:
-    """Dashboard users and API tokens."""
+    """Users of every role and their API tokens (every change is in the audit log)."""
+
+
+def _user_session():
+    """A session on the configured database, brought to the current schema."""
+    from esl_controller import db
+
+    engine = db.make_engine(Settings.from_env().resolved_database_url)
+    db.init_db(engine)
+    return db.session_scope(engine)
+
+
+def _user_change(change) -> None:
+    """Run `change(session)`; a refusal or an unknown user is a message, not a traceback."""
+    try:
+        with _user_session() as session:
+            change(session)
+    except (ValueError, LookupError) as exc:
+        raise click.ClickException(str(exc.args[0]) if exc.args else str(exc)) from exc
+
+
+ROLE_NAMES = ("admin", "manager", "buyer", "sensor", "player")
 
 
 @user.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "manager"]), default="manager")
+@click.option("--role", type=click.Choice(ROLE_NAMES), default="manager")
+@click.option("--advertiser", "advertiser_id", type=int, help="a buyer's advertiser id")
 @click.password_option()
-def user_add(username: str, role: str, password: str) -> None:
-    from esl_controller import db
-    from esl_controller.web.auth import create_user
+def user_add(username: str, role: str, advertiser_id: int | None, password: str) -> None:
+    """Add a user; a buyer needs --advertiser."""
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import add_user
 
-    engine = db.make_engine(Settings.from_env().resolved_database_url)
-    db.init_db(engine)
-    try:
-        with db.session_scope(engine) as session:
-            create_user(session, username, password, role)
-    except ValueError as exc:  # short password, taken name: say so, no traceback
-        raise click.ClickException(str(exc)) from exc
+    _user_change(
+        lambda session: add_user(session, CLI_ACTOR, username, password, role, advertiser_id)
+    )
     click.echo(f"created {role} {username}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every user with role, advertiser, status and whether they hold an API token."""
+    from esl_controller.web.users import list_users
+
+    with _user_session() as session:
+        for item in list_users(session):
+            advertiser = f" advertiser={item.advertiser_id}" if item.advertiser_id else ""
+            status = "disabled" if item.disabled else "active"
+            token = "token" if item.api_token_hash else "no-token"
+            click.echo(f"{item.username}\t{item.role}{advertiser}\t{status}\t{token}")
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a user: their sessions and API token stop working at once."""
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import set_disabled
+
+    _user_change(lambda session: set_disabled(session, CLI_ACTOR, username, True))
+    click.echo(f"disabled {username}")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import set_disabled
+
+    _user_change(lambda session: set_disabled(session, CLI_ACTOR, username, False))
+    click.echo(f"enabled {username}")
+
+
+@user.command("delete")
+@click.argument("username")
+@click.confirmation_option(prompt="Delete this user for good?")
+def user_delete(username: str) -> None:
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import delete_user
+
+    _user_change(lambda session: delete_user(session, CLI_ACTOR, username))
+    click.echo(f"deleted {username}")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.password_option()
+def user_passwd(username: str, password: str) -> None:
+    """Set a new password; the user's sessions are logged out."""
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import change_password
+
+    _user_change(lambda session: change_password(session, CLI_ACTOR, username, password))
+    click.echo(f"new password set for {username}")
+
+
+@user.command("logout-all")
+@click.argument("username")
+def user_logout_all(username: str) -> None:
+    """End every session of the user and revoke their API token."""
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import log_out_everywhere
+
+    _user_change(lambda session: log_out_everywhere(session, CLI_ACTOR, username))
+    click.echo(f"logged {username} out everywhere")
 
 
 @user.command("token")
 @click.argument("username")
 def user_token(username: str) -> None:
-    """Issue an API token (shown once; only its hash is stored)."""
-    from esl_controller import db
+    """Issue an API token (shown once; only its hash is stored; replaces the old one)."""
+    from esl_controller.audit import CLI_ACTOR
     from esl_controller.web.auth import issue_api_token
+    from esl_controller.web.users import record_token_issued
 
-    engine = db.make_engine(Settings.from_env().resolved_database_url)
-    try:
-        with db.session_scope(engine) as session:
-            token = issue_api_token(session, username)
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(token)
+    tokens: list[str] = []
+
+    def issue(session) -> None:
+        tokens.append(issue_api_token(session, username))
+        record_token_issued(session, CLI_ACTOR, username)
+
+    _user_change(issue)
+    click.echo(tokens[0])
+
+
+@user.command("tokens")
+@click.option("--revoke", "revoke", metavar="USERNAME", help="revoke this user's API token")
+def user_tokens(revoke: str | None) -> None:
+    """List the users holding an API token, or revoke one with --revoke."""
+    from esl_controller.audit import CLI_ACTOR
+    from esl_controller.web.users import list_users, revoke_token
+
+    if revoke:
+        revoked: list[bool] = []
+        _user_change(lambda session: revoked.append(revoke_token(session, CLI_ACTOR, revoke)))
+        click.echo(f"revoked the token of {revoke}" if revoked[0] else f"{revoke} had no token")
+        return
+    with _user_session() as session:
+        for item in list_users(session):
+            if item.api_token_hash:
+                click.echo(f"{item.username}\t{item.role}")
 
 
 if __name__ == "__main__":

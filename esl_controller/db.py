@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
+from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -161,8 +162,6 @@ def _v6_rewrite_outbox_rows(conn: Connection) -> None:
 def _v7_minor_units_and_checkpoints(conn: Connection) -> None:
     """CPMs and spend in each currency's minor unit, the impression chain re-hashed at v2,
     the table of signed chain checkpoints, and report deliveries that keep their body."""
-    from esl_controller.ads import minor_units_migration  # ads imports db's models
-
     SQLModel.metadata.create_all(conn, tables=[models.ImpressionCheckpoint.__table__])
     blob = "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
     # A database that reached v4 in this release already made the table with these columns.
@@ -174,7 +173,7 @@ def _v7_minor_units_and_checkpoints(conn: Connection) -> None:
     ):
         if column not in present:
             conn.execute(text(f"ALTER TABLE report_delivery ADD COLUMN {column} {sql_type}"))
-    minor_units_migration.migrate(conn)
+    v7_minor_units.migrate(conn, fill_impression_hour_totals)
 
 
 def _v8_sync_trust(conn: Connection) -> None:
@@ -199,6 +198,20 @@ def _v10_audit_trail(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[models.AuditEntry.__table__])
 
 
+def _v11_people(conn: Connection) -> None:
+    """People: users can be disabled and logged out everywhere (a session epoch); failed
+    logins are counted per username and per client address."""
+    SQLModel.metadata.create_all(conn, tables=[models.LoginFailureWindow.__table__])
+    # "user" is a reserved word in PostgreSQL, so the table name is quoted.
+    present = {column["name"] for column in inspect(conn).get_columns("user")}
+    for column, sql_type in (
+        ("disabled", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ("session_epoch", "INTEGER NOT NULL DEFAULT 0"),
+    ):
+        if column not in present:
+            conn.execute(text(f'ALTER TABLE "user" ADD COLUMN {column} {sql_type}'))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -210,6 +223,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     8: _v8_sync_trust,
     9: _v9_trigger_rate_windows,
     10: _v10_audit_trail,
+    11: _v11_people,
 }
 
 

@@ -15,8 +15,8 @@ from esl_controller import db
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.demo_seed import demo_label_content
+from esl_controller.labels.catalogue_slice import CatalogueSlice
 from esl_controller.labels.preview import write_preview
-from esl_controller.labels.refresh import CatalogueSlice
 from esl_controller.labels.render_pool import LabelRenderer, RenderJob
 from esl_controller.models import Label, Product
 

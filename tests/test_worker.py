@@ -219,8 +219,8 @@ def test_a_promotion_flips_its_labels_at_its_start_without_a_sync(
     from datetime import timedelta
 
     from esl_controller.clock import utcnow
+    from esl_controller.esl.shelf_refresher import PROMOTION_CHECK_KEY, _set_meta_time
     from esl_controller.models import Promotion
-    from esl_controller.worker import PROMOTION_CHECK_KEY, _set_meta_time
 
     ids = seed_store(labels=3, stations=1)
     sims(stations=1)

@@ -110,3 +110,16 @@ def _coverage_gap(
 
 def _whole_days(span: timedelta) -> int:
     return max(0, span.days)
+
+
+def is_reduction(price_minor: int, regular_minor: int, prior: PriorPrice) -> bool:
+    """Whether `price_minor` may be announced as a reduction (EU C-330/23, Aldi Süd).
+
+    It must be below the regular price and, when the 30-day prior price is known, below that
+    too: a promotion priced at or above the lowest price of the window is no reduction and
+    must not look like one. With the prior price unknown it stays a reduction of the regular
+    price, and the label says the prior price is unknown instead of inventing one.
+    """
+    if price_minor >= regular_minor:
+        return False
+    return prior.lowest_minor is None or price_minor < prior.lowest_minor

@@ -8,7 +8,9 @@ products, recording how many on the run so the manager sees the whole effect in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -26,15 +28,25 @@ from esl_controller.erp.sync import (
     resume_interrupted,
     run_sync,
 )
-from esl_controller.labels.refresh import RefreshReport
-from esl_controller.models import Label, SyncRun
+from esl_controller.models import SyncRun
+from esl_controller.row_poll import RowPoll
 
 log = logging.getLogger(__name__)
 
-RefreshLabels = Callable[[list[str]], RefreshReport]
 
-# SQLite allows 32,766 bound parameters; stay far below it on every backend.
-_ID_CHUNK = 5000
+SYNC_REQUESTS_POLL_S = 2.0
+
+
+class LabelsQueued(Protocol):
+    """What a sync run records of the label refresh it caused."""
+
+    rendered: int
+    queued: int
+
+
+# The labels of the products a run changed -> rendered and queued (the worker's shelf
+# refresher; the ERP knows products, not labels).
+RefreshProducts = Callable[[set[int]], LabelsQueued]
 
 
 class SyncRunner:
@@ -42,13 +54,14 @@ class SyncRunner:
         self,
         engine: Engine,
         settings: Settings,
-        refresh_labels: RefreshLabels,
+        refresh_products: RefreshProducts,
         feed_factory: Callable[[Settings], Feed] = feed_from_settings,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.refresh_labels = refresh_labels
+        self.refresh_products = refresh_products
         self.feed_factory = feed_factory
+        self.handover = RowPoll("sync_requests", SYNC_REQUESTS_POLL_S, _oldest_request)
 
     def run(
         self,
@@ -81,14 +94,11 @@ class SyncRunner:
         if resumed is not None:
             return resumed
         with Session(self.engine) as session:
-            requested = session.scalars(
-                select(SyncRun)
-                .where(SyncRun.status == SyncRunStatus.REQUESTED)
-                .order_by(SyncRun.id)
-            ).first()
-        if requested is None:
+            requested = self.handover.fetch(session, utcnow())
+        if not requested:
             return None
-        return self.run(requested.trigger, full=requested.full, run_id=requested.id)
+        first = requested[0]
+        return self.run(first.trigger, full=first.full, run_id=first.id)
 
     def resume(self) -> SyncOutcome | None:
         """A run whose worker died continues from its last committed page; None when no run
@@ -119,8 +129,7 @@ class SyncRunner:
     def _follow_with_labels(self, outcome: SyncOutcome) -> None:
         if outcome.status == SyncRunStatus.SKIPPED or not outcome.changed_product_ids:
             return
-        label_ids = labels_of_products(self.engine, outcome.changed_product_ids)
-        report = self.refresh_labels(label_ids)
+        report = self.refresh_products(set(outcome.changed_product_ids))
         with Session(self.engine) as session:
             session.execute(
                 update(SyncRun)
@@ -137,11 +146,11 @@ class SyncRunner:
         )
 
 
-def labels_of_products(engine: Engine, product_ids: Iterable[int]) -> list[str]:
-    ids = sorted(product_ids)
-    labels: list[str] = []
-    with Session(engine) as session:
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            labels.extend(session.scalars(select(Label.id).where(Label.product_id.in_(chunk))))
-    return labels
+def _oldest_request(session: Session, _now: datetime) -> Sequence[SyncRun]:
+    """The oldest sync the dashboard asked for (one at a time: each run takes a while)."""
+    return session.scalars(
+        select(SyncRun)
+        .where(SyncRun.status == SyncRunStatus.REQUESTED)
+        .order_by(SyncRun.id)
+        .limit(1)
+    ).all()

@@ -15,8 +15,8 @@ from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.esl.link import CommandKind
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_command, queue_images
+from esl_controller.labels.catalogue_slice import CatalogueSlice
 from esl_controller.labels.preview import preview_png
-from esl_controller.labels.refresh import CatalogueSlice
 from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.models import Label, OutboxMessage
 

@@ -1,8 +1,8 @@
 """Keeps one live link per registered base station, whatever its driver.
 
 Stations are rows: the CLI, the dashboard and the API add, change or remove them, and
-the worker's `reconcile()` (run at start and every few seconds) opens, re-opens or
-closes links to match. Drivers are loaded by the name a row carries (esl.registry), once
+the worker's `reconcile()` (run at start and on the `base_stations` row poll) opens,
+re-opens or closes links to match. Drivers are loaded by the name a row carries (esl.registry), once
 per worker, so the worker never learns which kinds exist.
 """
 
@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.esl.link import StationConfig, StationDriver, StationLink
 from esl_controller.esl.registry import DriverContext, UnknownDriver, load_driver
 from esl_controller.incidents import record_incident
 from esl_controller.models import BaseStation
+from esl_controller.row_poll import RowPoll
 
 log = logging.getLogger(__name__)
+
+STATIONS_POLL_S = 5.0
 
 
 @dataclass
@@ -39,12 +45,12 @@ class StationLinks:
         self._drivers: dict[str, StationDriver] = {}
         self._open: dict[str, _Open] = {}
         self._refused: set[tuple[str, str]] = set()
+        self.handover = RowPoll("base_stations", STATIONS_POLL_S, self._station_rows)
 
     def reconcile(self) -> None:
         """Open links for new stations, re-open changed ones, close removed ones."""
-        store = self.context.settings.store_id
         with Session(self.engine) as session:
-            rows = session.scalars(select(BaseStation).where(BaseStation.store_id == store)).all()
+            rows = self.handover.fetch(session, utcnow())
             wanted = {row.id: self._config(row) for row in rows}
         for station_id in list(self._open):
             if station_id not in wanted or wanted[station_id] != self._open[station_id].config:
@@ -52,6 +58,10 @@ class StationLinks:
         for station_id, config in wanted.items():
             if config is not None and station_id not in self._open:
                 self._start(config)
+
+    def _station_rows(self, session: Session, _now: datetime) -> Sequence[BaseStation]:
+        store = self.context.settings.store_id
+        return session.scalars(select(BaseStation).where(BaseStation.store_id == store)).all()
 
     def stop(self) -> None:
         for station_id in list(self._open):

@@ -4,9 +4,9 @@ A label linked with "auto" shows the price layout normally and the promo layout 
 promotion that really lowers the price runs, where the promo template has a layout for
 the label's panel (else the price layout, which shows the promo price). A delisted
 product's label is turned to the not-for-sale template before this is asked (see
-labels.refresh), for every template alike. It is resolved when the label is drawn, from
-the content: the content changes when a promotion starts or ends, so does the render
-fingerprint, and the label is drawn again.
+labels.catalogue_slice), for every template alike. It is resolved when the label is
+drawn, from the content: the content changes when a promotion starts or ends, so does
+the render fingerprint, and the label is drawn again.
 """
 
 from __future__ import annotations

@@ -15,7 +15,12 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from esl_controller.catalogue.gtin import to_gtin14, validate_gtin
-from esl_controller.catalogue.prior_price import PricedAt, PriorPrice, prior_lowest_price
+from esl_controller.catalogue.prior_price import (
+    PricedAt,
+    PriorPrice,
+    is_reduction,
+    prior_lowest_price,
+)
 from esl_controller.catalogue.promotions import PromotionLike, active_promotion
 from esl_controller.catalogue.stock import stock_level
 from esl_controller.catalogue.units import unit_price
@@ -134,7 +139,9 @@ def build_label_content(
 
     `history` is the product's regular price history and `promotions` its promotions (any
     of them; the one in force at `now` is chosen here). A "promotion" that does not lower
-    the regular price is no reduction, so the label shows the regular price without one.
+    the regular price is no reduction, so the label shows the regular price without one. One
+    priced at or above the 30-day prior price is charged, but shown as a plain price: no
+    promotion band, no struck price (`catalogue.prior_price.is_reduction`).
     """
     gtin = validate_gtin(product.gtin)
     regular = Money(product.price_minor, product.currency)
@@ -142,6 +149,7 @@ def build_label_content(
     if promotion is not None and promotion.price_minor >= regular.minor:
         promotion = None
     price = Money(promotion.price_minor, regular.currency) if promotion else regular
+    promo = _promo_info(regular, promotion, history, promotions, store)
     return LabelContent(
         gtin=gtin,
         name=product.name,
@@ -149,7 +157,7 @@ def build_label_content(
         price=price,
         locale=store.locale,
         unit_price=_unit_price(product, price),
-        promo=_promo_info(regular, promotion, history, promotions, store),
+        promo=promo,
         stock=_stock_info(product),
         digital_link=DIGITAL_LINK_BASE + to_gtin14(gtin),
         size_text=size_text(product.net_quantity, product.unit, store.locale),
@@ -172,6 +180,8 @@ def _promo_info(
         return None
     others = [promo for promo in promotions if promo is not promotion]
     prior = prior_lowest_price(history, promotion.starts_at, earlier_promotions=others)
+    if not is_reduction(promotion.price_minor, regular.minor, prior):
+        return None  # the promotion's price is charged, but not announced as a reduction
     lowest = prior.lowest_minor
     return PromoInfo(
         was=regular,

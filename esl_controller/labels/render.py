@@ -432,10 +432,17 @@ def _draw_prior_price(canvas: _Canvas, element: Element, content: LabelContent) 
         _draw_text_in(canvas, element, text)
 
 
+def promo_ends_text(element: Element, content: LabelContent) -> str | None:
+    """Until when the promotion runs ("until 21.03.2025"), or None without one or an end."""
+    if content.promo is None or content.promo.ends is None:
+        return None
+    return element.text.replace("{date}", content.promo.ends.strftime(element.date_format))
+
+
 def _draw_promo_ends(canvas: _Canvas, element: Element, content: LabelContent) -> None:
-    if content.promo is not None and content.promo.ends is not None:
-        when = content.promo.ends.strftime(element.date_format)
-        _draw_text_in(canvas, element, element.text.replace("{date}", when))
+    text = promo_ends_text(element, content)
+    if text:
+        _draw_text_in(canvas, element, text)
 
 
 def _draw_stock_badge(canvas: _Canvas, element: Element, content: LabelContent) -> None:

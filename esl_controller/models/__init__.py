@@ -50,6 +50,7 @@ from esl_controller.models.signage import (
 )
 from esl_controller.models.store import (
     AuditEntry,
+    LoginFailureWindow,
     SchemaMeta,
     Store,
     User,
@@ -71,6 +72,7 @@ __all__ = [
     "ImpressionHourly",
     "Incident",
     "Label",
+    "LoginFailureWindow",
     "MediaAsset",
     "OutboxMessage",
     "Override",

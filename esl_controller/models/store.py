@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -25,9 +26,24 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True)
     password_hash: str
-    role: str = "manager"  # admin | manager | sensor | buyer
+    role: str = "manager"  # admin | manager | sensor | buyer | player
     api_token_hash: str | None = Field(default=None, index=True)
     advertiser_id: int | None = None  # a buyer sees only this advertiser's campaigns
+    disabled: bool = False  # a disabled user can neither log in nor use a token
+    # Copied into the login session; raising it ends every session of the user at once.
+    session_epoch: int = 0
+
+
+class LoginFailureWindow(SQLModel, table=True):
+    """Failed logins of one username or one client address in one throttle window, counted
+    in the database so every web process refuses the same guesser."""
+
+    __tablename__ = "login_failure_window"
+    __table_args__ = (UniqueConstraint("key", "window_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str  # "user:<name>" or "addr:<client address>"
+    window_index: int  # whole windows since the epoch
+    count: int = 0
 
 
 class AuditEntry(SQLModel, table=True):

@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from esl_controller.incidents import record_incident
 from esl_controller.models import Override, TriggerEvent
+from esl_controller.row_poll import RowPoll
 from esl_controller.signage import protocol
 from esl_controller.signage.channel_router import ChannelRouter
 from esl_controller.signage.presence import Roster
-from esl_controller.signage.row_poll import RowPoll
 from esl_controller.signage.states import (
     OVERRIDE_EXPIRES,
     OVERRIDE_WITHDRAWN,

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from esl_controller.config import Settings
 from esl_controller.incidents import record_incident
 from esl_controller.models import MediaAsset, Player, PlaylistFile, Store
+from esl_controller.row_poll import Cadence
 from esl_controller.signage import protocol
 from esl_controller.signage.channel import PlaylistDelivery
 from esl_controller.signage.media import MediaError, store_media
@@ -32,7 +33,6 @@ from esl_controller.signage.playlists import (
     load_playlists,
     parse_playlist,
 )
-from esl_controller.signage.row_poll import Cadence
 from esl_controller.signage.schedule import PlayerSpot, resolve
 from esl_controller.signage.slide_store import SlideStore
 

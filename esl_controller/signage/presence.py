@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from esl_controller.incidents import record_incident
 from esl_controller.models import Player, Zone
+from esl_controller.row_poll import RowPoll
 from esl_controller.signage.channel import PresenceReported
-from esl_controller.signage.row_poll import RowPoll
 
 PLAYERS_POLL_S = 5.0
 

@@ -30,7 +30,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from marshmallow import (
-    EXCLUDE,
     Schema,
     ValidationError,
     fields,
@@ -42,6 +41,7 @@ from marshmallow import (
 from esl_controller import wire_json
 from esl_controller.catalogue.gtin import is_valid_gtin
 from esl_controller.topic_levels import TopicLevelError, validate_id
+from esl_controller.wire_schema import StrictFloat, WireMessage
 
 SIGNAGE_PROTOCOL_VERSION = 1
 ITEM_TYPES = ("image", "video", "web")
@@ -146,20 +146,6 @@ class Play:
     trigger_id: int | None = None
 
 
-class _Message(Schema):
-    class Meta:
-        unknown = EXCLUDE  # forward compatible: newer players may send more
-
-
-class _StrictFloat(fields.Float):
-    """JSON numbers only: no strings, no booleans, no NaN."""
-
-    def _validated(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        return super()._validated(value)
-
-
 class _AwareDateTime(fields.AwareDateTime):
     """ISO-8601 with an explicit offset; a naive time is refused, not guessed."""
 
@@ -198,10 +184,10 @@ def _media_base(value: str) -> None:
         raise ValidationError(f"must end with '/' (media URL = base + sha256), got {value!r}")
 
 
-class ItemSchema(_Message):
+class ItemSchema(WireMessage):
     id = _item_id(required=True)
     type = fields.String(required=True, validate=validate.OneOf(ITEM_TYPES))
-    duration_s = _StrictFloat(
+    duration_s = StrictFloat(
         required=True,
         allow_nan=False,
         validate=validate.Range(0, MAX_DURATION_S, min_inclusive=False),
@@ -230,7 +216,7 @@ class ItemSchema(_Message):
         return ScreenItem(**data)
 
 
-class PlaylistSchema(_Message):
+class PlaylistSchema(WireMessage):
     v = _version_field()
     player = fields.String(required=True)
     playlist = fields.String(required=True, allow_none=True, validate=validate.Length(1, 200))
@@ -259,7 +245,7 @@ class PlaylistSchema(_Message):
         return PlaylistMessage(**data)
 
 
-class OverrideSchema(_Message):
+class OverrideSchema(WireMessage):
     v = _version_field()
     override_id = _positive_id(required=True)
     item = fields.Nested(ItemSchema, required=True)
@@ -275,7 +261,7 @@ class OverrideSchema(_Message):
         return OverrideCommand(**data)
 
 
-class RevertSchema(_Message):
+class RevertSchema(WireMessage):
     v = _version_field()
     override_id = _positive_id(required=True)
 
@@ -284,7 +270,7 @@ class RevertSchema(_Message):
         return RevertCommand(data["override_id"])
 
 
-class PlayerStatusSchema(_Message):
+class PlayerStatusSchema(WireMessage):
     state = fields.String(required=True, validate=validate.OneOf(PLAYER_STATES))
     now_playing = _item_id(allow_none=True)
     override_id = _positive_id(allow_none=True)
@@ -295,7 +281,7 @@ class PlayerStatusSchema(_Message):
         return PlayerStatus(**data)
 
 
-class PlaySchema(_Message):
+class PlaySchema(WireMessage):
     play_id = fields.String(required=True)
     player = fields.String(required=True)
     item = _item_id(required=True)

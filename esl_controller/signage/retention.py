@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from esl_controller.models import TriggerAggregate, TriggerEvent
-from esl_controller.signage.row_poll import Cadence
+from esl_controller.row_poll import Cadence
 
 CHUNK = 2000
 EVERY_S = 3600.0

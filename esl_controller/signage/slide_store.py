@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from esl_controller.config import Settings
+from esl_controller.labels.catalogue_slice import CatalogueSlice, LabelProblem
 from esl_controller.labels.content import LabelContent, content_fingerprint
-from esl_controller.labels.refresh import CatalogueSlice, LabelProblem
 from esl_controller.models import Label, Product
 from esl_controller.signage.media import store_media
 from esl_controller.signage.slides import render_promo_slide

@@ -1,10 +1,11 @@
 """A product's promo slide for signage screens, drawn from the same content as its shelf label.
 
-Pure: `LabelContent` in, PNG bytes out. The slide takes the label's price formatting
-(`labels.price_format`) and its EU price-reduction facts (struck regular price, the lowest
-price of the 30 days before, or the note saying why it is unknown), so a screen and the shelf
-label never disagree. Bundled fonts and Pillow's BASIC layout give the same bytes everywhere,
-so an unchanged slide keeps its content hash and players keep their cached copy.
+Pure: `LabelContent` in, PNG bytes out. Its words and numbers are those of the HTML slide
+(`signage.slide_content`: the label's price formatting and its EU price-reduction facts,
+struck regular price, the lowest price of the 30 days before, or the note saying why it is
+unknown), so a screen and the shelf label never disagree. Bundled fonts and Pillow's BASIC
+layout give the same bytes everywhere, so an unchanged slide keeps its content hash and
+players keep their cached copy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from esl_controller.labels.content import LabelContent
 from esl_controller.labels.fonts import Font, get_font
-from esl_controller.labels.price_format import NBSP, money_text, unit_price_text
+from esl_controller.signage.slide_content import SlideContent, build_slide_content
 
 BACKGROUND = (250, 248, 243)
 INK = (28, 28, 30)
@@ -26,7 +27,6 @@ PROMO_INK = (255, 255, 255)
 BOLD = "DejaVuSans-Bold.ttf"
 REGULAR = "DejaVuSans.ttf"
 CONDENSED_BOLD = "DejaVuSansCondensed-Bold.ttf"
-PRIOR_PRICE_TEXT = "Lowest price 30 days before: "
 MIN_SIDE = 200
 MAX_SIDE = 7680
 
@@ -38,15 +38,16 @@ def render_promo_slide(content: LabelContent, width: int = 1920, height: int = 1
         raise ValueError(
             f"slide size {width}x{height} is outside {MIN_SIDE}..{MAX_SIDE} px per side"
         )
+    slide = build_slide_content(content)
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     unit = height / 1080  # layout is designed at 1080 p and scaled
     margin = int(72 * unit)
     top = margin
-    if content.promo is not None:
-        top = _draw_promo_band(draw, width, unit)
-    _draw_product(draw, content, margin, top + int(40 * unit), width - 2 * margin, unit)
-    _draw_prices(draw, content, margin, width - margin, height - margin, unit)
+    if slide.promo is not None:
+        top = _draw_promo_band(draw, slide.promo.band, width, unit)
+    _draw_product(draw, slide, margin, top + int(40 * unit), width - 2 * margin, unit)
+    _draw_prices(draw, slide, margin, width - margin, height - margin, unit)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -56,17 +57,17 @@ def _font(name: str, size: float) -> Font:
     return get_font(name, max(8, int(size)))
 
 
-def _draw_promo_band(draw: ImageDraw.ImageDraw, width: int, unit: float) -> int:
+def _draw_promo_band(draw: ImageDraw.ImageDraw, word: str, width: int, unit: float) -> int:
     band = int(150 * unit)
     draw.rectangle((0, 0, width, band), fill=PROMO_RED)
     font = _font(BOLD, 96 * unit)
-    draw.text((int(72 * unit), band // 2), "PROMO", font=font, fill=PROMO_INK, anchor="lm")
+    draw.text((int(72 * unit), band // 2), word, font=font, fill=PROMO_INK, anchor="lm")
     return band
 
 
 def _draw_product(
     draw: ImageDraw.ImageDraw,
-    content: LabelContent,
+    content: SlideContent,
     left: int,
     top: int,
     max_width: int,
@@ -82,15 +83,15 @@ def _draw_product(
     for line in lines:
         draw.text((left, y), line, font=name_font, fill=INK)
         y += int(name_size * 1.2)
-    if content.size_text:
+    if content.size:
         draw.text(
-            (left, y + int(8 * unit)), content.size_text, font=_font(REGULAR, 48 * unit), fill=MUTED
+            (left, y + int(8 * unit)), content.size, font=_font(REGULAR, 48 * unit), fill=MUTED
         )
 
 
 def _draw_prices(
     draw: ImageDraw.ImageDraw,
-    content: LabelContent,
+    content: SlideContent,
     left: int,
     right: int,
     bottom: int,
@@ -98,25 +99,16 @@ def _draw_prices(
 ) -> None:
     """The price block sits bottom right; facts about it (unit price, prior price) bottom left."""
     colour = PROMO_RED if content.promo else INK
-    price_text = money_text(content.price, content.locale, NBSP)
+    price_text = content.price.text
     price_size, _ = _wrap_to_fit(draw, price_text, (right - left) * 0.6, 300 * unit, max_lines=1)
     draw.text((right, bottom), price_text, font=_font(BOLD, price_size), fill=colour, anchor="rd")
     facts: list[tuple[str, Font, tuple[int, int, int], bool]] = []  # text, font, ink, struck
     if content.promo is not None:
-        was = money_text(content.promo.was, content.locale, NBSP)
-        facts.append((was, _font(BOLD, 72 * unit), MUTED, True))
-        prior = (
-            PRIOR_PRICE_TEXT + money_text(content.promo.prior_lowest, content.locale, NBSP)
-            if content.promo.prior_lowest is not None
-            else content.promo.prior_note or ""
-        )
-        if prior:
-            facts.append((prior, _font(CONDENSED_BOLD, 40 * unit), INK, False))
+        facts.append((content.promo.was.text, _font(BOLD, 72 * unit), MUTED, True))
+        if content.promo.prior:
+            facts.append((content.promo.prior, _font(CONDENSED_BOLD, 40 * unit), INK, False))
     if content.unit_price is not None:
-        text = unit_price_text(
-            content.unit_price.amount, content.unit_price.per, content.locale, NBSP
-        )
-        facts.append((text, _font(REGULAR, 48 * unit), INK, False))
+        facts.append((content.unit_price, _font(REGULAR, 48 * unit), INK, False))
     y = bottom
     for text, font, fill, struck in reversed(facts):
         draw.text((left, y), text, font=font, fill=fill, anchor="ld")

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from esl_controller.config import Settings
 from esl_controller.models import Override, TriggerEvent
+from esl_controller.row_poll import RowPoll
 from esl_controller.signage import protocol
 from esl_controller.signage.campaigns import PACING_WINDOW, CampaignSnapshot, load_campaigns
 from esl_controller.signage.intake import TriggerArrival
@@ -32,7 +33,6 @@ from esl_controller.signage.override_ids import OverrideIdBlock
 from esl_controller.signage.overrides import ActiveOverride, OverrideBook
 from esl_controller.signage.presence import Roster
 from esl_controller.signage.rate_limit import TokenBuckets
-from esl_controller.signage.row_poll import RowPoll
 from esl_controller.signage.slide_store import SlideStore
 from esl_controller.signage.states import OverrideState, TriggerOutcome, trigger_move
 from esl_controller.signage.targeting import Decision, Pacing, decide

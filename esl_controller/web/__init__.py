@@ -55,9 +55,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         media_views,
         openapi,
         plays_api,
+        portal,
         reports_api,
         request_limits,
         revenue_views,
+        screen_slides,
         security_headers,
         shelf_views,
         signage_api,
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         station_views,
         stations_api,
         sync_views,
+        user_views,
     )
 
     request_limits.install_converters(app)
@@ -84,6 +87,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     plays_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)
+    screen_slides.init_app(app)
+    user_views.init_app(app)
+    portal.init_app(app)
     openapi.init_app(app)
     security_headers.init_app(app)
     return app

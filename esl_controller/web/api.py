@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from esl_controller.esl import commands
 from esl_controller.models import OutboxMessage, User
-from esl_controller.web import auth, queries, sync_requests
+from esl_controller.web import auth, queries, sync_requests, users
 from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.schemas import (
     BaseStationListSchema,
@@ -27,6 +27,7 @@ from esl_controller.web.schemas import (
     LabelPageSchema,
     LabelQuerySchema,
     PagingSchema,
+    PasswordChangeSchema,
     SummarySchema,
     SyncRequestSchema,
     SyncRunDetailSchema,
@@ -482,6 +483,8 @@ def _user_body(user: User) -> dict[str, Any]:
         "id": user.id,
         "username": user.username,
         "role": user.role,
+        "advertiser_id": user.advertiser_id,
+        "disabled": user.disabled,
         "has_api_token": user.api_token_hash is not None,
     }
 
@@ -503,8 +506,8 @@ def list_users() -> Any:
         401: Unauthorized
         403: Forbidden
     """
-    users = get_session().scalars(select(User).order_by(User.username))
-    return UserListSchema().dump({"items": [_user_body(user) for user in users]})
+    items = [_user_body(user) for user in users.list_users(get_session())]
+    return UserListSchema().dump({"items": items})
 
 
 @bp.post("/users")
@@ -515,6 +518,9 @@ def create_user() -> Any:
     post:
       tags: [users]
       summary: Create a dashboard and API user
+      description: >
+        A buyer needs `advertiser_id`, the advertiser whose campaigns they see; no other
+        role takes one.
       requestBody:
         required: true
         content:
@@ -538,7 +544,14 @@ def create_user() -> Any:
     args = load_body(UserCreateSchema())
     session = get_session()
     try:
-        user = auth.create_user(session, args["username"], args["password"], args["role"])
+        user = users.add_user(
+            session,
+            g.api_user.username,
+            args["username"],
+            args["password"],
+            args["role"],
+            args["advertiser_id"],
+        )
     except auth.DuplicateUser as exc:
         raise ApiError(409, str(exc)) from exc
     except auth.UserError as exc:
@@ -578,8 +591,144 @@ def issue_token(username: str) -> Any:
         token = auth.issue_api_token(session, username)
     except LookupError as exc:
         raise ApiError(404, str(exc)) from exc
+    users.record_token_issued(session, g.api_user.username, username)
     session.commit()
     return jsonify(token=token), 201
+
+
+def _user_change(change: Any) -> Any:
+    """Run one change of `users.py` and commit it: 404 unknown user, 409 refused."""
+    session = get_session()
+    try:
+        user = change(session)
+    except users.UnknownUser as exc:
+        raise ApiError(404, str(exc)) from exc
+    except auth.UserError as exc:
+        raise ApiError(409, str(exc)) from exc
+    session.commit()
+    return UserSchema().dump(_user_body(user)) if user is not None else ("", 204)
+
+
+def _self_or_admin(username: str) -> None:
+    if g.api_user.role != "admin" and g.api_user.username != username:
+        raise ApiError(403, "only an admin may change another user")
+
+
+@bp.post("/users/<username>/disable")
+@auth.api_auth(roles=["admin"])
+def disable_user(username: str) -> Any:
+    """Disable a user (admin only): their sessions and token stop working at once.
+    ---
+    post:
+      tags: [users]
+      summary: Disable a user
+      parameters:
+        - {in: path, name: username, required: true, schema: {type: string}}
+      responses:
+        200: {description: the user, content: {application/json: {schema: UserSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+        409:
+          description: refused, e.g. the last enabled admin
+          content: {application/json: {schema: ErrorSchema}}
+    """
+    actor = g.api_user.username
+    return _user_change(lambda session: users.set_disabled(session, actor, username, True))
+
+
+@bp.post("/users/<username>/enable")
+@auth.api_auth(roles=["admin"])
+def enable_user(username: str) -> Any:
+    """Enable a disabled user (admin only).
+    ---
+    post:
+      tags: [users]
+      summary: Enable a user
+      parameters:
+        - {in: path, name: username, required: true, schema: {type: string}}
+      responses:
+        200: {description: the user, content: {application/json: {schema: UserSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+    """
+    actor = g.api_user.username
+    return _user_change(lambda session: users.set_disabled(session, actor, username, False))
+
+
+@bp.delete("/users/<username>")
+@auth.api_auth(roles=["admin"])
+def delete_user(username: str) -> Any:
+    """Delete a user (admin only); the audit log keeps what they did.
+    ---
+    delete:
+      tags: [users]
+      summary: Delete a user
+      parameters:
+        - {in: path, name: username, required: true, schema: {type: string}}
+      responses:
+        204: {description: deleted}
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+        409:
+          description: refused, e.g. the last enabled admin
+          content: {application/json: {schema: ErrorSchema}}
+    """
+    actor = g.api_user.username
+    return _user_change(lambda session: users.delete_user(session, actor, username))
+
+
+@bp.post("/users/<username>/password")
+@auth.api_auth(roles=auth.ROLES)
+def change_password(username: str) -> Any:
+    """Set a user's password (an admin for anyone, every user for themselves); ends the
+    user's sessions.
+    ---
+    post:
+      tags: [users]
+      summary: Change a password
+      parameters:
+        - {in: path, name: username, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: PasswordChangeSchema
+      responses:
+        200: {description: the user, content: {application/json: {schema: UserSchema}}}
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+    """
+    _self_or_admin(username)
+    password = load_body(PasswordChangeSchema())["password"]
+    actor = g.api_user.username
+    return _user_change(lambda session: users.change_password(session, actor, username, password))
+
+
+@bp.post("/users/<username>/logout-all")
+@auth.api_auth(roles=auth.ROLES)
+def log_out_everywhere(username: str) -> Any:
+    """End every session of a user and revoke their API token (an admin for anyone, every
+    user for themselves).
+    ---
+    post:
+      tags: [users]
+      summary: Log a user out everywhere
+      parameters:
+        - {in: path, name: username, required: true, schema: {type: string}}
+      responses:
+        200: {description: the user, content: {application/json: {schema: UserSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+    """
+    _self_or_admin(username)
+    actor = g.api_user.username
+    return _user_change(lambda session: users.log_out_everywhere(session, actor, username))
 
 
 # --- health ----------------------------------------------------------------------------

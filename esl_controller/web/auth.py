@@ -1,9 +1,14 @@
-"""Who may do what: dashboard logins (flask-login sessions) and API tokens, two roles.
+"""Who may do what: dashboard logins (flask-login sessions) and API tokens, by role.
 
 Passwords are stored as werkzeug hashes; API tokens are random and only their sha256
 is stored, so a leaked database does not leak working tokens. Dashboard forms carry a
 CSRF token; the JSON API accepts either the session cookie (then POSTs must send the
 `X-CSRFToken` header) or `Authorization: Bearer <token>` (no cookie, so no CSRF risk).
+
+A login session carries the user's session epoch; raising the epoch in the database (log
+out everywhere, a new password, disabling) ends every session at its next request. Logins
+are throttled (login_throttle.py). Buyers land on their portal; anyone who reaches a page
+their role may not see gets a styled 403 with a way back.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     g,
     jsonify,
@@ -28,6 +34,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
@@ -35,7 +42,9 @@ from sqlmodel import Session
 from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from esl_controller.clock import utcnow
 from esl_controller.models import Advertiser, User
+from esl_controller.web import login_throttle
 from esl_controller.web.database import get_session
 
 # Staff use the dashboard and the whole API; machine roles get single endpoints only.
@@ -48,6 +57,8 @@ MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 # Checked against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+EPOCH_KEY = "epoch"  # the user's session epoch when this session logged in
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -92,6 +103,8 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(Forbidden, forbidden)
+    app.add_template_global(home_url, "home_url")
 
 
 @login_manager.user_loader
@@ -99,7 +112,9 @@ def load_user(user_id: str) -> SessionUser | None:
     if not user_id.isdigit():
         return None
     user = get_session().get(User, int(user_id))
-    return SessionUser.of(user) if user else None
+    if user is None or user.disabled or flask_session.get(EPOCH_KEY) != user.session_epoch:
+        return None
+    return SessionUser.of(user)
 
 
 # --- users and tokens ------------------------------------------------------------------
@@ -184,7 +199,8 @@ def issue_api_token(session: Session, username: str) -> str:
 def authenticate_token(session: Session, token: str) -> User | None:
     if not token:
         return None
-    return session.scalars(select(User).where(User.api_token_hash == _token_digest(token))).first()
+    user = session.scalars(select(User).where(User.api_token_hash == _token_digest(token))).first()
+    return None if user is None or user.disabled else user
 
 
 def _token_digest(token: str) -> str:
@@ -195,17 +211,67 @@ def _token_digest(token: str) -> str:
 
 
 def login_required(view: View) -> View:
-    """Dashboard views: a logged-in session, else off to the login page and back."""
+    """Dashboard views: a logged-in session of store staff, else off to the login page
+    and back. A buyer asking for the overview is sent to their portal instead."""
+    return roles_required(STAFF_ROLES)(view)
+
+
+def roles_required(roles: Iterable[str]) -> Callable[[View], View]:
+    """Dashboard views for some roles only; anyone else logged in gets the styled 403."""
+    allowed = tuple(roles)
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                if current_user.role == BUYER_ROLE and request.endpoint == "dashboard.overview":
+                    return redirect(home_url())
+                raise Forbidden(_refusal(allowed))
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def logged_in(view: View) -> View:
+    """Dashboard views for any logged-in user, whatever the role (their own account)."""
 
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if current_user.role not in STAFF_ROLES:
-            raise Forbidden("This page is for store staff; your account is for machines.")
         return view(*args, **kwargs)
 
     return guarded  # type: ignore[return-value]
+
+
+def _refusal(allowed: tuple[str, ...]) -> str:
+    if allowed == ("admin",):
+        return "Only an admin may see this page."
+    if set(allowed) <= set(STAFF_ROLES):
+        return "This page is for store staff."
+    return "Your account may not see this page."
+
+
+def home_url() -> str:
+    """Where a user starts: buyers on their campaigns, staff on the overview, machine
+    accounts (which have no pages) on their account page."""
+    if not current_user.is_authenticated:
+        return url_for("auth.login")
+    if current_user.role == BUYER_ROLE:
+        return url_for("portal.campaigns")
+    if current_user.role in STAFF_ROLES:
+        return url_for("dashboard.overview")
+    return url_for("people.account")
+
+
+def forbidden(error: Forbidden) -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify(error=error.description), 403
+    return render_template("forbidden.html", message=error.description), 403
 
 
 def api_auth(roles: Iterable[str] = STAFF_ROLES) -> Callable[[View], View]:
@@ -269,20 +335,40 @@ def csrf_failed(error: CSRFError) -> Any:
 def login() -> Any:
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("dashboard.overview"))
+            return redirect(home_url())
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip()
+    next_path = request.form.get("next", "")
+    engine = current_app.extensions["esl"].engine
+    attempt = login_throttle.begin(engine, username, request.remote_addr or "unknown", utcnow())
+    if not attempt.allowed:
+        flash(login_throttle.refusal_message(attempt), "error")
+        response = current_app.make_response((render_template("login.html", next=next_path), 429))
+        response.headers["Retry-After"] = str(attempt.retry_after_s)
+        return response
     user = check_password(get_session(), username, request.form.get("password", ""))
     if user is None:
         flash("Wrong username or password.", "error")
-        return render_template("login.html", next=request.form.get("next", "")), 401
+        return render_template("login.html", next=next_path), 401
+    login_throttle.succeeded(engine, attempt)
+    if user.disabled:
+        flash("This account is disabled; ask an admin to enable it.", "error")
+        return render_template("login.html", next=next_path), 403
     login_user(SessionUser.of(user))
-    return redirect(_safe_next(request.form.get("next", "")))
+    flask_session[EPOCH_KEY] = user.session_epoch
+    if user.role not in STAFF_ROLES and not next_path.startswith(_start_of(user.role)):
+        return redirect(home_url())  # the overview would only be a 403 for them
+    return redirect(_safe_next(next_path))
+
+
+def _start_of(role: str) -> str:
+    return "/portal" if role == BUYER_ROLE else "/account"
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     logout_user()
+    flask_session.pop(EPOCH_KEY, None)
     flash("You are logged out.", "success")
     return redirect(url_for("auth.login"))
 

@@ -87,6 +87,17 @@ class UserCreateSchema(Schema):
         required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH)
     )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    advertiser_id = BoundedInteger(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the advertiser a buyer buys for (buyers only, required)"},
+    )
+
+
+class PasswordChangeSchema(Schema):
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH)
+    )
 
 
 # --- responses -------------------------------------------------------------------------
@@ -277,6 +288,8 @@ class UserSchema(Schema):
     id = BoundedInteger()
     username = fields.String()
     role = fields.String()
+    advertiser_id = BoundedInteger(allow_none=True)
+    disabled = fields.Boolean()
     has_api_token = fields.Boolean()
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from esl_controller import audit
 from esl_controller.ads import billed_terms
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
@@ -41,8 +42,10 @@ from esl_controller.models import (
 from esl_controller.signage.announcement import render_announcement
 from esl_controller.signage.media import media_path, store_media
 from esl_controller.signage.override_ids import reserve_override_ids_in
+from esl_controller.signage.playlist_draft import change_summary
 from esl_controller.signage.playlists import (
     PLAYLIST_NAME,
+    Playlist,
     PlaylistError,
     PlaylistItem,
     parse_playlist,
@@ -157,21 +160,33 @@ def read_playlist_text(settings: Settings, name: str) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def save_playlist(session: Session, settings: Settings, name: str, text: str) -> PlaylistFile:
-    """Validate `text`; when good write the file atomically and record it as the last good
-    version. When bad, raise PlaylistError (file, line, field) and leave the file alone,
-    recording the error on the playlist's row so the list shows it."""
+def save_playlist(
+    session: Session, settings: Settings, name: str, text: str, actor: str
+) -> PlaylistFile:
+    """Validate `text`; when good write the file atomically, record it as the last good
+    version and audit the save (by `actor`) with a summary of what changed. When bad, raise
+    PlaylistError (file, line, field) and leave the file alone, recording the error on the
+    playlist's row so the list shows it."""
     path = playlist_path(settings, name)
     row = session.get(PlaylistFile, name)
+    checker = media_checker(session, settings)
     try:
-        parse_playlist(name, text, playlist_source(name), media_checker(session, settings))
+        playlist = parse_playlist(name, text, playlist_source(name), checker)
     except PlaylistError as exc:
         if row is not None:
             row.error, row.error_at = str(exc), utcnow()
             session.add(row)
             session.flush()
         raise
+    before = _saved_playlist(path, name, checker)
     _write_atomically(path, text)
+    audit.record(
+        session,
+        actor=actor,
+        action="playlist.save",
+        target=f"playlist:{name}",
+        detail=change_summary(before, playlist),
+    )
     if row is None:
         row = PlaylistFile(name=name, source=text, digest="")
     row.source, row.digest = text, hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -179,6 +194,16 @@ def save_playlist(session: Session, settings: Settings, name: str, text: str) ->
     session.add(row)
     session.flush()
     return row
+
+
+def _saved_playlist(path: Path, name: str, checker: Any) -> Playlist | None:
+    """The playlist the file held before this save, when it was a valid one."""
+    if not path.is_file():
+        return None
+    try:
+        return parse_playlist(name, path.read_text(encoding="utf-8"), path.name, checker)
+    except (PlaylistError, OSError, UnicodeDecodeError):
+        return None
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -214,25 +239,35 @@ def create_advertiser(session: Session, name: str, contact_email: str = "") -> A
 
 
 def save_campaign(
-    session: Session, values: dict[str, Any], campaign_id: int | None = None
+    session: Session, values: dict[str, Any], campaign_id: int | None = None, *, actor: str
 ) -> Campaign:
     """Create a campaign, or update one (`campaign_id`); `values` as CampaignInputSchema
-    loads them (targeting already validated JSON text)."""
+    loads them (targeting already validated JSON text). Audited as `campaign.save` by
+    `actor`, with the fields that changed."""
     if session.get(Advertiser, values["advertiser_id"]) is None:
         raise SignageInputError("advertiser_id", f"no advertiser #{values['advertiser_id']}")
     if values["ends_at"] <= values["starts_at"]:
         raise SignageInputError("ends_at", "the flight must end after it starts")
     if campaign_id is None:
         campaign = Campaign(**values)
+        changed = sorted(values)
     else:
         campaign = get_campaign(session, campaign_id)
         frozen = billed_terms.frozen_change(session, campaign, values)
         if frozen:
             raise ConflictError("currency" if "currency" in frozen else "advertiser_id", frozen)
+        changed = sorted(key for key, value in values.items() if getattr(campaign, key) != value)
         for key, value in values.items():
             setattr(campaign, key, value)
     session.add(campaign)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="campaign.save",
+        target=f"campaign:{campaign.id}",
+        detail={"created": campaign_id is None, "name": campaign.name, "changed": changed},
+    )
     return campaign
 
 

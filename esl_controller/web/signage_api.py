@@ -246,7 +246,9 @@ def put_playlist(name: str) -> Any:
     args = load_body(PlaylistTextSchema())
     session = get_session()
     try:
-        signage_actions.save_playlist(session, get_settings(), name, args["text"])
+        signage_actions.save_playlist(
+            session, get_settings(), name, args["text"], actor=g.api_user.username
+        )
     except PlaylistError as exc:
         session.commit()  # the error stays on the playlist's row for the list page
         raise ApiError(422, str(exc)) from exc
@@ -440,7 +442,7 @@ def create_campaign() -> Any:
     """
     values = load_body(CampaignInputSchema())
     session = get_session()
-    campaign = signage_actions.save_campaign(session, values)
+    campaign = signage_actions.save_campaign(session, values, actor=g.api_user.username)
     session.commit()
     return CampaignSchema().dump(queries.campaign_detail(session, campaign.id)), 201
 
@@ -497,7 +499,11 @@ def update_campaign(campaign_id: int) -> Any:
     """
     values = load_body(CampaignInputSchema())
     session = get_session()
-    not_found(lambda: signage_actions.save_campaign(session, values, campaign_id))
+    not_found(
+        lambda: signage_actions.save_campaign(
+            session, values, campaign_id, actor=g.api_user.username
+        )
+    )
     session.commit()
     return CampaignSchema().dump(queries.campaign_detail(session, campaign_id))
 

@@ -11,16 +11,24 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
-from esl_controller.signage.media import MediaError, store_media
-from esl_controller.signage.playlists import PlaylistError
+from esl_controller.signage.media import MAX_MEDIA_BYTES, MediaError, media_path, store_media
+from esl_controller.signage.playlist_draft import (
+    DraftError,
+    PlaylistDraft,
+    draft_from_playlist,
+    draft_yaml,
+    header_comments,
+)
+from esl_controller.signage.playlists import PlaylistError, parse_playlist
 from esl_controller.signage.targeting import AGE_BANDS, GENDERS
-from esl_controller.web import queries, signage_actions
+from esl_controller.signage.thumbnails import NO_PREVIEW, ThumbnailCache, ThumbnailError
+from esl_controller.web import campaign_form, playlist_editor, queries, signage_actions
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
@@ -44,6 +52,8 @@ targets: {zones: [entrance]}
 items:
   - {id: news, type: web, url: "https://example.org/board", duration: 20}
 """
+
+THUMBNAILS = ThumbnailCache()
 
 bp = Blueprint("signage", __name__, url_prefix="/signage")
 
@@ -167,6 +177,7 @@ def new_playlist() -> Any:
 @bp.route("/playlists/<name>", methods=["GET", "POST"])
 @login_required
 def playlist(name: str) -> Any:
+    """The editor page; a POST here is the YAML editor's save (for power users)."""
     settings = get_settings()
     try:
         saved_text = signage_actions.read_playlist_text(settings, name)
@@ -178,24 +189,184 @@ def playlist(name: str) -> Any:
     if request.method == "POST":
         text = request.form.get("text", "").replace("\r\n", "\n")
         try:
-            signage_actions.save_playlist(session, settings, name, text)
+            signage_actions.save_playlist(
+                session, settings, name, text, actor=current_user.username
+            )
         except PlaylistError as exc:
             error = str(exc)
         session.commit()
         if error is None:
             flash(f"Playlist {name} saved; the worker re-publishes it.", "success")
             return redirect(url_for("signage.playlist", name=name))
+    draft = _saved_draft(session, name, saved_text)
+    return _playlist_page(name, saved_text, draft, text=text, yaml_error=error)
+
+
+@bp.post("/playlists/<name>/items")
+@login_required
+def edit_playlist_items(name: str) -> Any:
+    """The editor without YAML: every button posts the whole form, so nothing typed is lost;
+    only "Save" writes the file."""
+    settings = get_settings()
+    try:
+        saved_text = signage_actions.read_playlist_text(settings, name)
+    except signage_actions.SignageInputError:
+        raise NotFound(f"{name!r} is not a playlist name.") from None
+    session = get_session()
+    draft = playlist_editor.draft_from_form(request.form)
+    action = request.form.get("action", "save")
+    errors: list[str] = []
+    opened = request.form.get("base_digest")  # the file as it was when the editor opened
+    current = playlist_editor.text_digest(saved_text)
+    if action == "save" and opened is not None and opened != current:
+        # Someone saved in between: say so rather than overwrite them silently. The page now
+        # carries their version's digest, so pressing Save again replaces it deliberately.
+        errors = [playlist_editor.SAVED_MEANWHILE]
+    elif action == "upload":
+        draft, errors = _upload_into(session, draft)
+    elif action != "save":
+        try:
+            draft = playlist_editor.apply_button(session, settings, draft, action, request.form)
+        except playlist_editor.EditorInputError as exc:
+            session.rollback()
+            errors = [str(exc)]
+        else:
+            session.commit()  # an added announcement's slide is stored, saved or not
+    else:
+        try:
+            text = draft_yaml(draft, header_comments(saved_text or ""))
+            signage_actions.save_playlist(
+                session, settings, name, text, actor=current_user.username
+            )
+        except DraftError as exc:
+            errors = [str(exc)]
+        except PlaylistError as exc:
+            session.commit()  # the refusal stays on the playlist's row for the list page
+            errors = playlist_editor.plain_errors(str(exc), draft)
+        else:
+            session.commit()
+            flash(f"Playlist {name} saved; the worker re-publishes it.", "success")
+            return redirect(url_for("signage.playlist", name=name))
+    base = current if errors == [playlist_editor.SAVED_MEANWHILE] else opened
+    return _playlist_page(
+        name, saved_text, draft, form_errors=errors, unsaved=True, base_digest=base
+    )
+
+
+def _upload_into(session: Any, draft: PlaylistDraft) -> tuple[PlaylistDraft, list[str]]:
+    """Store the editor's upload (same limits and checks as every upload) and add it."""
+    upload = request.files.get("new_file")
+    if upload is None or not upload.filename:
+        return draft, ["Choose a file to upload first."]
+    try:
+        asset = store_media(
+            get_settings(),
+            read_upload(upload.stream),
+            upload.filename,
+            upload.mimetype or "",
+            session,
+        )
+    except (MediaError, UploadTooLarge) as exc:
+        session.rollback()
+        return draft, [f"Not uploaded: {exc}"]
+    session.commit()  # the media is stored whether or not the playlist is saved
+    return playlist_editor.with_media(draft, asset), []
+
+
+def _saved_draft(session: Any, name: str, saved_text: str | None) -> PlaylistDraft | None:
+    """The saved file as a draft; None when it does not parse (only YAML can fix it)."""
+    settings = get_settings()
+    if saved_text is None:
+        return PlaylistDraft(title=name)
+    try:
+        saved = parse_playlist(
+            name,
+            saved_text,
+            signage_actions.playlist_source(name),
+            signage_actions.media_checker(session, settings),
+        )
+    except PlaylistError:
+        return None
+    return draft_from_playlist(saved)
+
+
+def _playlist_page(
+    name: str,
+    saved_text: str | None,
+    draft: PlaylistDraft | None,
+    *,
+    text: str | None = None,
+    yaml_error: str | None = None,
+    form_errors: list[str] | None = None,
+    unsaved: bool = False,
+    base_digest: str | None = None,
+) -> Any:
+    settings = get_settings()
+    session = get_session()
     summary = queries.list_playlists(session, [name] if saved_text is not None else [])
     status = next((row for row in summary if row["name"] == name), None)
-    return render_template(
+    rows = (
+        playlist_editor.item_rows(session, settings, draft, _thumbnail_url)
+        if draft is not None
+        else []
+    )
+    page = render_template(
         "signage_playlist.html",
         name=name,
-        text=text,
-        error=error,
+        text=text if text is not None else (saved_text or NEW_PLAYLIST_TEXT),
+        error=yaml_error,
         status=status,
         exists=saved_text is not None,
         source=signage_actions.playlist_source(name),
-    ), (422 if error else 200)
+        draft=draft,
+        rows=rows,
+        form_errors=form_errors or [],
+        unsaved=unsaved,
+        base_digest=(
+            base_digest if base_digest is not None else playlist_editor.text_digest(saved_text)
+        ),
+        weekday_choices=playlist_editor.weekday_choices(),
+        picker_media=playlist_editor.picker_media(session),
+        folder_files=playlist_editor.media_folder_files(settings),
+        max_upload_mb=MAX_MEDIA_BYTES // 1_048_576,
+    )
+    return page, (422 if yaml_error or form_errors else 200)
+
+
+def _thumbnail_url(kind: str, key: str) -> str:
+    if kind == "file":
+        return url_for("signage.file_thumbnail", filename=key)
+    return url_for("signage.media_thumbnail", sha256=key)
+
+
+@bp.get("/thumbnails/media/<sha256>")
+@login_required
+def media_thumbnail(sha256: str) -> Any:
+    settings = get_settings()
+    if not signage_actions.media_asset_present(get_session(), settings, sha256):
+        raise NotFound("no such media")
+    path = media_path(settings, sha256)
+    return _thumbnail_response(f"media:{sha256}", path)
+
+
+@bp.get("/thumbnails/file/<filename>")
+@login_required
+def file_thumbnail(filename: str) -> Any:
+    settings = get_settings()
+    if filename not in playlist_editor.media_folder_files(settings):
+        raise NotFound("no such file in the media folder")
+    path = settings.playlists_dir / signage_actions.MEDIA_SUBDIR / filename
+    return _thumbnail_response(f"file:{path}:{path.stat().st_mtime_ns}", path)
+
+
+def _thumbnail_response(key: str, path: Any) -> Any:
+    try:
+        png = THUMBNAILS.get(key, path.read_bytes)
+    except ThumbnailError:
+        png = NO_PREVIEW  # a stored file Pillow cannot read: a neutral box, not a broken image
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.post("/media")
@@ -231,12 +402,16 @@ def upload_media() -> Any:
 @bp.get("/campaigns")
 @login_required
 def campaigns() -> str:
+    return _campaigns_page()
+
+
+def _campaigns_page(typed: dict[str, Any] | None = None, errors: dict[str, str] | None = None):
     session = get_session()
     return render_template(
         "signage_campaigns.html",
         campaigns=queries.list_campaigns(session),
         advertisers=queries.list_advertisers(session),
-        **_campaign_form_context(session, None),
+        **_campaign_form_context(session, None, typed, errors),
     )
 
 
@@ -267,10 +442,10 @@ def create_advertiser() -> Any:
 @login_required
 def create_campaign() -> Any:
     session = get_session()
-    campaign, error = _save_campaign_from_form(session, None)
+    campaign, errors = _save_campaign_from_form(session, None)
     if campaign is None:
-        flash(f"Campaign not saved: {error}", "error")
-        return redirect(url_for("signage.campaigns"))
+        session.rollback()
+        return _campaigns_page(campaign_form.typed_values(request.form), errors), 422
     flash(f"Campaign {campaign.name} created.", "success")
     return redirect(url_for("signage.campaign", campaign_id=campaign.id))
 
@@ -281,13 +456,14 @@ def campaign(campaign_id: int) -> Any:
     session = get_session()
     if queries.campaign_detail(session, campaign_id) is None:
         raise NotFound(f"There is no campaign #{campaign_id}.")
+    typed, errors = None, None
     if request.method == "POST":
-        saved, error = _save_campaign_from_form(session, campaign_id)
-        if saved is None:
-            flash(f"Campaign not saved: {error}", "error")
-        else:
+        saved, errors = _save_campaign_from_form(session, campaign_id)
+        if saved is not None:
             flash("Campaign saved.", "success")
-        return redirect(url_for("signage.campaign", campaign_id=campaign_id))
+            return redirect(url_for("signage.campaign", campaign_id=campaign_id))
+        session.rollback()
+        typed = campaign_form.typed_values(request.form)
     detail = queries.campaign_detail(session, campaign_id)
     settings = get_settings()
     return render_template(
@@ -295,8 +471,8 @@ def campaign(campaign_id: int) -> Any:
         campaign=detail,
         advertisers=queries.list_advertisers(session),
         media=queries.list_media(session, settings.resolved_media_base_url),
-        **_campaign_form_context(session, detail),
-    )
+        **_campaign_form_context(session, detail, typed, errors),
+    ), (422 if errors else 200)
 
 
 @bp.post("/campaigns/<int:campaign_id>/status")
@@ -359,13 +535,20 @@ def add_creative(campaign_id: int) -> Any:
     return redirect(back)
 
 
-def _campaign_form_context(session: Any, detail: dict[str, Any] | None) -> dict[str, Any]:
-    """Choices for the campaign form, and the campaign's values in store-local time."""
+def _campaign_form_context(
+    session: Any,
+    detail: dict[str, Any] | None,
+    typed: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Choices for the campaign form and its values: as typed when it was refused, else the
+    campaign's (times in store-local time)."""
     tz = signage_actions.store_timezone(session, get_settings())
     local = {}
     if detail is not None:
         for key in ("starts_at", "ends_at"):
             local[key] = detail[key].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+    errors = errors or {}
     return {
         "zones": queries.list_zones(session),
         "weekdays": WEEKDAYS,
@@ -373,25 +556,39 @@ def _campaign_form_context(session: Any, detail: dict[str, Any] | None) -> dict[
         "age_bands": AGE_BANDS,
         "genders": GENDERS,
         "store_tz": tz,
-        "local": local,
+        "f": typed if typed is not None else campaign_form.campaign_values(detail, local),
+        "errors": errors,
+        "other_errors": [
+            message for key, message in errors.items() if key not in campaign_form.SHOWN_FIELDS
+        ],
     }
 
 
-def _save_campaign_from_form(session: Any, campaign_id: int | None) -> tuple[Any, str]:
+def _save_campaign_from_form(session: Any, campaign_id: int | None) -> tuple[Any, dict[str, str]]:
+    """The saved campaign and no errors, or None and a sentence per refused form field."""
     tz = signage_actions.store_timezone(session, get_settings())
+    currency = request.form.get("currency", "").strip().upper()
     try:
         values = campaign_values(request.form, tz)
     except ValueError as exc:
-        return None, str(exc)
-    args, error = load_form(CampaignInputSchema(), values)
-    if args is None:
-        return None, error
+        field, _, message = str(exc).partition(": ")
+        return None, campaign_form.field_errors({field: message})
     try:
-        campaign = signage_actions.save_campaign(session, args, campaign_id)
+        args = CampaignInputSchema().load(values)
+    except ValidationError as exc:
+        # The schema skips its cross-field checks once a field fails; the form runs them
+        # anyway so one refusal names every problem, not one per attempt.
+        errors = campaign_form.cross_field_errors(values)
+        errors.update(campaign_form.field_errors(exc.messages, currency))
+        return None, errors
+    try:
+        campaign = signage_actions.save_campaign(
+            session, args, campaign_id, actor=current_user.username
+        )
     except signage_actions.SignageInputError as exc:
-        return None, str(exc)
+        return None, campaign_form.field_errors({exc.field: exc.message}, currency)
     session.commit()
-    return campaign, ""
+    return campaign, {}
 
 
 def campaign_values(form: MultiDict, tz: str) -> dict[str, Any]:

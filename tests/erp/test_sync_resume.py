@@ -19,7 +19,7 @@ from esl_controller.erp import sync as sync_module
 from esl_controller.erp.feeds.base import FeedError
 from esl_controller.erp.runner import SyncRunner
 from esl_controller.erp.sync import SYNC_LOCK_KEY, dead_runs, resume_interrupted, run_sync
-from esl_controller.labels.refresh import RefreshReport
+from esl_controller.esl.refresh import RefreshReport
 from esl_controller.models import FeedState, Incident, PriceHistory, Product, SyncRun
 from esl_controller.web.sync_requests import active_sync_run
 from tests.conftest import make_gtin

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.labels.auto_template import resolve_template
-from esl_controller.labels.refresh import CatalogueSlice
+from esl_controller.labels.catalogue_slice import CatalogueSlice
 from esl_controller.labels.render_pool import LabelRenderer
 from esl_controller.models import Label, Product, Promotion
 

@@ -122,10 +122,27 @@ def test_promotion_not_below_regular_price_is_no_reduction() -> None:
 
 def test_earlier_cheaper_promotion_in_window_is_the_prior_price() -> None:
     earlier = promo(1599, start_days=-20, end_days=-13)
-    current = promo(1799, start_days=-2, end_days=5)
+    current = promo(1499, start_days=-2, end_days=5)
     content = build(promotions=[earlier, current])
-    assert content.price == Money(1799, "RON")
+    assert content.price == Money(1499, "RON")
     assert content.promo.prior_lowest == Money(1599, "RON")
+
+
+def test_promotion_not_below_the_prior_price_is_charged_but_not_announced() -> None:
+    # The regular price was 2199 twenty days ago: a "promotion" at 2199 (or above it) lowers
+    # today's 2299 but is no reduction against the 30-day low, so it must not look like one.
+    for price in (2199, 2249):
+        content = build(promotions=[promo(price)])
+        assert content.price == Money(price, "RON")
+        assert content.unit_price == build(PlainProduct(price_minor=price)).unit_price
+        assert content.promo is None
+
+
+def test_promotion_after_an_earlier_cheaper_one_is_no_reduction() -> None:
+    earlier = promo(1599, start_days=-20, end_days=-13)
+    content = build(promotions=[earlier, promo(1799, start_days=-2, end_days=5)])
+    assert content.price == Money(1799, "RON")
+    assert content.promo is None
 
 
 def test_short_history_says_so_in_the_store_language() -> None:

@@ -49,7 +49,7 @@ def test_every_contract_is_kept_by_the_code_as_it_is() -> None:
         ("esl_controller.labels.render", "import paho.mqtt.client", "core"),
         ("esl_controller.signage.targeting", "from esl_controller import db", "core"),
         ("esl_controller.ads.chain", "from esl_controller.web import auth", "core"),
-        ("esl_controller.esl.link", "from esl_controller.labels import refresh", "core"),
+        ("esl_controller.esl.link", "from esl_controller.esl import refresh", "core"),
         ("esl_controller.esl.link", "from esl_controller.esl import dispatcher", "core"),
         ("esl_controller.labels.planes", "from esl_controller.esl.drivers import mqtt", "core"),
         ("esl_controller.labels.hardware", "from esl_controller import worker", "layers"),

@@ -31,6 +31,7 @@ from esl_controller.models import (
 )
 from esl_controller.web import create_app
 from esl_controller.web.auth import create_user, issue_api_token
+from tests.support.slide_products import add_player, add_situations
 
 ADMIN = ("alice", "alice-password-1")
 MANAGER = ("bob", "bob-password-1")
@@ -303,3 +304,10 @@ def browser_log_in(page, credentials: tuple[str, str] = MANAGER) -> None:
     page.fill("input[name=password]", credentials[1])
     page.click("button[type=submit]")
     page.wait_for_url("**/")
+
+
+@pytest.fixture
+def slide_screen_token(engine: Engine, settings: Settings, seed: Seed) -> str:
+    """Products in crafted price situations (promo slides) and a paired screen's token."""
+    add_situations(engine, settings.store_id)
+    return add_player(engine)

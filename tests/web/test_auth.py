@@ -25,6 +25,9 @@ from tests.web.conftest import ADMIN, MANAGER, Seed, bearer, csrf_token_from, lo
 
 # media.media: content-addressed files for players, which are screens, not users
 PUBLIC_ENDPOINTS = {"static", "auth.login", "healthz", "api.healthz", "media.media"}
+PUBLIC_ENDPOINTS |= {"screen_slides.font"}  # the label's open-licensed fonts, for screens
+# Pages for screens answer a missing credential as the API does (401), never with a login form.
+MACHINE_PREFIXES = ("/api/", "/screen/slide/")
 
 
 def test_login_lands_on_the_overview_with_a_hardened_cookie(client: FlaskClient):
@@ -93,7 +96,7 @@ def test_every_route_but_login_health_and_static_needs_a_login(app: Flask, clien
         )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
-            if rule.rule.startswith("/api/"):
+            if rule.rule.startswith(MACHINE_PREFIXES):
                 # anonymous API writes stop at CSRF (400) or at auth (401); never succeed
                 assert response.status_code in (400, 401), (method, path)
             elif method == "GET":

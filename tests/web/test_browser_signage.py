@@ -50,6 +50,7 @@ def test_manager_runs_the_signage_pages(
     (settings.playlists_dir / "dairy.yaml").write_text(GOOD_PLAYLIST)
     page.click("nav >> text=Playlists")
     page.click("#playlists-table >> text=dairy")
+    page.click("#yaml-editor summary")  # the YAML editor is folded under the item editor
     page.fill("#playlist-text", BAD_PLAYLIST)
     page.click("#save-playlist")
     expect(page.locator("#playlist-error")).to_contain_text("signage_playlists/dairy.yaml:8:")

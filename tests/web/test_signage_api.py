@@ -475,3 +475,33 @@ def test_openapi_documents_the_signage_api(client: FlaskClient, signage: Signage
     assert "multipart/form-data" in paths["/api/v1/media"]["post"]["requestBody"]["content"]
     schemas = document["components"]["schemas"]
     assert "cpm" in schemas["CampaignInput"]["properties"]
+
+
+def test_api_saves_of_playlists_and_campaigns_are_audited(
+    client: FlaskClient, signage: Signage, engine: Engine
+):
+    from esl_controller import audit
+
+    client.put("/api/v1/playlists/dairy", json={"text": GOOD_PLAYLIST}, headers=manager(signage))
+    longer = GOOD_PLAYLIST.replace("duration: 20", "duration: 30")
+    client.put("/api/v1/playlists/dairy", json={"text": longer}, headers=manager(signage))
+    refused = client.put(
+        "/api/v1/playlists/dairy", json={"text": BAD_PLAYLIST}, headers=manager(signage)
+    )
+    assert refused.status_code == 422
+    body = campaign_body(make_advertiser(client, signage))
+    cid = client.post("/api/v1/campaigns", json=body, headers=manager(signage)).get_json()["id"]
+    edited = client.put(
+        f"/api/v1/campaigns/{cid}", json={**body, "priority": 90}, headers=manager(signage)
+    )
+    assert edited.status_code == 200
+    with Session(engine) as session:
+        playlists = audit.recent(session, action_prefix="playlist.")
+        campaigns = audit.recent(session, action_prefix="campaign.")
+    assert [audit.detail_of(entry) for entry in playlists] == [
+        {"edited": ["news"]},
+        {"created": True, "items": ["news"]},
+    ]  # the refused save left no entry
+    assert {entry.actor for entry in playlists + campaigns} == {"bob"}
+    assert audit.detail_of(campaigns[0])["changed"] == ["priority"]
+    assert audit.detail_of(campaigns[1])["created"] is True

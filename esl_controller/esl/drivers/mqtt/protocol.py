@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from marshmallow import (
-    EXCLUDE,
     Schema,
     ValidationError,
     fields,
@@ -50,6 +49,7 @@ from esl_controller.labels.planes import (
     planes_overlap,
     planes_to_image,
 )
+from esl_controller.wire_schema import StrictFloat, WireMessage
 
 PROTOCOL_VERSION = 1
 
@@ -328,21 +328,7 @@ def _seq_field() -> fields.Integer:
     return fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_SEQ))
 
 
-class _Message(Schema):
-    class Meta:
-        unknown = EXCLUDE  # forward compatible: newer stations may report more
-
-
-class _StrictFloat(fields.Float):
-    """JSON numbers only: no strings, no booleans, no NaN."""
-
-    def _validated(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        return super()._validated(value)
-
-
-class AckSchema(_Message):
+class AckSchema(WireMessage):
     label = fields.String(required=True)
     seq = _seq_field()
     status = fields.String(required=True, validate=validate.OneOf(ACK_STATUSES))
@@ -350,7 +336,7 @@ class AckSchema(_Message):
     reason = fields.String(validate=validate.Length(1, 500))
     battery = fields.Integer(strict=True, validate=validate.Range(0, 100))
     signal = fields.Integer(strict=True, validate=validate.Range(-120, 0))
-    temperature = _StrictFloat(allow_nan=False, validate=validate.Range(-50, 100))
+    temperature = StrictFloat(allow_nan=False, validate=validate.Range(-50, 100))
 
     @validates_schema
     def _nack_has_reason(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -370,7 +356,7 @@ class AckSchema(_Message):
         return Ack(**data)
 
 
-class StatusSchema(_Message):
+class StatusSchema(WireMessage):
     state = fields.String(required=True, validate=validate.OneOf(STATION_STATES))
     queue = fields.Integer(strict=True, validate=validate.Range(min=0))
     firmware = fields.String(validate=validate.Length(max=100))
@@ -382,7 +368,7 @@ class StatusSchema(_Message):
         return StationStatus(**data)
 
 
-class LedSchema(_Message):
+class LedSchema(WireMessage):
     seq = _seq_field()
     colour = fields.String(required=True, validate=validate.OneOf(LED_COLOURS))
     pattern = fields.String(required=True, validate=validate.OneOf(LED_PATTERNS))
@@ -395,7 +381,7 @@ class LedSchema(_Message):
         return LedCommand(**data)
 
 
-class PageSchema(_Message):
+class PageSchema(WireMessage):
     seq = _seq_field()
     page = fields.Integer(required=True, strict=True, validate=validate.Range(0, PAGE_COUNT - 1))
     seconds = fields.Integer(

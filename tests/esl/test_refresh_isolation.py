@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from esl_controller.labels.refresh import refresh_labels
+from esl_controller.esl.refresh import refresh_labels
 from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import Incident, Label, OutboxMessage, Product
 

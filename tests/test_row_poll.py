@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from esl_controller.signage.row_poll import Cadence, RowPoll
+from esl_controller.row_poll import Cadence, RowPoll
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

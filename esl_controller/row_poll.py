@@ -1,9 +1,23 @@
-"""The web writes a row, the worker polls for it: the one way signage rows reach the worker.
+"""The web writes a row, the worker polls for it: the one way the web hands work over.
 
-The web process never talks to players; it writes rows (a manual override, a trigger it
-accepted over HTTP, a player registered or archived) and the worker's signage loop reads
-them at its own cadence. A `RowPoll` names one such flow, how often it is read, and the
-query; `Cadence` spaces out jobs of the loop that have no rows behind them (retention).
+The web process never talks to a device, an ERP or a broker. Whatever a person asks for
+there becomes a row, and the worker reads those rows at its own cadence. A `RowPoll` names
+one such flow, how often it is read and the query, so every hand-over is declared the same
+way and can be found by name:
+
+| flow | rows | read by |
+| --- | --- | --- |
+| `base_stations` | a station added, changed or removed | `esl.station_links.StationLinks` |
+| `sync_requests` | "Sync now" (a `requested` sync run) | `erp.runner.SyncRunner` |
+| `players` | a screen registered or archived | `signage.presence` |
+| `web_triggers` | a trigger accepted over HTTP (`pending`) | `signage.trigger_pipeline` |
+| `manual_overrides` | an override a manager started or ended | `signage.overrides` |
+
+The outbox is the one hand-over that is not polled on a cadence of its own: the
+dispatcher re-reads it whenever it has waited `ESL_OUTBOX_POLL` seconds for its links, so
+a re-push from the dashboard is on air within that time.
+
+`Cadence` spaces out loop jobs that have no rows behind them (retention).
 """
 
 from __future__ import annotations

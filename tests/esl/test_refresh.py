@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from esl_controller.labels.refresh import refresh_labels
+from esl_controller.esl.refresh import refresh_labels
 from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import Incident, Label, OutboxMessage, Product
 
@@ -85,7 +85,7 @@ def test_a_delisted_product_shows_not_for_sale_instead_of_a_price(engine, seed_s
     with Session(engine) as s:
         assert s.get(Label, ids[0]).content_hash != before
     from esl_controller.clock import utcnow
-    from esl_controller.labels.refresh import CatalogueSlice
+    from esl_controller.labels.catalogue_slice import CatalogueSlice
 
     with Session(engine) as s:
         label = s.get(Label, ids[0])
