@@ -86,11 +86,11 @@ def test_the_menu_folds_behind_a_toggle_on_a_phone(phone_page, store_pages):
 
     page = phone_page
     browser_log_in(page)
-    nav = page.locator("#main-nav")
+    nav = page.locator(".topbar nav")
     expect(nav).to_be_hidden()
     page.click("label.nav-toggle-label")
     expect(nav).to_be_visible()
-    page.click("#main-nav >> text=Shelf")
+    page.click(".topbar nav >> text=Shelf")
     page.wait_for_url("**/shelf")
-    expect(page.locator("#main-nav a[aria-current=page]")).to_have_text("Shelf")
+    expect(page.locator(".topbar nav a[aria-current=page]")).to_have_text("Shelf")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
