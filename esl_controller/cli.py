@@ -130,7 +130,12 @@ def broker(kind: str, port: int, ws_port: int) -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default ESL_WEB_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default ESL_WEB_PORT).")
-@click.option("--threads", default=4, show_default=True)
+@click.option(
+    "--threads",
+    default=24,
+    show_default=True,
+    help="Request threads; each open browser screen (/screen) holds one: 24 serve 20 screens.",
+)
 def web(host: str | None, port: int | None, threads: int) -> None:
     """The dashboard and JSON API (waitress). Run as many as you like."""
     import waitress
@@ -145,6 +150,9 @@ def web(host: str | None, port: int | None, threads: int) -> None:
         host=host or settings.web_host,
         port=port or settings.web_port,
         threads=threads,
+        # A browser keeps up to six connections to a host open: 100 (the default) would
+        # turn screens away long before the threads run out.
+        connection_limit=max(100, 10 * threads),
         max_request_body_size=MAX_REQUEST_BYTES,  # waitress's own default is 1 GB
     )
 
@@ -374,9 +382,11 @@ for _name, (_target, _summary) in SIMULATORS.items():
 
 def _add_domain_commands() -> None:
     from esl_controller.esl.cli_commands import label, station
+    from esl_controller.web.screen_cli import player
 
     main.add_command(station)
     main.add_command(label)
+    main.add_command(player)
 
 
 _add_domain_commands()

@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from esl_controller import models
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 13
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -212,6 +212,24 @@ def _v11_people(conn: Connection) -> None:
             conn.execute(text(f'ALTER TABLE "user" ADD COLUMN {column} {sql_type}'))
 
 
+def _v12_product_name_index(conn: Connection) -> None:
+    """The catalogue page lists products by name within a store: an index, not a sort."""
+    for index in models.Product.__table__.indexes:
+        if index.name == "ix_product_store_name":
+            index.create(conn, checkfirst=True)
+
+
+def _v13_browser_screens(conn: Connection) -> None:
+    """The browser player's mailboxes, pairings and health (new tables only)."""
+    tables = [
+        models.ScreenCommand.__table__,
+        models.ScreenReport.__table__,
+        models.ScreenPairing.__table__,
+        models.ScreenHealth.__table__,
+    ]
+    SQLModel.metadata.create_all(conn, tables=tables)
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -224,6 +242,8 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: _v9_trigger_rate_windows,
     10: _v10_audit_trail,
     11: _v11_people,
+    12: _v12_product_name_index,
+    13: _v13_browser_screens,
 }
 
 

@@ -93,6 +93,10 @@ class _DemoStack:
             self.broker = start_local_broker(self.settings.data_dir, self.settings.local_broker)
             self.settings = self.settings.with_overrides(mqtt_url=self.broker.url)
         self._start_erp()
+        if "browser" not in self.settings.player_channels:
+            # So a browser opened at /screen can be paired and play in the demo too.
+            channels = (*self.settings.player_channels, "browser")
+            self.settings = self.settings.with_overrides(player_channels=channels)
         self.engine = db.make_engine(self.settings.resolved_database_url)
         db.init_db(self.engine)
         self._choose_web_port()  # before the worker: players fetch media from the web
@@ -127,6 +131,7 @@ class _DemoStack:
             f"  access point   {ap_line}\n"
             f"  screens        {', '.join(DEMO_PLAYERS)} (simulated players; a camera in\n"
             "                 dairy and a shelf sensor send triggers every few seconds)\n"
+            f"  browser screen {url}screen   (pair it at Players -> Pair a screen)\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
@@ -187,7 +192,8 @@ class _DemoStack:
 
         app = create_app(self.settings, self.engine)
         host, port = self.settings.web_host, self.settings.web_port
-        self.web_server = create_server(app, host=host, port=port, threads=4)
+        # Each browser screen at /screen holds a thread for its event stream.
+        self.web_server = create_server(app, host=host, port=port, threads=24, connection_limit=240)
         threading.Thread(target=self.web_server.run, name="demo-web", daemon=True).start()
         return f"http://{host}:{port}/"
 

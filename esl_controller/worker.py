@@ -71,7 +71,8 @@ class Worker:
         self.dispatcher.start()
         self.stations.reconcile()
         channels = open_channels(
-            self.settings.player_channels, ChannelContext(self.settings, mqtt=self.mqtt)
+            self.settings.player_channels,
+            ChannelContext(self.settings, mqtt=self.mqtt, engine=self.engine),
         )
         self.signage = SignageService(
             self.engine,

@@ -172,3 +172,18 @@ def test_version_9_adds_the_trigger_rate_windows(engine) -> None:
         conn.execute(
             text("SELECT sensor_id, window_index, count, event_id FROM trigger_rate_window")
         )
+
+
+def test_the_v1_fixture_gains_the_product_name_index_on_the_way_up(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    from sqlalchemy import inspect
+
+    old = tmp_path / "v1.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "schema_v1.db", old)
+    engine = db.make_engine(f"sqlite:///{old}")
+    db.init_db(engine)
+    names = {index["name"] for index in inspect(engine).get_indexes("product")}
+    engine.dispose()
+    assert "ix_product_store_name" in names

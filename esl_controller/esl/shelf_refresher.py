@@ -100,9 +100,11 @@ class ShelfRefresher:
 
     # -- the ways a label becomes dirty -------------------------------------------------------
 
-    def products(self, product_ids: Iterable[int]) -> DirtyLabels:
-        """The labels of products a sync (or a manager) changed."""
-        return DirtyLabels("sync", labels_of_products(self.engine, product_ids))
+    def products(
+        self, product_ids: Iterable[int], *, priority: int = Priority.PRICE_CHANGE
+    ) -> DirtyLabels:
+        """The labels of products a sync (or a manager, at `Priority.MANAGER`) changed."""
+        return DirtyLabels("products", labels_of_products(self.engine, product_ids), priority)
 
     def catalogue_changes(self, *, retry_errors: bool = False) -> DirtyLabels:
         """Labels whose product changed since the last scan, or that were never rendered.

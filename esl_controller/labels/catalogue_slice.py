@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -23,6 +23,12 @@ from esl_controller.labels.render_pool import RenderJob
 from esl_controller.models import Label, PriceHistory, Product, Promotion, Store
 
 PRIOR_PRICE_WINDOW = timedelta(days=30)
+
+
+def as_aware_utc(moment: datetime) -> datetime:
+    # SQLite hands a bare DATETIME column back naive; every stored time is UTC
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 ProblemCounts = MutableMapping[str, int]  # incident kind -> labels marked with it
 
@@ -136,12 +142,22 @@ def _promotions_by_product(
     result: dict[int, list[Promotion]] = defaultdict(list)
     if not ids:
         return result
+    # A running promotion's prior price is the lowest of the 30 days before its own start,
+    # so earlier promotions count back to 30 days before the oldest running one began.
+    oldest_running = session.scalars(
+        select(Promotion.starts_at)
+        .where(Promotion.product_id.in_(ids), Promotion.starts_at <= now, Promotion.ends_at > now)
+        .order_by(Promotion.starts_at)
+        .limit(1)
+    ).first()
+    since = now
+    if oldest_running is not None:
+        since = min(now, as_aware_utc(oldest_running))
     rows = session.scalars(
         select(Promotion).where(
             Promotion.product_id.in_(ids),
             Promotion.starts_at <= now,
-            # earlier promotions inside the 30-day window count for the prior-price rule
-            Promotion.ends_at > now - PRIOR_PRICE_WINDOW,
+            Promotion.ends_at > since - PRIOR_PRICE_WINDOW,
         )
     )
     for promo in rows:

@@ -25,6 +25,7 @@ from esl_controller.catalogue.promotions import PromotionLike, active_promotion
 from esl_controller.catalogue.stock import stock_level
 from esl_controller.catalogue.units import unit_price
 from esl_controller.labels.price_format import size_text
+from esl_controller.labels.words import label_words
 from esl_controller.money import Money
 
 
@@ -91,41 +92,10 @@ class StoreLike(Protocol):
 DIGITAL_LINK_BASE = "https://id.gs1.org/01/"
 
 # What the label says when the prior price cannot be shown: {covered}/{window} days of
-# history, or a product newer than the window. Short, and free of plural forms per number.
-PRIOR_NOTES: dict[str, dict[str, str]] = {
-    "en": {
-        "history": "Prior price n/a: {covered}/{window} days of price history",
-        "new": "New product: no {window}-day prior price",
-    },
-    "ro": {
-        "history": "Preț anterior indisponibil: istoric {covered}/{window} zile",
-        "new": "Produs nou: fără preț anterior pe {window} de zile",
-    },
-    "de": {
-        "history": "Vorheriger Preis n. v.: Preisverlauf {covered}/{window} Tage",
-        "new": "Neues Produkt: kein {window}-Tage-Vorpreis",
-    },
-    "pl": {
-        "history": "Brak ceny sprzed obniżki: historia {covered}/{window} dni",
-        "new": "Nowy produkt: brak ceny z {window} dni",
-    },
-    "hu": {
-        "history": "Korábbi ár nem ismert: előzmény {covered}/{window} nap",
-        "new": "Új termék: nincs {window} napos korábbi ár",
-    },
-    "ru": {
-        "history": "Прежняя цена неизвестна: история {covered}/{window} дн.",
-        "new": "Новинка: нет цены за {window} дн.",
-    },
-    "el": {
-        "history": "Προηγούμενη τιμή μη διαθέσιμη: ιστορικό {covered}/{window} ημ.",
-        "new": "Νέο προϊόν: χωρίς τιμή {window} ημερών",
-    },
-    "fr": {
-        "history": "Prix antérieur indisponible : historique {covered}/{window} j",
-        "new": "Nouveau produit : pas de prix sur {window} jours",
-    },
-}
+# history, or a product newer than the window. Short, and free of plural forms per number;
+# the words come from the store locale's label catalogue (labels/words.py).
+PRIOR_NOTE_HISTORY = "Prior price n/a: {covered}/{window} days of price history"
+PRIOR_NOTE_NEW = "New product: no {window}-day prior price"
 
 
 def build_label_content(
@@ -193,9 +163,11 @@ def _promo_info(
 
 def prior_note(prior: PriorPrice, locale: str) -> str:
     """The label's words for a missing prior price, in the store's language (English else)."""
-    notes = PRIOR_NOTES.get(locale.split("_")[0], PRIOR_NOTES["en"])
-    key = "new" if prior.gap == "new_product" else "history"
-    return notes[key].format(covered=prior.covered_days, window=prior.window_days)
+    message = PRIOR_NOTE_NEW if prior.gap == "new_product" else PRIOR_NOTE_HISTORY
+    words = label_words(locale).gettext(message)
+    return words.replace("{covered}", str(prior.covered_days)).replace(
+        "{window}", str(prior.window_days)
+    )
 
 
 def last_local_day(ends_at: datetime, timezone: str) -> date:
@@ -219,16 +191,20 @@ def _stock_info(product: ProductLike) -> StockInfo:
     return StockInfo(level=level, quantity=product.stock, restock_date=restock)
 
 
-FINGERPRINT_VERSION = "1"  # bump when the fingerprint's encoding changes
+FINGERPRINT_VERSION = "2"  # bump when the fingerprint's encoding changes
 
 
 def content_fingerprint(content: LabelContent, template: str, model: str) -> str:
-    """A stable sha256 hex of everything the renderer uses: equal inputs, equal fingerprint."""
+    """A stable sha256 hex of everything the renderer uses: equal inputs, equal fingerprint.
+
+    The locale's label catalogue counts too: a corrected translation re-renders its labels.
+    """
     document = {
         "v": FINGERPRINT_VERSION,
         "template": template,
         "model": model,
         "content": asdict(content),
+        "words": label_words(content.locale).digest,
     }
     encoded = json.dumps(
         document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_value

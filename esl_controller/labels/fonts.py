@@ -73,7 +73,68 @@ class Glyph:
 
 @lru_cache(maxsize=32768)
 def glyph(font: Font, char: str) -> Glyph:
-    """`char` rasterised once, cropped to its real ink (metric boxes can be 1 px off)."""
+    """`char` rasterised once, cropped to its real ink (metric boxes can be 1 px off).
+
+    A dotted letter whose hinted dot touches its stem (or vanished) is rebuilt, so "lei" at
+    12 px never reads "lel": see `_clear_dot`.
+    """
+    hinted = _rasterise(font, char)
+    base = DOTLESS.get(char)
+    if base is None or _dot_stands_apart(hinted):
+        return hinted
+    return _clear_dot(hinted, _rasterise(font, base))
+
+
+# Letters whose dot sits over a stem, and the same letter without its dot.
+DOTLESS = {"i": "ı", "j": "ȷ", "і": "ı", "ј": "ȷ"}  # Latin i j, Cyrillic і ј
+
+
+def _ink_rows(stamp: Image.Image) -> list[bool]:
+    width = stamp.width
+    data = stamp.tobytes()
+    stride = (width + 7) // 8
+    return [any(data[row * stride : (row + 1) * stride]) for row in range(stamp.height)]
+
+
+def _dot_stands_apart(letter: Glyph) -> bool:
+    """Ink, then at least one blank row, then more ink: a dot clear of its stem."""
+    if letter.stamp is None:
+        return True
+    runs = 0
+    previous = False
+    for inked in _ink_rows(letter.stamp):
+        runs += inked and not previous
+        previous = inked
+    return runs >= 2
+
+
+def _clear_dot(letter: Glyph, dotless: Glyph) -> Glyph:
+    """The dotless letter with a square dot over its stem and one blank row between.
+
+    DejaVu's hinting at 8-13 px merges the dot into the stem (bold 12 px) or drops it
+    (condensed 8-9 px); the dot here is as wide as the stem's top, as in the design.
+    """
+    if dotless.stamp is None:
+        return letter
+    stem = dotless.stamp
+    top_row = [x for x in range(stem.width) if stem.getpixel((x, 0))]
+    dot_size = max(1, len(top_row))
+    lift = dot_size + 1  # the dot's rows and the blank row under them
+    stamp = Image.new("1", (stem.width, stem.height + lift), 0)
+    stamp.paste(stem, (0, lift))
+    draw = ImageDraw.Draw(stamp)
+    draw.rectangle((top_row[0], 0, top_row[-1], dot_size - 1), fill=1)
+    return Glyph(
+        stamp,
+        dotless.left,
+        dotless.top - lift,
+        dotless.right,
+        dotless.bottom,
+        letter.advance,
+    )
+
+
+def _rasterise(font: Font, char: str) -> Glyph:
     advance = font.getlength(char)
     # FreeType boxes are whole pixels; Pillow types them (and sizes) as floats for other fonts.
     left, top, right, bottom = (int(edge) for edge in font.getbbox(char, anchor="ls"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from esl_controller.catalogue.units import normalise_unit, pack_quantity
+from esl_controller.labels.words import UNIT_CONTEXT, label_words
 from esl_controller.money import CURRENCY_DECIMALS, Money
 
 CURRENCY_SYMBOLS: dict[str, str] = {
@@ -40,17 +41,13 @@ LOCALE_STYLES: dict[str, LocaleStyle] = {
     "pl_PL": LocaleStyle(",", NBSP, symbol_before=False, space=True, min_group_digits=5),
     "ru_RU": LocaleStyle(",", NBSP, symbol_before=False, space=True),
     "el_GR": LocaleStyle(",", ".", symbol_before=False, space=True),
+    "hu_HU": LocaleStyle(",", NBSP, symbol_before=False, space=True),
     "bg_BG": LocaleStyle(",", NBSP, symbol_before=False, space=True),
     "en_IE": LocaleStyle(".", ",", symbol_before=True, space=False),
     "en_GB": LocaleStyle(".", ",", symbol_before=True, space=False),
     "en_US": LocaleStyle(".", ",", symbol_before=True, space=False),
 }
 
-# What "per piece" reads as; kg, l and m are international.
-PIECE_WORDS: dict[str, str] = {
-    "de": "Stk.", "fr": "pièce", "it": "pz.", "es": "ud.", "nl": "stuk", "ro": "buc.",
-    "pl": "szt.", "ru": "шт.", "el": "τεμ.", "bg": "бр.", "en": "piece",
-}  # fmt: skip
 UNITS = ("kg", "l", "m", "piece")
 
 
@@ -126,13 +123,16 @@ def money_text(money: Money, locale: str, space: str = " ") -> str:
 
 
 def unit_word(per: str, locale: str) -> str:
-    """The unit a unit price is quoted per, in the locale's words for "piece"."""
+    """The unit a unit price is quoted per; "piece" in the words of the locale's catalogue.
+
+    kg, l and m are international.
+    """
     if per not in UNITS:
         raise ValueError(f"unknown unit {per!r}; expected one of {', '.join(UNITS)}")
     _style(locale)  # refuse unknown locales here too, not only when formatting money
     if per != "piece":
         return per
-    return PIECE_WORDS.get(locale.split("_")[0], "piece")
+    return label_words(locale).pgettext(UNIT_CONTEXT, "piece")
 
 
 def unit_price_text(amount: Money, per: str, locale: str, space: str = " ") -> str:

@@ -32,6 +32,7 @@ from esl_controller.labels.price_format import (
 )
 from esl_controller.labels.qr import QUIET_MODULES, qr_image
 from esl_controller.labels.templates import Box, Element, LabelTemplate, Layout
+from esl_controller.labels.words import LabelWords, label_words
 
 ELLIPSIS = "…"
 _BREAKABLE_SPACE = re.compile(r"[ \t\r\n]+")
@@ -43,12 +44,19 @@ class RenderError(ValueError):
 
 
 def render_label(
-    template: LabelTemplate, content: LabelContent, model: HardwareModel
+    template: LabelTemplate,
+    content: LabelContent,
+    model: HardwareModel,
+    words: LabelWords | None = None,
 ) -> Image.Image:
-    """The label as a "P" image of `model.width` x `model.height`, palette from the model."""
+    """The label as a "P" image of `model.width` x `model.height`, palette from the model.
+
+    The template's words print in `words` (by default the catalogue of the content's locale).
+    """
+    words = words or label_words(content.locale)
     layout = template.layout_for(model)
-    image = static_layer(layout, model).copy()
-    canvas = _Canvas(image, layout, model)
+    image = static_layer(layout, model, words).copy()
+    canvas = _Canvas(image, layout, model, words)
     for element in layout.dynamic_elements:
         _DRAWERS[element.type](canvas, element, content)
     return image
@@ -83,13 +91,18 @@ _CLOCKWISE = {
 
 
 @lru_cache(maxsize=256)
-def static_layer(layout: Layout, model: HardwareModel) -> Image.Image:
-    """Background with every content-independent element drawn. Callers copy, never draw."""
+def static_layer(
+    layout: Layout, model: HardwareModel, words: LabelWords | None = None
+) -> Image.Image:
+    """Background with every content-independent element drawn. Callers copy, never draw.
+
+    Static words ("PROMO") print in `words` (English by default).
+    """
     if (layout.width, layout.height) != (model.width, model.height):
         raise RenderError(f"layout {layout.size_key} does not fit {model.id} ({model.size_key})")
     image = Image.new("P", (model.width, model.height), WHITE)
     image.putpalette(model.flat_palette)
-    canvas = _Canvas(image, layout, model)
+    canvas = _Canvas(image, layout, model, words)
     for element in layout.static_elements:
         _STATIC_DRAWERS[element.type](canvas, element)
     return image
@@ -98,12 +111,19 @@ def static_layer(layout: Layout, model: HardwareModel) -> Image.Image:
 class _Canvas:
     """One image being drawn, with what the drawers need to turn roles into ink."""
 
-    def __init__(self, image: Image.Image, layout: Layout, model: HardwareModel) -> None:
+    def __init__(
+        self,
+        image: Image.Image,
+        layout: Layout,
+        model: HardwareModel,
+        words: LabelWords | None = None,
+    ) -> None:
         self.image = image
         self.draw = ImageDraw.Draw(image)
         self.draw.fontmode = "1"  # no anti-aliasing: e-paper pixels are ink or paper
         self.layout = layout
         self.model = model
+        self.words = words or label_words("en")
 
     def ink(self, colour: str) -> int:
         if colour == "black":
@@ -397,7 +417,9 @@ def _draw_old_price(canvas: _Canvas, element: Element, content: LabelContent) ->
     )
 
 
-def prior_price_text(element: Element, content: LabelContent) -> str | None:
+def prior_price_text(
+    element: Element, content: LabelContent, words: LabelWords | None = None
+) -> str | None:
     """The EU 2019/2161 prior-price line, or None when the label announces no reduction.
 
     With no lowest-30-day price known it prints the content's note (or the template's),
@@ -406,48 +428,60 @@ def prior_price_text(element: Element, content: LabelContent) -> str | None:
     promo = content.promo
     if promo is None:
         return None
+    words = words or label_words(content.locale)
     if promo.prior_lowest is not None:
-        return element.text + money_text(promo.prior_lowest, content.locale, NBSP)
-    return promo.prior_note or element.no_history_text
+        return words.gettext(element.text) + money_text(promo.prior_lowest, content.locale, NBSP)
+    return promo.prior_note or words.gettext(element.no_history_text)
 
 
-def stock_text(element: Element, content: LabelContent) -> str:
+def stock_text(element: Element, content: LabelContent, words: LabelWords | None = None) -> str:
     """What the stock badge says: In stock / Low stock / Out of stock · back <date>."""
     stock = content.stock
     if stock.level not in STOCK_LEVELS:
         raise RenderError(f"unknown stock level {stock.level!r}; expected one of {STOCK_LEVELS}")
+    words = words or label_words(content.locale)
     if stock.level == "in_stock":
-        return element.in_stock_text
+        return words.gettext(element.in_stock_text)
     if stock.level == "low":
-        return element.low_text
+        return words.gettext(element.low_text)
+    out = words.gettext(element.out_text)
     if stock.restock_date is None:
-        return element.out_text
-    when = stock.restock_date.strftime(element.date_format)
-    return f"{element.out_text} · {element.restock_text.replace('{date}', when)}"
+        return out
+    when = words.date(stock.restock_date, element.date_format)
+    return f"{out} · {_with_date(words.gettext(element.restock_text), when)}"
+
+
+def promo_ends_text(
+    element: Element, content: LabelContent, words: LabelWords | None = None
+) -> str | None:
+    """ "until 31.03.2025" in the label's words, or None without a promotion end."""
+    if content.promo is None or content.promo.ends is None:
+        return None
+    words = words or label_words(content.locale)
+    when = words.date(content.promo.ends, element.date_format)
+    return _with_date(words.gettext(element.text), when)
+
+
+def _with_date(text: str, when: str) -> str:
+    # replace, not str.format: a template's own words may hold other braces
+    return text.replace("{date}", when)
 
 
 def _draw_prior_price(canvas: _Canvas, element: Element, content: LabelContent) -> None:
-    text = prior_price_text(element, content)
+    text = prior_price_text(element, content, canvas.words)
     if text:
         _draw_text_in(canvas, element, text)
 
 
-def promo_ends_text(element: Element, content: LabelContent) -> str | None:
-    """Until when the promotion runs ("until 21.03.2025"), or None without one or an end."""
-    if content.promo is None or content.promo.ends is None:
-        return None
-    return element.text.replace("{date}", content.promo.ends.strftime(element.date_format))
-
-
 def _draw_promo_ends(canvas: _Canvas, element: Element, content: LabelContent) -> None:
-    text = promo_ends_text(element, content)
+    text = promo_ends_text(element, content, canvas.words)
     if text:
         _draw_text_in(canvas, element, text)
 
 
 def _draw_stock_badge(canvas: _Canvas, element: Element, content: LabelContent) -> None:
     """In stock: black frame; low: accent frame; out: accent fill with on-accent text."""
-    text = stock_text(element, content)
+    text = stock_text(element, content, canvas.words)
     box = element.box
     inset = _centred(_inset(element, 3, 2))
     if content.stock.level == "out":
@@ -542,7 +576,7 @@ _DRAWERS = {
 
 
 def _draw_static_text(canvas: _Canvas, element: Element) -> None:
-    _draw_text_in(canvas, element, element.text)
+    _draw_text_in(canvas, element, canvas.words.gettext(element.text))
 
 
 def _draw_rect(canvas: _Canvas, element: Element) -> None:

@@ -82,7 +82,7 @@ class Element:
     low_text: str = "Low stock"
     out_text: str = "Out of stock"
     restock_text: str = "back {date}"
-    date_format: str = "%d.%m.%Y"
+    date_format: str = ""  # strftime; empty: the label locale's short date
     file: str = ""  # `image` / `logo`: a PNG in the template directory's images/
     fill: bool = True  # `rect`: filled, or an outline `width` px wide
     width: int = 1
@@ -257,7 +257,7 @@ _TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
         "text": "Lowest price 30 days before: ",
         "no_history_text": "Not enough price history to show the prior price",
     },
-    "promo_ends": {"text": "Offer ends {date}", "date_format": "%d.%m.%Y"},
+    "promo_ends": {"text": "Offer ends {date}"},
     "price": {"valign": "middle"},
 }
 

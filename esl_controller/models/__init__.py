@@ -38,6 +38,12 @@ from esl_controller.models.esl import (
     Label,
     OutboxMessage,
 )
+from esl_controller.models.screens import (
+    ScreenCommand,
+    ScreenHealth,
+    ScreenPairing,
+    ScreenReport,
+)
 from esl_controller.models.signage import (
     MediaAsset,
     Override,
@@ -86,6 +92,10 @@ __all__ = [
     "ReportDelivery",
     "ReportSchedule",
     "SchemaMeta",
+    "ScreenCommand",
+    "ScreenHealth",
+    "ScreenPairing",
+    "ScreenReport",
     "Store",
     "SyncRun",
     "TriggerAggregate",

@@ -11,7 +11,11 @@ from esl_controller.clock import utcnow
 
 
 class Product(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("store_id", "gtin"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "gtin"),
+        # the catalogue page lists a store's products by name, a page at a time
+        Index("ix_product_store_name", "store_id", "name"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     store_id: str = Field(foreign_key="store.id", index=True)
     gtin: str = Field(index=True)

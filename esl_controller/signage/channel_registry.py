@@ -16,6 +16,8 @@ from esl_controller.config import Settings
 from esl_controller.signage.channel import PlayerChannel
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from esl_controller.mqtt import MqttClient
 
 ENTRY_POINT_GROUP = "esl_controller.player_channels"
@@ -27,6 +29,7 @@ class ChannelContext:
 
     settings: Settings
     mqtt: MqttClient | None = None  # the worker's broker session, for drivers that speak MQTT
+    engine: Engine | None = None  # the worker's database, for drivers that hand over rows
 
 
 ChannelFactory = Callable[[ChannelContext], PlayerChannel]

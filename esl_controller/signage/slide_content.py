@@ -23,6 +23,7 @@ from esl_controller.labels.price_format import (
 )
 from esl_controller.labels.render import prior_price_text, promo_ends_text, stock_text
 from esl_controller.labels.templates import Box, Element
+from esl_controller.labels.words import label_words
 from esl_controller.money import Money
 
 _NO_BOX = Box(0, 0, 0, 0)  # the label's text functions take an element; a slide has no box
@@ -113,7 +114,7 @@ def _promo(content: LabelContent, words: SlideWords) -> SlidePromo | None:
         type="promo_ends", box=_NO_BOX, text=words.promo_ends, date_format=words.date_format
     )
     return SlidePromo(
-        band=words.promo_band,
+        band=label_words(content.locale).gettext(words.promo_band),
         ends=promo_ends_text(ends, content),
         was=_price(content.promo.was, content.locale),
         prior=prior_price_text(prior, content) or "",

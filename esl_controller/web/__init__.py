@@ -49,8 +49,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from esl_controller.web import (
         api,
         auth,
+        catalogue_api,
+        catalogue_views,
         dashboard,
         database,
+        i18n,
         link_import_views,
         media_views,
         openapi,
@@ -59,7 +62,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reports_api,
         request_limits,
         revenue_views,
+        screen_api,
         screen_slides,
+        screen_views,
+        screens_api,
         security_headers,
         shelf_views,
         signage_api,
@@ -74,17 +80,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     request_limits.init_app(app)  # first: its limits hold before CSRF reads any form
     database.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)  # before the pages: every template may use its words and filters
     dashboard.init_app(app)
     sync_views.init_app(app)
+    catalogue_views.init_app(app)
     signage_views.init_app(app)
     media_views.init_app(app)
     api.init_app(app)
     signage_api.init_app(app)
     stations_api.init_app(app)
+    catalogue_api.init_app(app)
     station_views.init_app(app)
     shelf_views.init_app(app)
     link_import_views.init_app(app)
     plays_api.init_app(app)
+    screen_api.init_app(app)
+    screen_views.init_app(app)
+    screens_api.init_app(app)
     reports_api.init_app(app)
     revenue_views.init_app(app)
     screen_slides.init_app(app)

@@ -3,7 +3,6 @@ incidents. Server-rendered; the overview refreshes its counts from /api/v1/summa
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -19,6 +18,7 @@ from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import (
     FlashRequestSchema,
     IncidentQuerySchema,
@@ -38,13 +38,8 @@ bp = Blueprint("dashboard", __name__)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.add_template_filter(format_moment, "moment")
     app.add_template_filter(format_duration, "duration")
     app.add_template_global(page_url, "page_url")
-
-
-def format_moment(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -132,12 +127,16 @@ def repush(label_id: str) -> Any:
     except LookupError:
         raise NotFound(f"There is no label {label_id!r}.") from None
     except ValueError as exc:
-        flash(f"Could not re-push {label_id}: {exc}", "error")
+        flash(
+            _("Could not re-push %(label)s: %(reason)s") % {"label": label_id, "reason": exc},
+            "error",
+        )
     else:
         if message is None:
-            flash(f"Nothing queued for {label_id}.", "error")
+            flash(_("Nothing queued for %(label)s.") % {"label": label_id}, "error")
         else:
-            flash(f"Re-push of {label_id} queued (outbox #{message.id}).", "success")
+            queued = {"label": label_id, "id": message.id}
+            flash(_("Re-push of %(label)s queued (outbox #%(id)s).") % queued, "success")
     return redirect(url_for("dashboard.label", label_id=label_id))
 
 
@@ -163,13 +162,15 @@ def flash_led(label_id: str) -> Any:
     except LookupError:
         raise NotFound(f"There is no label {label_id!r}.") from None
     except ValueError as exc:
-        flash(f"Could not flash {label_id}: {exc}", "error")
-    else:
         flash(
-            f"LED flash ({args['colour']}, {args['pattern']}, {args['seconds']} s) queued "
-            f"(outbox #{message.id}).",
-            "success",
+            _("Could not flash %(label)s: %(reason)s") % {"label": label_id, "reason": exc}, "error"
         )
+    else:
+        queued = {**args, "id": message.id}
+        message_text = _(
+            "LED flash (%(colour)s, %(pattern)s, %(seconds)s s) queued (outbox #%(id)s)."
+        )
+        flash(message_text % queued, "success")
     return redirect(url_for("dashboard.label", label_id=label_id))
 
 

@@ -43,6 +43,7 @@ from esl_controller.web.schemas import (
     PlayerCreateSchema,
     TriggerQuerySchema,
 )
+from esl_controller.web.screen_views import screen_health
 
 TRIGGERS_PER_PAGE = 50
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -109,7 +110,10 @@ def players() -> str:
     for row in rows:
         by_zone.setdefault(row["zone_id"], []).append(row)
     return render_template(
-        "signage_players.html", by_zone=by_zone, zones=queries.list_zones(session)
+        "signage_players.html",
+        by_zone=by_zone,
+        zones=queries.list_zones(session),
+        screens=screen_health(session),
     )
 
 

@@ -78,3 +78,34 @@ def test_composed_text_is_freetype_glyphs_at_hinted_advances() -> None:
     # The measured box (what fitting uses) is exactly the ink.
     left, top, right, bottom = text_bbox(font, text)
     assert composed.getbbox() == (2 + left, 22 + top, 2 + right, 22 + bottom)
+
+
+def _ink_rows_of(image: Image.Image, columns: range) -> list[bool]:
+    return [any(image.getpixel((x, y)) for x in columns) for y in range(image.height)]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("size", range(8, 25))
+def test_the_dot_of_i_and_j_stands_clear_of_its_stem(name: str, size: int) -> None:
+    """At every size labels use, a background row between dot and stem ("lei", not "lel")."""
+    font = get_font(name, size)
+    for letter in "ijіј":
+        image = Image.new("1", (size * 2, size * 2), 0)
+        draw_text(ImageDraw.Draw(image), size // 2, size + size // 2, letter, font, 1)
+        box = image.getbbox()
+        assert box is not None, f"{letter!r} at {size} px drew nothing"
+        rows = _ink_rows_of(image, range(box[0], box[2]))[box[1] : box[3]]
+        runs = sum(1 for y, ink in enumerate(rows) if ink and (y == 0 or not rows[y - 1]))
+        assert runs == 2, f"{letter!r} at {size} px in {name}: {runs} ink runs, not dot and stem"
+
+
+def test_lei_at_twelve_pixels_reads_lei() -> None:
+    """The unit price's 12 px condensed bold "lei": the i has its dot above a blank row."""
+    font = get_font("DejaVuSansCondensed-Bold.ttf", 12)
+    image = Image.new("1", (40, 20), 0)
+    draw_text(ImageDraw.Draw(image), 2, 14, "lei", font, 1)
+    pen = 2 + int(text_bbox(font, "le")[2])  # the i starts after "le"'s ink
+    i_columns = range(pen, image.getbbox()[2])
+    rows = _ink_rows_of(image, i_columns)
+    inked = [y for y, ink in enumerate(rows) if ink]
+    assert any(not rows[y] for y in range(inked[0], inked[-1])), "dot and stem merge"

@@ -334,11 +334,13 @@ def test_prior_price_line_or_the_note_never_a_made_up_number(
     model = models["2.9-bwr"]
     element = element_of(templates["promo"], model, "prior_price")
     with_number = make_content(promo=promo_info(prior=899))
-    assert prior_price_text(element, with_number) == "Lowest price 30 days before: 8,99\u00a0lei"
+    assert prior_price_text(element, with_number) == (
+        "Cel mai mic preț din ultimele 30 de zile: 8,99\u00a0lei"
+    )
     note = "Price history shorter than 30 days"
     assert prior_price_text(element, make_content(promo=promo_info(prior=None, note=note))) == note
     silent = make_content(promo=promo_info(prior=None, note=None))
-    assert prior_price_text(element, silent) == element.no_history_text
+    assert prior_price_text(element, silent) == "Istoric de preț insuficient pentru prețul anterior"
     assert not any(ch.isdigit() for ch in element.no_history_text)
     assert prior_price_text(element, make_content()) is None
     images = {
@@ -355,10 +357,10 @@ def test_prior_price_line_or_the_note_never_a_made_up_number(
 @pytest.mark.parametrize(
     ("level", "restock", "expected"),
     [
-        ("in_stock", None, "In stock"),
-        ("low", None, "Low stock"),
-        ("out", None, "Out of stock"),
-        ("out", date(2025, 4, 2), "Out of stock · back 02.04.2025"),
+        ("in_stock", None, "În stoc"),
+        ("low", None, "Stoc limitat"),
+        ("out", None, "Stoc epuizat"),
+        ("out", date(2025, 4, 2), "Stoc epuizat · revine pe 02.04.2025"),
     ],
 )
 def test_stock_badge_text(

@@ -4,9 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
 from esl_controller.config import PROJECT_ROOT
+from esl_controller.labels.fonts import get_font
 from esl_controller.labels.hardware import HardwareModel
+from esl_controller.labels.render import _Canvas, fit_text
 from esl_controller.labels.templates import (
     ELEMENT_TYPES,
     LabelTemplate,
@@ -180,3 +183,39 @@ def test_every_element_type_has_a_schema() -> None:
         "text", "name", "price", "unit_price", "old_price", "prior_price", "stock_badge",
         "barcode", "qr", "image", "logo", "rect", "line",
     }  # fmt: skip
+
+
+def test_single_line_words_fit_their_box_at_their_designed_size(
+    templates: dict[str, LabelTemplate],
+) -> None:
+    """A box shorter than its font's line makes every label fall back to a smaller size."""
+    too_short = []
+    for template in templates.values():
+        for key, layout in template.layouts.items():
+            for element in layout.elements:
+                if not element.font or element.type in ("barcode", "price", "name"):
+                    continue
+                if element.max_lines != 1:
+                    continue
+                ascent, descent = get_font(
+                    element.font, element.size, layout.fonts_dir
+                ).getmetrics()
+                if ascent + descent > element.box.h:
+                    too_short.append(
+                        f"{template.name} {key} {element.type} {element.field}: "
+                        f"{element.size} px needs {ascent + descent} px, box is {element.box.h}"
+                    )
+    assert too_short == []
+
+
+def test_brand_and_size_render_at_their_designed_size_on_2_9_inch_labels(
+    templates: dict[str, LabelTemplate], models: dict[str, HardwareModel]
+) -> None:
+    model = models["2.9-bwr"]
+    for name in ("price", "stock"):
+        layout = templates[name].layout_for(model)
+        canvas = _Canvas(Image.new("P", (layout.width, layout.height)), layout, model)
+        for element in layout.elements:
+            if element.field in ("brand", "size_text"):
+                fitted = fit_text("Zuzu Lei 500 g", element, canvas)
+                assert fitted.font.size == element.size == 13, f"{name} {element.field}"

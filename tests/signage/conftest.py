@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from esl_controller.config import Settings
 from esl_controller.mqtt import MqttClient
@@ -29,8 +30,13 @@ def driver(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def player_channel(driver: str, settings: Settings, mqtt_session: MqttClient) -> PlayerChannel:
-    [channel] = open_channels([driver], ChannelContext(settings, mqtt=mqtt_session))
+def player_channel(
+    driver: str, settings: Settings, mqtt_session: MqttClient, engine: Engine
+) -> Iterator[PlayerChannel]:
+    context = ChannelContext(settings, mqtt=mqtt_session, engine=engine)
+    [channel] = open_channels([driver], context)
+    yield channel
+    channel.close()
     return channel
 
 

@@ -70,7 +70,7 @@ def test_regular_price_slide():
         "ro-RO",
     )
     assert slide.promo is None
-    assert (slide.stock, slide.stock_level) == ("In stock", "in_stock")
+    assert (slide.stock, slide.stock_level) == ("În stoc", "in_stock")
 
 
 def test_promotion_states_struck_price_prior_price_and_its_last_day():
@@ -78,10 +78,10 @@ def test_promotion_states_struck_price_prior_price_and_its_last_day():
     assert slide.price.text == f"19,99{NBSP}lei"
     assert slide.unit_price == f"49,98{NBSP}lei/kg"
     assert slide.promo is not None
-    assert slide.promo.band == "PROMO"
+    assert slide.promo.band == "PROMOȚIE"
     assert slide.promo.was.text == f"24,99{NBSP}lei"
-    assert slide.promo.prior == f"Lowest price 30 days before: 24,99{NBSP}lei"
-    assert slide.promo.ends == "until 19.03.2026"
+    assert slide.promo.prior == f"Cel mai mic preț din ultimele 30 de zile: 24,99{NBSP}lei"
+    assert slide.promo.ends == "până la 19.03.2026"
 
 
 def test_fake_discount_shows_the_price_without_a_reduction():
@@ -100,7 +100,7 @@ def test_progressive_reduction_is_stated_against_the_earlier_promotion_price():
     _, slide = slide_of(promotions=[first, deeper])
     assert slide.price.text == f"17,99{NBSP}lei"
     assert slide.promo.was.text == f"24,99{NBSP}lei"
-    assert slide.promo.prior == f"Lowest price 30 days before: 21,99{NBSP}lei"
+    assert slide.promo.prior == f"Cel mai mic preț din ultimele 30 de zile: 21,99{NBSP}lei"
 
 
 def test_promotion_without_history_says_so_and_invents_no_prior_price():
@@ -111,7 +111,7 @@ def test_promotion_without_history_says_so_and_invents_no_prior_price():
 def test_out_of_stock_with_restock_date():
     product = replace(PRODUCT, stock=0, restock_date=NOW.date() + timedelta(days=4))
     _, slide = slide_of(product=product)
-    assert (slide.stock, slide.stock_level) == ("Out of stock · back 18.03.2026", "out")
+    assert (slide.stock, slide.stock_level) == ("Stoc epuizat · revine pe 18.03.2026", "out")
 
 
 def test_words_can_be_given_in_the_store_language():

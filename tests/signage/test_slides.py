@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from esl_controller.labels.content import LabelContent, Money, PromoInfo, StockInfo, UnitPrice
+from esl_controller.signage.slide_content import build_slide_content
 from esl_controller.signage.slides import PROMO_RED, render_promo_slide
 
 
@@ -67,3 +68,18 @@ def test_unknown_locale_is_refused_with_its_name():
 def test_absurd_size_is_refused():
     with pytest.raises(ValueError, match="outside"):
         render_promo_slide(content(), 10, 10)
+
+
+def prior_price_line(label: LabelContent) -> str:
+    slide = build_slide_content(label)
+    return slide.promo.prior if slide.promo else ""
+
+
+def test_the_prior_price_statement_is_in_the_store_language_as_on_the_label():
+    romanian = content(promo=PROMO)
+    assert prior_price_line(romanian) == "Cel mai mic preț din ultimele 30 de zile: 54,99\u00a0lei"
+    german = content(locale="de_DE", price=Money(4999, "EUR"), promo=PROMO)
+    assert prior_price_line(german).startswith("Niedrigster Preis der letzten 30 Tage: ")
+    assert prior_price_line(content()) == ""
+    unknown = dataclasses.replace(PROMO, prior_lowest=None, prior_note="Istoric 12/30 zile")
+    assert prior_price_line(content(promo=unknown)) == "Istoric 12/30 zile"

@@ -8,13 +8,16 @@ that driver to the same contract.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import paho.mqtt.client as paho
+import requests
 
+from esl_controller import db
 from esl_controller.config import Settings
 from esl_controller.mqtt import parse_mqtt_url
 from esl_controller.signage import protocol
@@ -133,3 +136,140 @@ class MqttPlayerPeer:
 
 PeerFactory = Callable[[Settings, str], PlayerPeer]
 PEERS: dict[str, PeerFactory] = {"mqtt": MqttPlayerPeer}
+
+
+class BrowserPlayerPeer:
+    """The page at /screen from the player's side, without a browser: its own credential,
+    the Server-Sent Events stream, and the HTTP posts (docs/screens.md)."""
+
+    def __init__(self, settings: Settings, player: str) -> None:
+        self.player = player
+        self._server = ScreenServer.for_settings(settings)
+        self._token = self._server.credential(player)
+        self._events: list[tuple[str, str]] = []
+        self._changed = threading.Condition()
+        self._stream: requests.Response | None = None
+        self._reader: threading.Thread | None = None
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def connect(self) -> None:
+        stream = requests.get(
+            self._server.url + "/screen/api/events",
+            headers=self._headers(),
+            stream=True,
+            timeout=(WAIT_S, None),
+        )
+        stream.raise_for_status()
+        self._stream = stream
+        ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, args=(stream, ready), daemon=True)
+        self._reader.start()
+        assert ready.wait(WAIT_S), "the stream never said it was ready"
+        self._status({"state": "online", "now_playing": "welcome"})
+
+    def _read(self, stream: requests.Response, ready: threading.Event) -> None:
+        kind, data = "message", []
+        try:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line is None:
+                    continue
+                if line == "":
+                    if data:
+                        if kind == "ready":
+                            ready.set()
+                        with self._changed:
+                            self._events.append((kind, "\n".join(data)))
+                            self._changed.notify_all()
+                    kind, data = "message", []
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+        except (requests.RequestException, AttributeError, ValueError):
+            return  # the stream was closed under the reader
+
+    def _status(self, body: dict[str, Any]) -> None:
+        response = requests.post(
+            self._server.url + "/screen/api/status",
+            json=body,
+            headers=self._headers(),
+            timeout=WAIT_S,
+        )
+        response.raise_for_status()
+
+    def disconnect(self, clean: bool = True) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        if clean:
+            self._status({"state": "offline"})
+        stream.close()  # a page that vanishes says nothing: the heartbeats stop
+
+    def _payloads(self, kind: str) -> list[str]:
+        with self._changed:
+            return [data for got, data in self._events if got == kind]
+
+    def playlists(self) -> list[protocol.PlaylistMessage]:
+        return [protocol.parse_playlist_message(p) for p in self._payloads("playlist")]
+
+    def overrides(self) -> list[protocol.OverrideCommand]:
+        return [protocol.parse_override(p) for p in self._payloads("override")]
+
+    def reverts(self) -> list[int]:
+        return [protocol.parse_revert(p).override_id for p in self._payloads("revert")]
+
+    def send_plays(self, plays: Sequence[protocol.Play]) -> None:
+        body = {"plays": json.loads(protocol.pop_payload(plays)), "version": "peer"}
+        response = requests.post(
+            self._server.url + "/screen/api/plays",
+            json=body,
+            headers=self._headers(),
+            timeout=WAIT_S,
+        )
+        response.raise_for_status()
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_S) -> bool:
+        with self._changed:
+            return self._changed.wait_for(condition, timeout)
+
+    def close(self) -> None:
+        self.disconnect(clean=False)
+
+
+class ScreenServer:
+    """The web app on a free port over the test's database, one per database."""
+
+    _running: ClassVar[dict[str, ScreenServer]] = {}  # by database: one per test
+
+    def __init__(self, settings: Settings) -> None:
+        from werkzeug.serving import make_server
+
+        from esl_controller.web import create_app
+
+        self.engine = db.make_engine(settings.resolved_database_url)
+        db.init_db(self.engine)
+        self._server = make_server("127.0.0.1", 0, create_app(settings, self.engine), threaded=True)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ScreenServer:
+        key = settings.resolved_database_url
+        server = cls._running.get(key)
+        if server is None:
+            server = cls._running[key] = cls(settings)
+        return server
+
+    def credential(self, player: str) -> str:
+        from esl_controller.web.auth import PLAYER_ROLE, create_user, find_user, issue_api_token
+
+        with db.session_scope(self.engine) as session:
+            if find_user(session, player) is None:
+                create_user(session, player, uuid.uuid4().hex, PLAYER_ROLE)
+            return issue_api_token(session, player)
+
+
+PEERS["browser"] = BrowserPlayerPeer

@@ -191,7 +191,10 @@ def app(settings: Settings, engine: Engine, seed: Seed) -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A client whose "browser" asks for English, as the page assertions are written."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.9"
+    return client
 
 
 def csrf_token_from(client: FlaskClient, path: str = "/login") -> str:

@@ -40,7 +40,7 @@ def _pages(app, ads: Ads, run_id: int) -> list[str]:
             continue
         if rule.endpoint.startswith(NOT_PAGE_PREFIXES):
             continue
-        if rule.rule.startswith(("/api/", "/static/")) or rule.endpoint == "static":
+        if rule.rule.startswith(("/api/", "/static/", "/screen")) or rule.endpoint == "static":
             continue
         if not set(rule.arguments) <= set(ids):
             continue

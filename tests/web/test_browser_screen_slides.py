@@ -127,10 +127,10 @@ def test_promotion_slide_shows_the_reduction_as_the_label_does(screen):
     page = screen("promo", "1080p")
     from playwright.sync_api import expect
 
-    expect(page.locator("[data-field='promo.band']")).to_have_text("PROMO")
+    expect(page.locator("[data-field='promo.band']")).to_have_text("PROMOȚIE")
     expect(page.locator("[data-field='promo.was']")).to_have_text("24,99\u00a0lei")
     expect(page.locator("[data-field='promo.prior']")).to_have_text(
-        "Lowest price 30 days before: 24,99\u00a0lei"
+        "Cel mai mic preț din ultimele 30 de zile: 24,99\u00a0lei"
     )
     struck = page.locator("[data-field='promo.was']").evaluate(
         "el => getComputedStyle(el).textDecorationLine"

@@ -72,11 +72,11 @@ def test_promotion_slide_states_price_struck_price_prior_price_and_unit_price(
     assert response.mimetype == "text/html"
     fields = fields_of(response.get_data(as_text=True))
     assert fields["price"] == lei("19,99")
-    assert fields["promo.band"] == "PROMO"
+    assert fields["promo.band"] == "PROMOȚIE"
     assert fields["promo.was"] == lei("24,99")
-    assert fields["promo.prior"] == "Lowest price 30 days before: " + lei("24,99")
+    assert fields["promo.prior"] == "Cel mai mic preț din ultimele 30 de zile: " + lei("24,99")
     assert fields["unit_price"] == lei("49,98") + "/kg"
-    assert fields["promo.ends"].startswith("until ")
+    assert fields["promo.ends"].startswith("până la ")
     assert fields["name"] == "Cașcaval Dalia"
     policy = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in policy and "script-src 'self'" in policy
@@ -95,19 +95,19 @@ def test_progressive_reduction_is_stated_against_the_earlier_promotion(client, s
     fields = fields_of(get_slide(client, "progressive", slide_screen_token).get_data(as_text=True))
     assert fields["price"] == lei("17,99")
     assert fields["promo.was"] == lei("24,99")
-    assert fields["promo.prior"] == "Lowest price 30 days before: " + lei("21,99")
+    assert fields["promo.prior"] == "Cel mai mic preț din ultimele 30 de zile: " + lei("21,99")
 
 
 def test_promotion_without_history_says_the_prior_price_is_unknown(client, slide_screen_token):
     fields = fields_of(get_slide(client, "no_history", slide_screen_token).get_data(as_text=True))
     assert fields["price"] == lei("9,99")
     assert fields["promo.prior"] == "Preț anterior indisponibil: istoric 2/30 zile"
-    assert fields["stock"] == "Low stock"
+    assert fields["stock"] == "Stoc limitat"
 
 
 def test_plain_price_out_of_stock(client, slide_screen_token):
     fields = fields_of(get_slide(client, "plain", slide_screen_token).get_data(as_text=True))
-    assert (fields["price"], fields["stock"]) == (lei("8,99"), "Out of stock")
+    assert (fields["price"], fields["stock"]) == (lei("8,99"), "Stoc epuizat")
     assert "promo.band" not in fields
 
 
@@ -196,7 +196,9 @@ def test_slide_html_states_the_label_prices_in_every_situation(app: Flask, situa
         html = render_template("screen_slide.html", slide=slide, price_size=price_size(slide))
     fields = fields_of(html)
     assert fields["price"] == money_text(label.price, label.locale, NBSP)
-    assert ("promo.band" in fields) == (label.promo is not None) == ("PROMO" in html)
+    assert (
+        ("promo.band" in fields) == (label.promo is not None) == ('data-field="promo.band"' in html)
+    )
     if label.promo is not None:
         assert fields["promo.was"] == money_text(label.promo.was, label.locale, NBSP)
         if label.promo.prior_lowest is not None:

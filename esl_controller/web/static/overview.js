@@ -1,4 +1,6 @@
 // Keeps the overview counts live: polls /api/v1/summary and fills every [data-field].
+// Words and the store's time zone come from the page (data-* on #summary), so they follow
+// the dashboard's language and show the store's clock, not the browser's.
 "use strict";
 
 const REFRESH_MS = 3000;
@@ -7,7 +9,19 @@ function pick(data, path) {
   return path.split(".").reduce((value, key) => (value == null ? undefined : value[key]), data);
 }
 
-function renderIncidents(table, counts) {
+function words(section, key, values) {
+  let text = section.dataset[key] || "";
+  for (const [name, value] of Object.entries(values || {})) text = text.replace("{" + name + "}", value);
+  return text;
+}
+
+function storeTime(section) {
+  const zone = section.dataset.timeZone || "UTC";
+  const time = new Date().toLocaleTimeString(section.dataset.lang || undefined, { timeZone: zone });
+  return time + " " + zone;
+}
+
+function renderIncidents(section, table, counts) {
   const body = table.querySelector("tbody");
   body.replaceChildren();
   const kinds = Object.keys(counts).sort();
@@ -15,7 +29,7 @@ function renderIncidents(table, counts) {
     const row = body.insertRow();
     const cell = row.insertCell();
     cell.className = "muted";
-    cell.textContent = "No incidents.";
+    cell.textContent = words(section, "textNoIncidents");
     return;
   }
   for (const kind of kinds) {
@@ -38,9 +52,10 @@ function render(section, data) {
   const progress = document.getElementById("labels-progress");
   progress.max = Math.max(data.labels.bound, 1);
   progress.value = data.labels.up_to_date;
-  renderIncidents(document.getElementById("incident-counts"), data.incidents_by_kind);
-  document.getElementById("refreshed").textContent =
-    "Last refreshed " + new Date().toLocaleTimeString() + ".";
+  renderIncidents(section, document.getElementById("incident-counts"), data.incidents_by_kind);
+  document.getElementById("refreshed").textContent = words(section, "textRefreshed", {
+    time: storeTime(section),
+  });
 }
 
 async function refresh(section) {
@@ -55,7 +70,9 @@ async function refresh(section) {
     }
     if (response.ok) render(section, await response.json());
   } catch (error) {
-    document.getElementById("refreshed").textContent = "Refresh failed: " + error.message;
+    document.getElementById("refreshed").textContent = words(section, "textFailed", {
+      reason: error.message,
+    });
   }
 }
 
