@@ -1,17 +1,18 @@
-"""`esl-controller station ...` and `esl-controller label link|unlink`, next to what they manage."""
+"""`esl-controller station ...` and `esl-controller label link|unlink|import`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import BinaryIO
 
 import click
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from esl_controller import db
+from esl_controller import audit, db
 from esl_controller.config import Settings
-from esl_controller.esl import label_links, stations
+from esl_controller.esl import label_links, link_import, station_health, stations
 from esl_controller.models import BaseStation, Label
 
 
@@ -77,10 +78,15 @@ def station_list() -> None:
         ).all()
         for row in rows:
             state = "online" if row.online else "offline"
-            eta = f", ETA {row.eta_s:.0f} s" if row.eta_s is not None else ""
+            health = station_health.load_health(session, row.id, row.eta_s)
+            queue = f"{health.pending} pending, {health.sent} sent"
+            if health.eta.source != station_health.EtaSource.EMPTY:
+                queue += f", ETA {health.eta.seconds:.0f} s ({health.eta.source})"
+            if health.progress:
+                queue += f", {health.progress.done} of {health.progress.total} done"
             click.echo(
                 f"{row.id}\t{row.driver}\t{state}\t{counts.get(row.id, 0)} labels\t"
-                f"queue {row.queue_depth}{eta}\t{row.name}"
+                f"{queue}\t{row.name}"
             )
 
 
@@ -117,12 +123,19 @@ def label() -> None:
 @label.command("link")
 @click.argument("label_id")
 @click.argument("gtin")
-@click.option("--template", default=None, help="Template (default: the label's, or price).")
-def label_link(label_id: str, gtin: str, template: str | None) -> None:
+@click.option(
+    "--template", default=None, help="Template (default: auto for a new link, else the label's)."
+)
+@click.option("--relink", is_flag=True, help="Move a label that shows another product.")
+def label_link(label_id: str, gtin: str, template: str | None, relink: bool) -> None:
     """Show product GTIN on label LABEL_ID from its next update."""
     with _session() as (session, settings):
         try:
-            row = label_links.link_label(session, settings, label_id, gtin, template)
+            row = label_links.link_label(
+                session, settings, label_id, gtin, template, actor=audit.CLI_ACTOR, relink=relink
+            )
+        except label_links.AlreadyLinked as exc:
+            raise click.ClickException(f"{exc} (add --relink)") from exc
         except LookupError as exc:
             raise click.ClickException(str(exc.args[0])) from exc
         except label_links.LinkError as exc:
@@ -135,7 +148,29 @@ def label_link(label_id: str, gtin: str, template: str | None) -> None:
 def label_unlink(label_id: str) -> None:
     with _session() as (session, settings):
         try:
-            label_links.unlink_label(session, settings, label_id)
+            label_links.unlink_label(session, settings, label_id, actor=audit.CLI_ACTOR)
         except LookupError as exc:
             raise click.ClickException(str(exc.args[0])) from exc
         click.echo(f"unlinked {label_id}")
+
+
+@label.command("import")
+@click.argument("path", type=click.File("rb"))
+@click.option("--relink", is_flag=True, help="Move labels that show another product.")
+def label_import(path: BinaryIO, relink: bool) -> None:
+    """Link labels from a CSV file: label id; GTIN; template (`;` or `,`, UTF-8).
+
+    Each row is judged alone: good rows are linked, bad rows are listed with their line and
+    the reason, and the command then exits with status 1."""
+    with _session() as (session, settings):
+        try:
+            report = link_import.import_links(
+                session, settings, path.read(), actor=audit.CLI_ACTOR, relink=relink
+            )
+        except link_import.ImportFileError as exc:
+            raise click.ClickException(f"nothing imported: {exc}") from exc
+    click.echo(f"linked {report.linked} of {len(report.results)} rows")
+    for row in report.errors:
+        click.echo(f"line {row.line}: {row.label_id or '(no label)'}: {row.error}", err=True)
+    if report.errors:
+        raise SystemExit(1)

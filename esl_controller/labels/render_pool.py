@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from esl_controller.config import PROJECT_ROOT
+from esl_controller.labels.auto_template import resolve_template
 from esl_controller.labels.content import LabelContent
 from esl_controller.labels.hardware import HardwareModel, load_hardware_models
 from esl_controller.labels.planes import PackedImage, pack_image
@@ -54,10 +55,18 @@ class LabelRenderer:
         model = self.models.get(job.model)
         if model is None:
             raise TemplateError(f"label {job.label_id}: unknown hardware model {job.model!r}")
-        template = self.templates.get(job.template)
+        name = resolve_template(
+            job.template, job.content, lambda candidate: self.fits(candidate, model)
+        )
+        template = self.templates.get(name)
         if template is None:
-            raise TemplateError(f"label {job.label_id}: unknown template {job.template!r}")
+            raise TemplateError(f"label {job.label_id}: unknown template {name!r}")
         return render_label(template, job.content, model), model
+
+    def fits(self, template: str, model: HardwareModel) -> bool:
+        """Whether `template` has a layout for the panel of `model`."""
+        chosen = self.templates.get(template)
+        return chosen is not None and model.size_key in chosen.layouts
 
     def encode(self, job: RenderJob) -> RenderOutcome:
         try:

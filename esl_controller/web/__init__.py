@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         dashboard,
         database,
         i18n,
+        link_import_views,
         media_views,
         openapi,
         plays_api,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         screen_views,
         screens_api,
         security_headers,
+        shelf_views,
         signage_api,
         signage_views,
         station_views,
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     stations_api.init_app(app)
     catalogue_api.init_app(app)
     station_views.init_app(app)
+    shelf_views.init_app(app)
+    link_import_views.init_app(app)
     plays_api.init_app(app)
     screen_api.init_app(app)
     screen_views.init_app(app)

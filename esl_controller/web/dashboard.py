@@ -9,9 +9,12 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import NotFound
 
+from esl_controller.config import Settings
 from esl_controller.esl import commands
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.esl.stations import known_drivers
+from esl_controller.labels.auto_template import AUTO_TEMPLATE
+from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
@@ -22,6 +25,11 @@ from esl_controller.web.schemas import (
     LabelQuerySchema,
 )
 
+ETA_SOURCES = {
+    "station": "station's estimate",
+    "measured": "at its measured pace",
+    "nominal": "at nominal airtime",
+}
 LABELS_PER_PAGE = 50
 INCIDENTS_PER_PAGE = 50
 
@@ -30,7 +38,18 @@ bp = Blueprint("dashboard", __name__)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(format_duration, "duration")
     app.add_template_global(page_url, "page_url")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def page_url(offset: int) -> str:
@@ -90,7 +109,14 @@ def label(label_id: str) -> str:
         colours=LED_COLOURS,
         patterns=LED_PATTERNS,
         max_seconds=LED_MAX_SECONDS,
+        link_templates=link_template_names(get_settings()),
     )
+
+
+def link_template_names(settings: Settings) -> list[str]:
+    """What a label can be linked with: "auto" first, then every loaded template."""
+    names = sorted(shared_renderer(settings.templates_dir).templates)
+    return [AUTO_TEMPLATE, *names]
 
 
 @bp.post("/labels/<label_id>/repush")
@@ -163,6 +189,7 @@ def base_stations() -> str:
         "base_stations.html",
         stations=queries.list_base_stations(get_session()),
         drivers=known_drivers(),
+        eta_sources=ETA_SOURCES,
     )
 
 

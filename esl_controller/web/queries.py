@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from esl_controller.ads.currency import to_major
 from esl_controller.clock import utcnow
+from esl_controller.esl import station_health
 from esl_controller.models import (
     Advertiser,
     BaseStation,
@@ -46,6 +47,7 @@ class LabelFilters:
     base_station: str | None = None
     template: str | None = None
     q: str | None = None  # text in the label id, product name or GTIN
+    new: bool = False  # only labels a station reported that were never linked
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class Page:
         return self.offset > 0
 
 
+# A "new" label: reported by a station, never linked, never sent an image. An unlinked
+# label that once showed a product has a sequence number and is not new.
+IS_NEW_LABEL = and_(Label.state == "unbound", Label.product_id.is_(None), Label.seq == 0)
+
+
 @dataclass(frozen=True)
 class Summary:
     labels_by_state: dict[str, int]
@@ -72,6 +79,7 @@ class Summary:
     stations_offline: int
     outbox_queue: int
     incidents_by_kind: dict[str, int] = field(default_factory=dict)
+    labels_new: int = 0
 
     @property
     def labels_bound(self) -> int:
@@ -88,6 +96,7 @@ class Summary:
                 "total": self.labels_total,
                 "bound": self.labels_bound,
                 "up_to_date": self.labels_up_to_date,
+                "new": self.labels_new,
             },
             "base_stations": {"online": self.stations_online, "offline": self.stations_offline},
             "outbox_queue": self.outbox_queue,
@@ -114,6 +123,7 @@ def summary(session: Session) -> Summary:
         stations_offline=online.get(False, 0),
         outbox_queue=queue or 0,
         incidents_by_kind=incident_counts(session),
+        labels_new=session.scalar(select(func.count()).select_from(Label).where(IS_NEW_LABEL)) or 0,
     )
 
 
@@ -147,6 +157,7 @@ def _label_columns() -> Select:
         Label.shown_seq,
         Label.seq,
         Label.updated_at,
+        IS_NEW_LABEL.label("is_new"),
     ).outerjoin(Product, Product.id == Label.product_id)
 
 
@@ -157,6 +168,8 @@ def _apply_label_filters(query: Select, filters: LabelFilters) -> Select:
         query = query.where(Label.base_station_id == filters.base_station)
     if filters.template:
         query = query.where(Label.template == filters.template)
+    if filters.new:
+        query = query.where(IS_NEW_LABEL)
     if filters.q:
         pattern = f"%{_escape_like(filters.q)}%"
         query = query.where(
@@ -233,7 +246,23 @@ def list_base_stations(session: Session) -> list[dict[str, Any]]:
         .outerjoin(label_counts, label_counts.c.base_station_id == BaseStation.id)
         .order_by(BaseStation.id)
     ).mappings()
-    return [dict(row) for row in rows]
+    return [_with_health(session, dict(row)) for row in rows]
+
+
+def _with_health(session: Session, row: dict[str, Any]) -> dict[str, Any]:
+    health = station_health.load_health(session, row["id"], row["eta_s"])
+    progress = health.progress
+    row.update(
+        pending=health.pending,
+        sent=health.sent,
+        queue_eta_s=health.eta.seconds,
+        eta_source=str(health.eta.source),
+        seconds_per_image=health.seconds_per_image,
+        progress_done=progress.done if progress else None,
+        progress_total=progress.total if progress else None,
+        progress_percent=progress.percent if progress else None,
+    )
+    return row
 
 
 def base_station_ids(session: Session) -> list[str]:

@@ -49,6 +49,9 @@ class LabelQuerySchema(PagingSchema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "text in the label id, product name or GTIN"},
     )
+    new = fields.Boolean(
+        metadata={"description": "only new labels: reported by a station, never linked"}
+    )
 
 
 class IncidentQuerySchema(PagingSchema):
@@ -114,6 +117,7 @@ class LabelSchema(Schema):
     temperature = fields.Float(allow_none=True, metadata={"description": "degrees C"})
     last_seen = UtcDateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
+    is_new = fields.Boolean(metadata={"description": "reported by a station, never linked"})
     seq = BoundedInteger()
     shown_seq = BoundedInteger()
     updated_at = UtcDateTime()
@@ -157,6 +161,7 @@ class LabelCountsSchema(Schema):
     total = BoundedInteger()
     bound = BoundedInteger(metadata={"description": "labels with a product (not unbound)"})
     up_to_date = BoundedInteger(metadata={"description": "labels whose image is acked"})
+    new = BoundedInteger(metadata={"description": "labels reported by a station, never linked"})
 
 
 class StationCountsSchema(Schema):
@@ -184,6 +189,22 @@ class BaseStationSchema(Schema):
         allow_none=True,
         metadata={"description": "the station's estimate, in seconds, for what it still holds"},
     )
+    pending = BoundedInteger(metadata={"description": "commands waiting for the station"})
+    sent = BoundedInteger(metadata={"description": "commands on air, waiting for confirmation"})
+    queue_eta_s = fields.Float(
+        metadata={"description": "seconds until the queue is through (see eta_source)"}
+    )
+    eta_source = fields.String(
+        metadata={"enum": ["station", "measured", "nominal", "empty"]},
+    )
+    seconds_per_image = fields.Float(
+        allow_none=True, metadata={"description": "pace of the station's recent confirmations"}
+    )
+    progress_done = BoundedInteger(
+        allow_none=True, metadata={"description": "done since the oldest waiting command"}
+    )
+    progress_total = BoundedInteger(allow_none=True)
+    progress_percent = BoundedInteger(allow_none=True)
 
 
 class BaseStationListSchema(Schema):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, request
 from marshmallow import Schema, fields, validate
 
-from esl_controller.esl import label_links, stations
+from esl_controller.esl import label_links, link_import, stations
 from esl_controller.topic_levels import MAX_ID_LENGTH
 from esl_controller.web import auth
 from esl_controller.web.api import ApiError, api_blueprint, load_body
@@ -47,7 +47,16 @@ class StationCreatedSchema(Schema):
 
 class LabelLinkSchema(Schema):
     gtin = fields.String(required=True, validate=validate.Length(min=8, max=14))
-    template = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    template = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": 'default "auto": price, promo while one runs, not-for-sale'},
+    )
+    relink = fields.Boolean(
+        load_default=False,
+        metadata={"description": "confirm moving a label that shows another product"},
+    )
 
 
 class LabelLinkedSchema(Schema):
@@ -55,6 +64,20 @@ class LabelLinkedSchema(Schema):
     product_id = BoundedInteger(allow_none=True)
     template = fields.String()
     state = fields.String()
+
+
+class ImportRowSchema(Schema):
+    line = BoundedInteger()
+    label_id = fields.String()
+    gtin = fields.String()
+    ok = fields.Boolean()
+    error = fields.String(allow_none=True, metadata={"description": "why the row was refused"})
+
+
+class ImportReportSchema(Schema):
+    linked = BoundedInteger()
+    refused = BoundedInteger()
+    rows = fields.List(fields.Nested(ImportRowSchema))
 
 
 def init_app(app: Flask) -> None:
@@ -195,15 +218,24 @@ def link_label(label_id: str) -> Any:
         400: BadRequest
         401: Unauthorized
         404: NotFound
+        409: {description: the label shows another product; send relink true to move it}
         422: {description: the product or template does not fit (the message says why)}
     """
     body = load_body(LabelLinkSchema())
     try:
         row = label_links.link_label(
-            get_session(), get_settings(), label_id, body["gtin"], body["template"]
+            get_session(),
+            get_settings(),
+            label_id,
+            body["gtin"],
+            body["template"],
+            actor=g.api_user.username,
+            relink=body["relink"],
         )
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
+    except label_links.AlreadyLinked as exc:
+        raise ApiError(409, str(exc)) from exc
     except label_links.LinkError as exc:
         raise ApiError(422, str(exc)) from exc
     return _linked(row)
@@ -229,7 +261,65 @@ def unlink_label(label_id: str) -> Any:
         404: NotFound
     """
     try:
-        row = label_links.unlink_label(get_session(), get_settings(), label_id)
+        row = label_links.unlink_label(
+            get_session(), get_settings(), label_id, actor=g.api_user.username
+        )
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
     return _linked(row)
+
+
+@bp.post("/labels/import")
+@auth.api_auth()
+def import_label_links() -> Any:
+    """Link labels from a CSV file.
+    ---
+    post:
+      tags: [labels]
+      summary: "Rows of label id; GTIN; template (';' or ','; UTF-8), each judged alone"
+      parameters:
+        - in: query
+          name: relink
+          schema: {type: boolean}
+          description: move labels that already show another product
+      requestBody:
+        content:
+          text/csv:
+            schema: {type: string}
+      responses:
+        200:
+          description: what each row became; refused rows say why
+          content:
+            application/json:
+              schema: ImportReportSchema
+        401: Unauthorized
+        422: {description: the file cannot be read at all; nothing was changed}
+    """
+    session = get_session()
+    try:
+        report = link_import.import_links(
+            session,
+            get_settings(),
+            request.get_data(),
+            actor=g.api_user.username,
+            relink=request.args.get("relink", "").lower() in ("1", "true", "yes"),
+        )
+    except link_import.ImportFileError as exc:
+        session.rollback()
+        raise ApiError(422, str(exc)) from exc
+    return ImportReportSchema().dump(
+        {
+            "linked": report.linked,
+            "refused": len(report.errors),
+            "rows": [
+                {
+                    "line": row.line,
+                    "label_id": row.label_id,
+                    "gtin": row.gtin,
+                    "ok": row.ok,
+                    "error": row.error,
+                }
+                for row in report.results
+            ],
+        }
+    )

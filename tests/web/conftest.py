@@ -283,6 +283,24 @@ def page(browser, live_server: str) -> Iterator:
     context.close()
 
 
+PHONE = {"width": 375, "height": 812}
+
+
+@pytest.fixture
+def phone_page(browser, live_server: str) -> Iterator:
+    """Like `page`, on a phone-sized screen (375 x 812, touch)."""
+    context = browser.new_context(base_url=live_server, viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: message.type == "error" and page.console_errors.append(message.text),
+    )
+    yield page
+    context.close()
+
+
 def browser_log_in(page, credentials: tuple[str, str] = MANAGER) -> None:
     page.goto("/login")
     page.fill("input[name=username]", credentials[0])

@@ -85,7 +85,7 @@ def test_label_page_shows_preview_details_history_and_actions(manager_client: Fl
     assert "no ack after 5 attempts" in html
     assert 'action="/labels/L-FAILED/repush"' in html
     assert 'action="/labels/L-FAILED/flash"' in html
-    assert html.count('name="csrf_token"') == 3  # logout, re-push, flash
+    assert html.count('name="csrf_token"') == 5  # logout, re-push, flash, link, unlink
 
 
 def test_unbound_label_page_has_no_broken_image(manager_client: FlaskClient):

@@ -76,7 +76,7 @@ def test_request_body_is_the_validating_schema(document: dict[str, Any]):
 def test_query_schema_becomes_parameters(document: dict[str, Any]):
     parameters = document["paths"]["/api/v1/labels"]["get"]["parameters"]
     by_name = {parameter["name"]: parameter for parameter in parameters}
-    assert set(by_name) == {"state", "base_station", "template", "q", "limit", "offset"}
+    assert set(by_name) == {"state", "base_station", "template", "q", "new", "limit", "offset"}
     assert all(parameter["in"] == "query" for parameter in parameters)
     assert "failed" in by_name["state"]["schema"]["enum"]
     assert by_name["limit"]["schema"]["maximum"] == 500

@@ -95,3 +95,28 @@ def test_a_link_that_cannot_be_made_changes_nothing(api, engine, body, status, s
 
 def test_linking_an_unknown_label_is_404(api):
     assert api("POST", "/labels/NOPE/link", {"gtin": "4006381333931"}).status_code == 404
+
+
+def test_moving_a_linked_label_needs_relink_and_is_audited(api, engine):
+    from esl_controller import audit
+
+    assert api("POST", "/labels/L-UNBOUND/link", {"gtin": "4006381333931"}).status_code == 200
+    answer = api("POST", "/labels/L-UNBOUND/link", {"gtin": "5901234123457"})
+    assert answer.status_code == 409 and "already shows" in answer.get_json()["error"]
+    answer = api("POST", "/labels/L-UNBOUND/link", {"gtin": "5901234123457", "relink": True})
+    assert answer.status_code == 200 and answer.get_json()["template"] == "auto"
+    with Session(engine) as s:
+        entries = audit.recent(s, target="label:L-UNBOUND")
+    assert [(e.actor, e.action) for e in entries] == [("bob", "label.link"), ("bob", "label.link")]
+
+
+def test_the_station_list_reports_queue_eta_and_progress(api, manager_client):
+    listed = {item["id"]: item for item in api("GET", "/base-stations").get_json()["items"]}
+    # the seed leaves one pending image on bs-2 and nothing waiting on bs-1
+    assert (listed["bs-2"]["pending"], listed["bs-2"]["sent"]) == (1, 0)
+    assert listed["bs-2"]["eta_source"] == "nominal" and listed["bs-2"]["queue_eta_s"] == 4.0
+    assert (listed["bs-2"]["progress_done"], listed["bs-2"]["progress_total"]) == (0, 1)
+    assert listed["bs-1"]["eta_source"] == "empty" and listed["bs-1"]["progress_total"] is None
+    html = manager_client.get("/base-stations").get_data(as_text=True)
+    assert "1</span> pending" in html and "at nominal airtime" in html
+    assert "0 of 1 (0 %)" in html

@@ -1,0 +1,142 @@
+"""How a base station is doing: what it still has to send, how long that will take, and
+how far a large re-push has come.
+
+The radio is the bottleneck (a 2.9" image is about 4 s of airtime), so the time a queue
+takes is its length times the seconds each image really costs on that station. A station
+that reports its own estimate (an OpenEPaperLink AP, from its tags' check-ins) is
+believed; for the others the pace is measured from their recent confirmations, and before
+there are any a nominal airtime stands in. The arithmetic is pure; `load_health` reads the
+rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from itertools import pairwise
+from statistics import median
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from esl_controller.esl.states import UNDELIVERED, OutboxState
+from esl_controller.models import OutboxMessage
+
+NOMINAL_AIRTIME_S = 4.0  # one 2.9" image on a typical sub-GHz ESL radio
+PACE_SAMPLE = 20  # recent confirmations the pace is measured over
+
+
+class EtaSource(StrEnum):
+    STATION = "station"  # the station's own estimate (its radio schedule)
+    MEASURED = "measured"  # the pace of its recent confirmations
+    NOMINAL = "nominal"  # no confirmations yet: the nominal airtime per image
+    EMPTY = "empty"  # nothing queued
+
+
+@dataclass(frozen=True)
+class QueueEta:
+    seconds: float
+    source: EtaSource
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Work queued since the oldest command still waiting: how much of it is done."""
+
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+@dataclass(frozen=True)
+class StationHealth:
+    pending: int
+    sent: int
+    eta: QueueEta
+    seconds_per_image: float | None
+    progress: Progress | None  # None when nothing is waiting
+
+
+def seconds_per_image(confirmed_at: Sequence[datetime]) -> float | None:
+    """The pace over a run of confirmation times: the median gap between neighbours, so
+    one idle pause between two bursts of work does not count as airtime."""
+    if len(confirmed_at) < 2:
+        return None
+    ordered = sorted(confirmed_at)
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(ordered)]
+    pace = median(gaps)
+    return pace if pace > 0 else None
+
+
+def queue_eta(queued: int, reported_s: float | None, pace_s: float | None) -> QueueEta:
+    if reported_s is not None:
+        return QueueEta(max(reported_s, 0.0), EtaSource.STATION)
+    if queued <= 0:
+        return QueueEta(0.0, EtaSource.EMPTY)
+    if pace_s is not None:
+        return QueueEta(queued * pace_s, EtaSource.MEASURED)
+    return QueueEta(queued * NOMINAL_AIRTIME_S, EtaSource.NOMINAL)
+
+
+def load_health(session: Session, station_id: str, reported_eta_s: float | None) -> StationHealth:
+    counts = dict(
+        session.execute(
+            select(OutboxMessage.state, func.count())
+            .where(
+                OutboxMessage.base_station_id == station_id,
+                OutboxMessage.state.in_(UNDELIVERED),
+            )
+            .group_by(OutboxMessage.state)
+        ).all()
+    )
+    pending, sent = counts.get(OutboxState.PENDING, 0), counts.get(OutboxState.SENT, 0)
+    recent = list(
+        session.scalars(
+            select(OutboxMessage.done_at)
+            .where(
+                OutboxMessage.base_station_id == station_id,
+                OutboxMessage.state == OutboxState.ACKED,
+                OutboxMessage.done_at.is_not(None),
+            )
+            .order_by(OutboxMessage.done_at.desc())
+            .limit(PACE_SAMPLE)
+        )
+    )
+    pace = seconds_per_image(recent)
+    return StationHealth(
+        pending=pending,
+        sent=sent,
+        eta=queue_eta(pending + sent, reported_eta_s, pace),
+        seconds_per_image=pace,
+        progress=_progress(session, station_id) if pending + sent else None,
+    )
+
+
+def _progress(session: Session, station_id: str) -> Progress:
+    oldest = session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.base_station_id == station_id,
+            OutboxMessage.state.in_(UNDELIVERED),
+        )
+    )
+    by_state = session.execute(
+        select(OutboxMessage.state, func.count())
+        .where(
+            OutboxMessage.base_station_id == station_id,
+            OutboxMessage.created_at >= oldest,
+        )
+        .group_by(OutboxMessage.state)
+    ).all()
+    waiting = sum(count for state, count in by_state if state in UNDELIVERED)
+    # a superseded image was replaced, not delivered: it is no part of the work
+    done = sum(
+        count
+        for state, count in by_state
+        if state not in UNDELIVERED and state != OutboxState.SUPERSEDED
+    )
+    return Progress(done=done, total=done + waiting)

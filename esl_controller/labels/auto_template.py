@@ -1,0 +1,30 @@
+"""The "auto" template: a label that follows its product's situation by itself.
+
+A label linked with "auto" shows the price layout normally and the promo layout while a
+promotion that really lowers the price runs, where the promo template has a layout for
+the label's panel (else the price layout, which shows the promo price). A delisted
+product's label is turned to the not-for-sale template before this is asked (see
+labels.catalogue_slice), for every template alike. It is resolved when the label is
+drawn, from the content: the content changes when a promotion starts or ends, so does
+the render fingerprint, and the label is drawn again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from esl_controller.labels.content import LabelContent
+
+AUTO_TEMPLATE = "auto"
+REGULAR_TEMPLATE = "price"
+PROMO_TEMPLATE = "promo"
+
+
+def resolve_template(template: str, content: LabelContent, fits: Callable[[str], bool]) -> str:
+    """The template to draw `content` with; only "auto" depends on the content, and on
+    which templates `fits` the label's panel."""
+    if template != AUTO_TEMPLATE:
+        return template
+    if content.promo is not None and fits(PROMO_TEMPLATE):
+        return PROMO_TEMPLATE
+    return REGULAR_TEMPLATE

@@ -1,0 +1,106 @@
+"""The shelf page: a staff member on the shop floor links a label to a product by phone.
+
+Scan (or type) the label's code, then the product's EAN-13, and confirm. The page is a
+plain form that works without script; web/static/shelf.js adds the camera where the
+browser has a barcode detector. A label that shows another product is moved only after
+the person confirms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from esl_controller.esl import label_links
+from esl_controller.models import Product
+from esl_controller.web.auth import login_required
+from esl_controller.web.database import get_session, get_settings
+
+bp = Blueprint("shelf", __name__, url_prefix="/shelf")
+MAX_CODE_LENGTH = 64
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.get("")
+@login_required
+def page() -> str:
+    label_id = request.args.get("label", "").strip()[:MAX_CODE_LENGTH]
+    return render_template("shelf.html", label_id=label_id, gtin="", error=None, confirm=None)
+
+
+@bp.post("")
+@login_required
+def link() -> Any:
+    label_id = request.form.get("label", "").strip()[:MAX_CODE_LENGTH]
+    gtin = request.form.get("gtin", "").strip()[:MAX_CODE_LENGTH]
+    relink = request.form.get("relink") == "1"
+    template = request.form.get("template", "").strip()[:MAX_CODE_LENGTH] or None
+    back_to_label = request.form.get("back") == "label"
+    if not label_id or not gtin:
+        return _again(
+            label_id, gtin, "Scan or type both the label's code and the product's barcode."
+        )
+    session = get_session()
+    try:
+        label = label_links.link_label(
+            session,
+            get_settings(),
+            label_id,
+            gtin,
+            template,
+            actor=current_user.username,
+            relink=relink,
+        )
+    except LookupError:
+        session.rollback()
+        return _again(
+            "",
+            gtin,
+            f"Label {label_id} is not known here: no base station has reported it yet. "
+            "Check the code, or wait until the label has been heard.",
+            status=404,
+        )
+    except label_links.AlreadyLinked as exc:
+        session.rollback()
+        return _again(label_id, gtin, None, confirm=str(exc), status=409)
+    except label_links.LinkError as exc:
+        session.rollback()
+        return _again(label_id, "", f"{exc}.", status=422)
+    product = session.get(Product, label.product_id)
+    assert product is not None  # just linked, in this transaction
+    flash(
+        f"Label {label.id} now shows {product.name} ({product.gtin}); "
+        "it changes at its next update.",
+        "success",
+    )
+    if back_to_label:
+        return redirect(url_for("dashboard.label", label_id=label.id))
+    return redirect(url_for("shelf.page"))
+
+
+@bp.post("/<label_id>/unlink")
+@login_required
+def unlink(label_id: str) -> Any:
+    try:
+        label_links.unlink_label(
+            get_session(), get_settings(), label_id, actor=current_user.username
+        )
+    except LookupError as exc:
+        flash(str(exc.args[0]), "error")
+        return redirect(url_for("dashboard.labels"))
+    flash(f"Label {label_id} unlinked: it no longer shows a product.", "success")
+    return redirect(url_for("dashboard.label", label_id=label_id))
+
+
+def _again(
+    label_id: str, gtin: str, error: str | None, confirm: str | None = None, status: int = 422
+) -> tuple[str, int]:
+    return (
+        render_template("shelf.html", label_id=label_id, gtin=gtin, error=error, confirm=confirm),
+        status,
+    )
