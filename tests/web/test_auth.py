@@ -26,8 +26,10 @@ from tests.web.conftest import ADMIN, MANAGER, Seed, bearer, csrf_token_from, lo
 # media.media: content-addressed files for players, which are screens, not users
 PUBLIC_ENDPOINTS = {"static", "auth.login", "healthz", "api.healthz", "media.media"}
 PUBLIC_ENDPOINTS |= {"screen_slides.font"}  # the label's open-licensed fonts, for screens
+# A new screen asks for its pairing code before anyone has logged in there (no store data).
+PUBLIC_ENDPOINTS |= {"screens.screen", "screens.service_worker", "screen_api.new_pairing"}
 # Pages for screens answer a missing credential as the API does (401), never with a login form.
-MACHINE_PREFIXES = ("/api/", "/screen/slide/")
+MACHINE_PREFIXES = ("/api/", "/screen/slide/", "/screen/api/")
 
 
 def test_login_lands_on_the_overview_with_a_hardened_cookie(client: FlaskClient):
