@@ -199,7 +199,7 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
         dirty = partial(shelf.everything, rerender=everything or force, resend=force)
         report = shelf.refresh(dirty, progress)
     bar.close()
@@ -230,7 +230,7 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
         runner = SyncRunner(
             engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
