@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from esl_controller.catalogue.prior_price import FakeDiscount, PricePoint
 from esl_controller.catalogue.promotions import PromoPeriod
 from esl_controller.clock import utcnow
+from esl_controller.config import Settings
 from esl_controller.labels.catalogue_slice import PROMOTION_REFUSED, render_jobs
 from esl_controller.labels.content import LabelContent, build_label_content, refused_promotion
 from esl_controller.models import Incident, Label, PriceHistory, Product, Promotion
@@ -211,3 +213,13 @@ def test_plain_records_no_refusal(engine, seed_store) -> None:
         )
     assert job.content.price.minor == 900
     assert count == 0
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("ESL_FAKE_DISCOUNT", raising=False)
+    assert Settings.from_env().fake_discount is FakeDiscount.PLAIN
+    monkeypatch.setenv("ESL_FAKE_DISCOUNT", "Refuse")
+    assert Settings.from_env().fake_discount is FakeDiscount.REFUSE
+    monkeypatch.setenv("ESL_FAKE_DISCOUNT", "hide")
+    with pytest.raises(ValueError, match="ESL_FAKE_DISCOUNT must be one of plain, refuse"):
+        Settings.from_env()
