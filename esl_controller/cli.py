@@ -199,7 +199,7 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
         dirty = partial(shelf.everything, rerender=everything or force, resend=force)
         report = shelf.refresh(dirty, progress)
     bar.close()
@@ -230,7 +230,7 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template)
+        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
         runner = SyncRunner(
             engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
@@ -245,6 +245,57 @@ def sync(full: bool) -> None:
             click.echo(line, err=True)
     if outcome.status == "failed":
         sys.exit(1)
+
+
+@main.group()
+def history() -> None:
+    """The price history the 30-day prior price is read from."""
+
+
+@history.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def history_import(file: Path) -> None:
+    """Import price history from an ERP CSV export (gtin;price;effective_at).
+
+    Valid rows are added with source erp_import, rows already known are skipped, bad rows
+    are listed with their row number; then the affected products' labels re-render."""
+    from tqdm import tqdm
+
+    from esl_controller import db
+    from esl_controller.clock import utcnow
+    from esl_controller.erp.history_import import HistoryFileError, import_history
+    from esl_controller.esl.shelf_refresher import ShelfRefresher
+    from esl_controller.labels.render_pool import RenderPool
+
+    settings = Settings.from_env()
+    engine = db.make_engine(settings.resolved_database_url)
+    db.init_db(engine)
+    data = file.read_bytes()
+    bar = tqdm(unit="row", desc="importing")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        with db.session_scope(engine) as session:
+            summary = import_history(session, settings.store_id, data, utcnow(), progress=progress)
+    except HistoryFileError as exc:
+        bar.close()
+        raise click.ClickException(f"{file.name}: {exc}; nothing imported") from None
+    bar.close()
+    click.echo(
+        f"imported {summary.imported}, skipped {summary.skipped} (already known), "
+        f"refused {len(summary.refused)}"
+    )
+    for row, reason in summary.refused:
+        click.echo(f"  row {row}: {reason}", err=True)
+    if summary.product_ids:
+        with RenderPool(settings.render_workers, settings.templates_dir) as pool:
+            shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+            report = shelf.refresh(partial(shelf.products, sorted(summary.product_ids)))
+        click.echo(f"labels: rendered {report.rendered}, queued {report.queued}")
 
 
 @main.command()

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from esl_controller.catalogue.prior_price import FakeDiscount
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # A session cookie is only as strong as the key that signs it: 32 characters of
@@ -63,6 +65,15 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_fake_discount() -> FakeDiscount:
+    value = _env("ESL_FAKE_DISCOUNT", FakeDiscount.PLAIN.value).strip().lower()
+    try:
+        return FakeDiscount(value)
+    except ValueError:
+        choices = ", ".join(choice.value for choice in FakeDiscount)
+        raise ValueError(f"ESL_FAKE_DISCOUNT must be one of {choices}, got {value!r}") from None
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -130,6 +141,9 @@ class Settings:
     # (an empty or truncated feed must not blank the store).
     delist_safety_ratio: float = 0.2
     delisted_template: str = "not_for_sale"
+    # A promotion not below the 30-day prior price: "plain" (charged, shown as a plain
+    # price) or "refuse" (not applied; an incident names it)
+    fake_discount: FakeDiscount = FakeDiscount.PLAIN
     # Signage and triggers
     media_base_url: str = ""  # where players fetch media; empty: http://{web_host}:{web_port}
     trigger_retention_s: float = 24 * 3600.0  # raw trigger events; aggregates stay
@@ -196,6 +210,7 @@ class Settings:
             odoo_prices_include_tax=_env_flag("ESL_ODOO_PRICES_INCLUDE_TAX", True),
             delist_safety_ratio=_env_float("ESL_DELIST_SAFETY_RATIO", 0.2),
             delisted_template=_env("ESL_DELISTED_TEMPLATE", "not_for_sale"),
+            fake_discount=_env_fake_discount(),
             media_base_url=_env("ESL_MEDIA_BASE_URL", ""),
             trigger_retention_s=_env_float("ESL_TRIGGER_RETENTION", 24 * 3600.0),
             trigger_rate_per_s=_env_float("ESL_TRIGGER_RATE", 20.0),

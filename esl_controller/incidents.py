@@ -36,6 +36,7 @@ KINDS = (
     "delist_refused",
     "buyer_forbidden",
     "unknown_player",
+    "promotion_not_a_reduction",
 )
 
 

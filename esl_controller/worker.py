@@ -59,7 +59,9 @@ class Worker:
         worker_lease.acquire(self.engine, self.holder)
         self.pool = RenderPool(self.settings.render_workers, self.settings.templates_dir)
         self.pool.__enter__()
-        self.shelf = ShelfRefresher(self.engine, self.pool, self.settings.delisted_template)
+        self.shelf = ShelfRefresher(
+            self.engine, self.pool, self.settings.delisted_template, self.settings.fake_discount
+        )
         self.mqtt = MqttClient(
             self.settings.mqtt_url,
             client_id=f"esl-controller-{self.settings.store_id}",

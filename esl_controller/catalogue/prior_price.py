@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from esl_controller.catalogue.promotions import PromotionLike
@@ -123,3 +124,50 @@ def is_reduction(price_minor: int, regular_minor: int, prior: PriorPrice) -> boo
     if price_minor >= regular_minor:
         return False
     return prior.lowest_minor is None or price_minor < prior.lowest_minor
+
+
+class FakeDiscount(StrEnum):
+    """What a store does with a promotion that is no reduction of the 30-day prior price."""
+
+    PLAIN = "plain"  # charge it, show it as a plain price (no band, no struck price)
+    REFUSE = "refuse"  # do not apply it: the label keeps the regular price
+
+
+def reduction_start(promotion: PromotionLike, others: Iterable[PromotionLike]) -> datetime:
+    """When the reduction that `promotion` belongs to began.
+
+    A progressively increased reduction (each step priced at or below the one it follows,
+    with no gap between them) is one reduction: every step is judged against the prior
+    price of the first (Art. 6a(5)), not against the step before it.
+    """
+    steps = list(others)
+    current = promotion
+    seen: set[int] = {id(promotion)}
+    while True:
+        previous = [
+            promo
+            for promo in steps
+            if id(promo) not in seen
+            and promo.starts_at < current.starts_at <= promo.ends_at
+            and promo.price_minor >= current.price_minor
+        ]
+        if not previous:
+            return current.starts_at
+        current = min(previous, key=lambda promo: promo.starts_at)
+        seen.add(id(current))
+
+
+def reduction_prior_price(
+    promotion: PromotionLike,
+    history: Sequence[PricedAt],
+    promotions: Iterable[PromotionLike],
+) -> PriorPrice:
+    """The prior price `promotion` is announced against: that of its reduction's first step.
+
+    The earlier steps of the same reduction are not prices the reduction is measured
+    against; other promotions in the window are.
+    """
+    others = [promo for promo in promotions if promo is not promotion]
+    start = reduction_start(promotion, others)
+    earlier = [promo for promo in others if promo.starts_at < start]
+    return prior_lowest_price(history, start, earlier_promotions=earlier)

@@ -31,7 +31,9 @@ def _label(session: Session, label_id: str) -> Label:
 def repush_label(session: Session, label_id: str, settings: Settings) -> OutboxMessage | None:
     """Render the label now and queue it at manager priority, even if it looks the same."""
     label = _label(session, label_id)
-    job = CatalogueSlice.load(session, [label], utcnow(), settings.delisted_template).job_for(label)
+    job = CatalogueSlice.load(
+        session, [label], utcnow(), settings.delisted_template, settings.fake_discount
+    ).job_for(label)
     outcome = shared_renderer(settings.templates_dir).encode(job)
     if outcome.encoded is None:
         raise ValueError(outcome.error or "the label could not be rendered")
@@ -63,7 +65,9 @@ def flash_led(
 def label_preview_png(session: Session, label_id: str, settings: Settings) -> bytes:
     """PNG of what the label shows once its newest image is delivered."""
     label = _label(session, label_id)
-    job = CatalogueSlice.load(session, [label], utcnow(), settings.delisted_template).job_for(label)
+    job = CatalogueSlice.load(
+        session, [label], utcnow(), settings.delisted_template, settings.fake_discount
+    ).job_for(label)
     renderer = shared_renderer(settings.templates_dir)
     image, model = renderer.render(job)
     return preview_png(image, model)

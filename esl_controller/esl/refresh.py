@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from esl_controller.catalogue.prior_price import FakeDiscount
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.esl.outbox import Priority, QueuedImage, queue_images
@@ -59,6 +60,7 @@ def refresh_labels(
     progress: Progress | None = None,
     chunk_size: int = 1000,
     delisted_template: str = "not_for_sale",
+    fake_discount: FakeDiscount = FakeDiscount.PLAIN,
 ) -> RefreshReport:
     """Render and queue the given labels (all bound labels when None).
 
@@ -71,7 +73,11 @@ def refresh_labels(
     report = RefreshReport()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
-        report.add(_refresh_chunk(engine, pool, chunk, priority, force, resend, delisted_template))
+        report.add(
+            _refresh_chunk(
+                engine, pool, chunk, priority, force, resend, delisted_template, fake_discount
+            )
+        )
         if progress:
             progress(min(start + chunk_size, len(ids)), len(ids))
     return report
@@ -91,11 +97,14 @@ def _refresh_chunk(
     force: bool,
     resend: bool,
     delisted_template: str,
+    fake_discount: FakeDiscount,
 ) -> RefreshReport:
     report = RefreshReport(considered=len(label_ids))
     now = utcnow()
     with session_scope(engine) as session:
-        candidates = render_jobs(session, label_ids, now, report.errors, delisted_template)
+        candidates = render_jobs(
+            session, label_ids, now, report.errors, delisted_template, fake_discount
+        )
         jobs, fingerprints = _fresh_jobs(session, candidates, pool, force, report)
     queued: list[QueuedImage] = []
     failures: list[tuple[str, str, str]] = []

@@ -25,6 +25,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from esl_controller.catalogue.prior_price import FakeDiscount
 from esl_controller.clock import utcnow
 from esl_controller.esl.outbox import Priority
 from esl_controller.esl.refresh import Progress, RefreshReport, refresh_labels
@@ -53,10 +54,17 @@ class DirtyLabels:
 
 
 class ShelfRefresher:
-    def __init__(self, engine: Engine, pool: RenderPool, delisted_template: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        pool: RenderPool,
+        delisted_template: str,
+        fake_discount: FakeDiscount = FakeDiscount.PLAIN,
+    ) -> None:
         self.engine = engine
         self.pool = pool
         self.delisted_template = delisted_template
+        self.fake_discount = fake_discount
         # Re-entrant: a sync holds it for the sync and its label refresh, so the periodic
         # scan cannot render those labels in between and the run counts them.
         self._lock = threading.RLock()
@@ -85,6 +93,7 @@ class ShelfRefresher:
                     resend=dirty.resend,
                     progress=progress,
                     delisted_template=self.delisted_template,
+                    fake_discount=self.fake_discount,
                 )
             if dirty.done:
                 dirty.done()

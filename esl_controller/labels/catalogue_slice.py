@@ -17,12 +17,14 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from esl_controller.catalogue.gtin import InvalidGTIN, validate_gtin
+from esl_controller.catalogue.prior_price import FakeDiscount
 from esl_controller.incidents import record_incident
-from esl_controller.labels.content import LabelContent, build_label_content
+from esl_controller.labels.content import LabelContent, build_label_content, refused_promotion
 from esl_controller.labels.render_pool import RenderJob
-from esl_controller.models import Label, PriceHistory, Product, Promotion, Store
+from esl_controller.models import Incident, Label, PriceHistory, Product, Promotion, Store
 
 PRIOR_PRICE_WINDOW = timedelta(days=30)
+PROMOTION_REFUSED = "promotion_not_a_reduction"
 
 
 def as_aware_utc(moment: datetime) -> datetime:
@@ -47,13 +49,15 @@ def render_jobs(
     now: datetime,
     problems: ProblemCounts,
     delisted_template: str = "not_for_sale",
+    fake_discount: FakeDiscount = FakeDiscount.PLAIN,
 ) -> Iterable[RenderJob]:
     """The render job of each label that can have one; the others are marked and counted."""
     labels = session.scalars(select(Label).where(Label.id.in_(label_ids))).all()
     for missing in sorted(set(label_ids) - {label.id for label in labels}):
         problems["unknown_label"] += 1
         record_incident(session, "unknown_label", missing, "refresh asked for an unknown label")
-    catalogue = CatalogueSlice.load(session, labels, now, delisted_template)
+    catalogue = CatalogueSlice.load(session, labels, now, delisted_template, fake_discount)
+    refused_promotions(catalogue, session)
     for label in labels:
         try:
             yield catalogue.job_for(label)
@@ -74,6 +78,7 @@ class CatalogueSlice:
     promotions: dict[int, list[Promotion]]
     history: dict[int, list[PriceHistory]]
     delisted_template: str = "not_for_sale"
+    fake_discount: FakeDiscount = FakeDiscount.PLAIN
 
     @classmethod
     def load(
@@ -82,6 +87,7 @@ class CatalogueSlice:
         labels: Sequence[Label],
         now: datetime,
         delisted_template: str = "not_for_sale",
+        fake_discount: FakeDiscount = FakeDiscount.PLAIN,
     ) -> CatalogueSlice:
         products = _by_id(session, Product, {lb.product_id for lb in labels if lb.product_id})
         promotions = _promotions_by_product(session, products.keys(), now)
@@ -92,6 +98,7 @@ class CatalogueSlice:
             promotions=promotions,
             history=_history_by_product(session, promotions.keys()),
             delisted_template=delisted_template,
+            fake_discount=fake_discount,
         )
 
     def job_for(self, label: Label) -> RenderJob:
@@ -109,7 +116,12 @@ class CatalogueSlice:
                 "invalid_gtin", f"product {product.name!r} has GTIN {product.gtin!r}: {exc}"
             ) from exc
         content = _content(
-            product, self.stores.get(product.store_id), self.history, self.promotions, self.now
+            product,
+            self.stores.get(product.store_id),
+            self.history,
+            self.promotions,
+            self.now,
+            self.fake_discount,
         )
         # A delisted product's label says so instead of showing a stale price.
         template = self.delisted_template if product.status == "delisted" else label.template
@@ -122,11 +134,49 @@ def _content(
     history: dict[int, list[PriceHistory]],
     promotions: dict[int, list[Promotion]],
     now: datetime,
+    fake_discount: FakeDiscount,
 ) -> LabelContent:
     store = store or Store(id=product.store_id, name=product.store_id)
     return build_label_content(
-        product, store, history.get(product.id, []), promotions.get(product.id, []), now
+        product,
+        store,
+        history.get(product.id, []),
+        promotions.get(product.id, []),
+        now,
+        fake_discount,
     )
+
+
+def refused_promotions(catalogue: CatalogueSlice, session: Session) -> None:
+    """One `promotion_not_a_reduction` incident per refused promotion, however often it renders."""
+    for product_id, promotions in catalogue.promotions.items():
+        product = catalogue.products.get(product_id)
+        if product is None:
+            continue
+        refused = refused_promotion(
+            product,
+            catalogue.history.get(product_id, []),
+            promotions,
+            catalogue.now,
+            catalogue.fake_discount,
+        )
+        if refused is None:
+            continue
+        subject = f"promotion:{refused.id}"
+        already = session.scalars(
+            select(Incident.id).where(
+                Incident.kind == PROMOTION_REFUSED, Incident.subject == subject
+            )
+        ).first()
+        if already is None:
+            record_incident(
+                session,
+                PROMOTION_REFUSED,
+                subject,
+                f"promotion {refused.id} of product {product.name!r} ({product.gtin}) at "
+                f"{refused.price_minor} minor units is not below the 30-day prior price; "
+                "refused by ESL_FAKE_DISCOUNT=refuse, the label shows the regular price",
+            )
 
 
 def _by_id(session: Session, model: type, ids: set) -> dict:

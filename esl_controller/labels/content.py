@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from esl_controller.catalogue.gtin import to_gtin14, validate_gtin
 from esl_controller.catalogue.prior_price import (
+    FakeDiscount,
     PricedAt,
     PriorPrice,
     is_reduction,
-    prior_lowest_price,
+    reduction_prior_price,
 )
-from esl_controller.catalogue.promotions import PromotionLike, active_promotion
+from esl_controller.catalogue.promotions import P, PromotionLike, active_promotion
 from esl_controller.catalogue.stock import stock_level
 from esl_controller.catalogue.units import unit_price
 from esl_controller.labels.price_format import size_text
@@ -104,6 +105,7 @@ def build_label_content(
     history: Sequence[PricedAt],
     promotions: Sequence[PromotionLike],
     now: datetime,
+    fake_discount: FakeDiscount = FakeDiscount.PLAIN,
 ) -> LabelContent:
     """What the product's label shows at `now` (aware UTC). Pure: no database, no clock.
 
@@ -111,12 +113,17 @@ def build_label_content(
     of them; the one in force at `now` is chosen here). A "promotion" that does not lower
     the regular price is no reduction, so the label shows the regular price without one. One
     priced at or above the 30-day prior price is charged, but shown as a plain price: no
-    promotion band, no struck price (`catalogue.prior_price.is_reduction`).
+    promotion band, no struck price (`catalogue.prior_price.is_reduction`); with
+    `fake_discount` REFUSE it is not applied at all (`refused_promotion` names it).
     """
     gtin = validate_gtin(product.gtin)
     regular = Money(product.price_minor, product.currency)
     promotion = active_promotion(promotions, now)
     if promotion is not None and promotion.price_minor >= regular.minor:
+        promotion = None
+    if promotion is not None and promotion is refused_promotion(
+        product, history, promotions, now, fake_discount
+    ):
         promotion = None
     price = Money(promotion.price_minor, regular.currency) if promotion else regular
     promo = _promo_info(regular, promotion, history, promotions, store)
@@ -139,6 +146,27 @@ def _unit_price(product: ProductLike, price: Money) -> UnitPrice | None:
     return UnitPrice(Money(quote.minor, quote.currency), quote.per) if quote else None
 
 
+def refused_promotion(
+    product: ProductLike,
+    history: Sequence[PricedAt],
+    promotions: Sequence[P],
+    now: datetime,
+    fake_discount: FakeDiscount,
+) -> P | None:
+    """The promotion in force at `now` that the store refuses as no reduction, if any.
+
+    Only under REFUSE, and only a promotion below the regular price that is not below the
+    30-day prior price (one at or above the regular price is ignored anyway).
+    """
+    if fake_discount is not FakeDiscount.REFUSE:
+        return None
+    promotion = active_promotion(promotions, now)
+    if promotion is None or promotion.price_minor >= product.price_minor:
+        return None
+    prior = reduction_prior_price(promotion, history, promotions)
+    return None if is_reduction(promotion.price_minor, product.price_minor, prior) else promotion
+
+
 def _promo_info(
     regular: Money,
     promotion: PromotionLike | None,
@@ -148,8 +176,7 @@ def _promo_info(
 ) -> PromoInfo | None:
     if promotion is None:
         return None
-    others = [promo for promo in promotions if promo is not promotion]
-    prior = prior_lowest_price(history, promotion.starts_at, earlier_promotions=others)
+    prior = reduction_prior_price(promotion, history, promotions)
     if not is_reduction(promotion.price_minor, regular.minor, prior):
         return None  # the promotion's price is charged, but not announced as a reduction
     lowest = prior.lowest_minor

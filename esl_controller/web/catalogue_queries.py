@@ -22,7 +22,12 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from esl_controller.catalogue.gtin import InvalidGTIN, gtin_forms, gtin_key
-from esl_controller.catalogue.prior_price import WINDOW_DAYS, prior_lowest_price
+from esl_controller.catalogue.prior_price import (
+    WINDOW_DAYS,
+    prior_lowest_price,
+    reduction_prior_price,
+    reduction_start,
+)
 from esl_controller.catalogue.promotions import active_promotion
 from esl_controller.catalogue.stock import stock_level
 from esl_controller.catalogue.units import unit_price
@@ -310,8 +315,10 @@ def prior_price_view(
     promotion = running or (min(upcoming, key=lambda p: p.starts_at) if upcoming else None)
     if promotion is None:
         return None
-    others = [p for p in promotions if p is not promotion]
-    prior = prior_lowest_price(history, promotion.starts_at, earlier_promotions=others)
+    # a progressive reduction is judged from its first step, as the label judges it
+    start = reduction_start(promotion, [p for p in promotions if p is not promotion])
+    others = [p for p in promotions if p is not promotion and p.starts_at < start]
+    prior = prior_lowest_price(history, start, earlier_promotions=others)
     if prior.lowest_minor is None:
         return PriorPriceView(
             promotion.price_minor,
@@ -325,7 +332,7 @@ def prior_price_view(
         promotion.price_minor,
         promotion.starts_at,
         prior.lowest_minor,
-        _lowest_reason(history, others, promotion.starts_at, prior.lowest_minor),
+        _lowest_reason(history, others, start, prior.lowest_minor),
         None,
         promotion.price_minor < prior.lowest_minor,
     )
@@ -362,8 +369,7 @@ def _lowest_reason(
 def promotion_row(
     promo: PromotionPeriod, history: Sequence[PricePoint], promotions: Sequence[PromotionPeriod]
 ) -> dict[str, Any]:
-    others = [p for p in promotions if p is not promo]
-    prior = prior_lowest_price(history, promo.starts_at, earlier_promotions=others)
+    prior = reduction_prior_price(promo, history, promotions)
     return {
         "id": promo.id,
         "price_minor": promo.price_minor,
