@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -133,7 +134,34 @@ def decode_json(
         problem = unstorable_text(document)
         if problem:
             raise error(f"{what}: {problem}")
+    if _may_hold_non_ascii(payload):
+        document = nfc_document(document)
     return document
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]|\\u")
+_NON_ASCII_TEXT = re.compile(r"[^\x00-\x7f]|\\u")
+
+
+def _may_hold_non_ascii(payload: bytes | bytearray | str) -> bool:
+    # ASCII text is already NFC: the common payload pays one C-speed search, nothing more
+    if isinstance(payload, str):
+        return _NON_ASCII_TEXT.search(payload) is not None
+    return _NON_ASCII.search(payload) is not None
+
+
+def nfc_document(node: Any) -> Any:
+    """The document with every string (keys too) in Unicode NFC, so "café" typed on two
+    keyboards is one value; depth is already bounded by the caller."""
+    if isinstance(node, str):
+        return (
+            node if unicodedata.is_normalized("NFC", node) else unicodedata.normalize("NFC", node)
+        )
+    if isinstance(node, dict):
+        return {nfc_document(key): nfc_document(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [nfc_document(item) for item in node]
+    return node
 
 
 # A lone surrogate or a NUL can only come from a \u escape (JSON refuses raw control

@@ -52,13 +52,15 @@ def test_nesting_depth_agrees_with_a_recursive_count(document: Any):
 
 @settings(max_examples=300, deadline=None)
 @given(documents.filter(lambda document: depth_of(document) <= wire_json.MAX_DEPTH))
-def test_documents_within_the_caps_decode_to_what_was_sent(document: Any):
+def test_documents_within_the_caps_decode_to_what_was_sent_in_nfc(document: Any):
     payload = json.dumps(document, ensure_ascii=False).encode()
     if wire_json.unstorable_text(document):  # a NUL somewhere: no database stores it
         with pytest.raises(WireError, match="NUL character"):
             wire_json.decode_json("msg", payload, WireError)
     else:
-        assert wire_json.decode_json("msg", payload, WireError) == document
+        decoded = wire_json.decode_json("msg", payload, WireError)
+        assert decoded == wire_json.nfc_document(document)
+        assert json.dumps(decoded) == json.dumps(wire_json.nfc_document(decoded))  # idempotent
 
 
 @settings(max_examples=500, deadline=None)
@@ -181,3 +183,17 @@ def test_unstorable_text_is_found_in_keys_and_deep_lists():
     assert wire_json.unstorable_text({"a": [[["ok", "\ud800"]]]})
     assert wire_json.unstorable_text({"k\x00": 1})
     assert wire_json.unstorable_text({"a": ["ok", 1, None, {"b": "ș"}]}) is None
+
+
+def test_text_comes_out_in_nfc_whatever_the_sender_composed():
+    from esl_controller.wire_json import decode_json
+
+    decomposed = '{"name": "Cafe\\u0301 Lavazza", "Bra\\u0302nza\\u0306": ["s\\u0326"]}'
+    document = decode_json("test", decomposed.encode(), ValueError)
+    assert document == {"name": "Café Lavazza", "Brânză": ["ș"]}
+    raw = '{"name": "Cafe\u0301"}'.encode()  # the combining accent as raw UTF-8
+    assert decode_json("test", raw, ValueError) == {"name": "Café"}
+    assert decode_json("test", b'{"plain": "ascii", "n": 1}', ValueError) == {
+        "plain": "ascii",
+        "n": 1,
+    }

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
@@ -93,7 +94,7 @@ def guard_request_body() -> Response | tuple[Response, int] | None:
     if not body:
         return None
     try:
-        wire_json.decode_json(
+        document = wire_json.decode_json(
             "request body",
             body,
             JsonBodyRefused,
@@ -106,6 +107,9 @@ def guard_request_body() -> Response | tuple[Response, int] | None:
     except JsonBodyRefused as exc:
         message = str(exc).removeprefix("request body: ")
         return jsonify(error=f"refused: {message}", errors={"body": [message]}), 400
+    if not body.isascii() or b"\\u" in body:
+        # the views read the judged body, its text in NFC (one spelling of "Brânză")
+        request._cached_data = json.dumps(document, ensure_ascii=False).encode("utf-8")
     return None
 
 

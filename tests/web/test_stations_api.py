@@ -120,3 +120,20 @@ def test_the_station_list_reports_queue_eta_and_progress(api, manager_client):
     html = manager_client.get("/base-stations").get_data(as_text=True)
     assert "1</span> pending" in html and "at nominal airtime" in html
     assert "0 of 1 (0 %)" in html
+
+
+def test_a_name_typed_in_decomposed_unicode_is_stored_in_nfc(client, seed, engine):
+    # "Raft brânză" with its accents as combining marks, once escaped and once as raw UTF-8
+    for station, body in (
+        ("bs-8", b'{"id": "bs-8", "driver": "mqtt", "name": "Raft bra\\u0302nza\\u0306"}'),
+        ("bs-9", '{"id": "bs-9", "driver": "mqtt", "name": "Raft bra\u0302nza\u0306"}'.encode()),
+    ):
+        answer = client.post(
+            "/api/v1/base-stations",
+            data=body,
+            content_type="application/json",
+            headers=bearer(seed.manager_token),
+        )
+        assert answer.status_code == 201, answer.get_json()
+        with Session(engine) as s:
+            assert s.get(BaseStation, station).name == "Raft brânză"
