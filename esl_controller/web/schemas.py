@@ -362,7 +362,8 @@ class AdvertiserCreateSchema(Schema):
 
 
 MAX_CPM = Decimal("99999.99")
-CPM_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,3})?$"  # up to 3 decimals (KWD); per currency below
+# up to 4 decimals (CLF, UYW; KWD has 3); the currency's own minor unit is checked below
+CPM_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,4})?$"
 
 
 class MoneyAmount(fields.Decimal):
@@ -393,7 +394,7 @@ class CampaignInputSchema(Schema):
             "description": "price per 1,000 impressions in the currency's major unit, as a "
             'string ("4.50"), at most '
             f"{MAX_CPM}, with no more decimals than the currency's ISO 4217 minor unit "
-            "(JPY 0, EUR 2, KWD 3; more is a 400, never rounded); stored as cpm_minor",
+            "(JPY 0, EUR 2, KWD 3, CLF 4; more is a 400, never rounded); stored as cpm_minor",
             "type": "string",
             "pattern": CPM_PATTERN,
         },

@@ -28,7 +28,12 @@ def body(advertiser_id: int, **changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("cpm", "code", "stored", "shown"),
-    [("500", "JPY", 500, "500"), ("1.234", "KWD", 1234, "1.234"), ("4.5", "EUR", 450, "4.50")],
+    [
+        ("500", "JPY", 500, "500"),
+        ("1.234", "KWD", 1234, "1.234"),
+        ("4.5", "EUR", 450, "4.50"),
+        ("0.1234", "CLF", 1234, "0.1234"),
+    ],
 )
 def test_cpm_is_stored_in_the_currencys_minor_units(
     client: FlaskClient, ads: Ads, seed: Seed, engine, cpm, code, stored, shown
