@@ -94,13 +94,13 @@ def test_fake_discount_shows_the_price_without_a_reduction():
     assert not any("PROMO" in text or "24,99" in text for text in slide_words(slide))
 
 
-def test_progressive_reduction_is_stated_against_the_earlier_promotion_price():
+def test_progressive_reduction_is_stated_against_the_price_before_its_first_step():
     first = PromoPeriod(2199, days(-12), days(-2))
     deeper = PromoPeriod(1799, days(-2), days(5))
     _, slide = slide_of(promotions=[first, deeper])
     assert slide.price.text == f"17,99{NBSP}lei"
     assert slide.promo.was.text == f"24,99{NBSP}lei"
-    assert slide.promo.prior == f"Cel mai mic preț din ultimele 30 de zile: 21,99{NBSP}lei"
+    assert slide.promo.prior == f"Cel mai mic preț din ultimele 30 de zile: 24,99{NBSP}lei"
 
 
 def test_promotion_without_history_says_so_and_invents_no_prior_price():

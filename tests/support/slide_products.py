@@ -34,7 +34,8 @@ SITUATIONS = {
     "fake": Situation(
         "5940000000028", "Telemea de vacă", 2499, ((60, 1999), (10, 2499)), ((1999, 1, 6),)
     ),
-    # 24,99, then 21,99 on promotion, now 17,99: stated against 21,99.
+    # 24,99, then 21,99 on promotion, now 17,99 straight after: one progressive reduction,
+    # stated against the 24,99 before its first step (Art. 6a(5), docs/operations.md).
     "progressive": Situation(
         "5940000000035",
         "Unt 82% grăsime",

@@ -91,11 +91,13 @@ def test_fake_discount_slide_shows_the_price_and_no_reduction(client, slide_scre
     assert "PROMO" not in html and "24,99" not in html
 
 
-def test_progressive_reduction_is_stated_against_the_earlier_promotion(client, slide_screen_token):
+def test_progressive_reduction_is_stated_against_the_price_before_its_first_step(
+    client, slide_screen_token
+):
     fields = fields_of(get_slide(client, "progressive", slide_screen_token).get_data(as_text=True))
     assert fields["price"] == lei("17,99")
     assert fields["promo.was"] == lei("24,99")
-    assert fields["promo.prior"] == "Cel mai mic preț din ultimele 30 de zile: " + lei("21,99")
+    assert fields["promo.prior"] == "Cel mai mic preț din ultimele 30 de zile: " + lei("24,99")
 
 
 def test_promotion_without_history_says_the_prior_price_is_unknown(client, slide_screen_token):
