@@ -1,9 +1,10 @@
 # ruff: noqa: F811 -- pytest fixtures imported from other test modules are requested by name
 """axe-core in a real headless chromium on every page a person sees: each dashboard page
 without a parameter (found in the app's URL map, so a new page is checked without editing
-this file), a label, a product, a playlist and a campaign, the error pages, the login page,
-the buyer portal, the shelf page and the screen. None may have a serious or critical
-violation (contrast, names of inputs and buttons, landmarks...)."""
+this file), a label, a product, a playlist and a campaign, the 403, 404 and 500 pages, the
+login page, the buyer portal, the shelf page and the screen. None may have a serious or
+critical violation (contrast, names of inputs and buttons, landmarks...). The error pages
+also fit a phone and lead back to the user's start page."""
 
 from __future__ import annotations
 
@@ -24,9 +25,22 @@ NOT_PAGES = {
     "auth.login",  # checked logged out, below
     "screens.screen",  # checked as a screen sees it, below
     "portal.campaigns",  # checked as a buyer, below
+    "test_crash",  # checked with the seeded pages, below
 }
 SERIOUS = ("serious", "critical")
 DALIA_GTIN = "5901234123457"
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    """The app with a page that crashes, answered as in production (a styled 500)."""
+
+    def crash():
+        raise RuntimeError("a view bug")
+
+    app.add_url_rule("/test-crash", "test_crash", crash)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
 
 
 def staff_pages(app: Flask) -> list[str]:
@@ -64,6 +78,7 @@ def test_every_dashboard_page_has_no_serious_violation(
         "/signage/playlists/news",
         f"/signage/campaigns/{ads.campaign_id}",
         "/no-such-page",
+        "/test-crash",
     ]
     browser_log_in(page, ADMIN)
     found = [violation for path in paths for violation in serious_violations(page, path)]
@@ -74,7 +89,8 @@ def test_login_portal_and_screen_have_no_serious_violation(page, seed: Seed, ads
     found = serious_violations(page, "/login")
     found += serious_violations(page, "/screen")
     browser_log_in(page, BUYER)
-    for path in ("/portal/", f"/portal/campaigns/{ads.campaign_id}", "/labels"):
+    campaign = f"/portal/campaigns/{ads.campaign_id}"
+    for path in ("/portal/", campaign, f"{campaign}/verify", "/labels"):
         found += serious_violations(page, path)  # /labels: the buyer's 403 page
     assert not found, "\n".join(map(str, found))
 
@@ -92,3 +108,16 @@ def test_the_first_tab_shows_a_skip_link_that_jumps_past_the_menu(page, seed: Se
     page.keyboard.press("Enter")
     expect(page.locator("main#content")).to_be_focused()
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/test-crash", "/labels"])
+def test_error_pages_fit_a_phone_and_lead_back_to_the_start_page(phone_page, seed, ads, path):
+    from playwright.sync_api import expect
+
+    browser_log_in(phone_page, BUYER)
+    phone_page.goto(path)
+    expect(phone_page.locator("h1")).to_be_visible()
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= phone_page.viewport_size["width"]
+    phone_page.click("#way-back")
+    phone_page.wait_for_url("**/portal/")
