@@ -1,16 +1,20 @@
 # ruff: noqa: F811 -- pytest fixtures imported from other test modules are requested by name
 """axe-core in a real headless chromium on every page a person sees: each dashboard page
 without a parameter (found in the app's URL map, so a new page is checked without editing
-this file), a label, a product, a playlist and a campaign, the 403, 404 and 500 pages, the
-login page, the buyer portal, the shelf page and the screen. None may have a serious or
-critical violation (contrast, names of inputs and buttons, landmarks...). The error pages
-also fit a phone and lead back to the user's start page."""
+this file), a label, a product, a playlist, a campaign, a failed sync run, the 403, 404 and
+500 pages, the login page, the buyer portal, the shelf page and the screen. None may have a
+serious or critical violation (contrast, names of inputs and buttons, landmarks...). The
+error pages also fit a phone and lead back to the user's start page."""
 
 from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy.engine import Engine
 
+from esl_controller.clock import utcnow
+from esl_controller.db import session_scope
+from esl_controller.models import DeadLetter, SyncRun
 from tests.web.ads_seed import BUYER, Ads, ads_fixture  # noqa: F401 (fixture)
 from tests.web.conftest import ADMIN, Seed, browser_log_in
 from tests.web.signage_support import Signage, settings, signage  # noqa: F401 (fixtures)
@@ -43,6 +47,34 @@ def app(app: Flask) -> Flask:
     return app
 
 
+@pytest.fixture
+def failed_sync_run(engine: Engine, seed: Seed) -> int:
+    """A failed sync with a refused record, so the sync pages show their error parts."""
+    with session_scope(engine) as session:
+        run = SyncRun(
+            feed="json",
+            trigger="schedule",
+            status="failed",
+            started_at=utcnow(),
+            finished_at=utcnow(),
+            fetched=3,
+            rejected=1,
+            error="ERP answered 503 after 3 retries",
+        )
+        session.add(run)
+        session.flush()
+        session.add(
+            DeadLetter(
+                run_id=run.id,
+                record_key="5940000000018",
+                field="gtin",
+                reason="check digit is 8, expected 7",
+                raw='{"gtin": "5940000000018"}',
+            )
+        )
+        return run.id
+
+
 def staff_pages(app: Flask) -> list[str]:
     return sorted(
         rule.rule
@@ -68,7 +100,7 @@ def serious_violations(page, path: str) -> list[tuple[str, str, list]]:
 
 
 def test_every_dashboard_page_has_no_serious_violation(
-    page, app: Flask, seed: Seed, signage: Signage, ads: Ads
+    page, app: Flask, seed: Seed, signage: Signage, ads: Ads, failed_sync_run: int
 ):
     paths = staff_pages(app)
     assert {"/", "/labels", "/shelf", "/users", "/revenue"} <= set(paths)
@@ -77,6 +109,7 @@ def test_every_dashboard_page_has_no_serious_violation(
         f"/products/{DALIA_GTIN}",
         "/signage/playlists/news",
         f"/signage/campaigns/{ads.campaign_id}",
+        f"/sync/{failed_sync_run}",
         "/no-such-page",
         "/test-crash",
     ]
