@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         catalogue_views,
         dashboard,
         database,
+        error_pages,
         i18n,
         link_import_views,
         media_views,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     request_limits.init_app(app)  # first: its limits hold before CSRF reads any form
     database.init_app(app)
     auth.init_app(app)
+    error_pages.init_app(app)
     i18n.init_app(app)  # before the pages: every template may use its words and filters
     dashboard.init_app(app)
     sync_views.init_app(app)
