@@ -215,6 +215,7 @@ def test_plays_are_kept_for_the_worker_under_the_credential_s_player(
 
 OTHERS = "dairy-2"
 PLAY = {"play_id": "7d1f6a52-3f7a-4a53-9b4e-0d9c1f0e2a11", "item": "a"}
+MINE, THEIRS = {**PLAY, "player": "dairy-1"}, {**PLAY, "player": OTHERS}
 
 
 @pytest.mark.parametrize(
@@ -222,9 +223,9 @@ PLAY = {"play_id": "7d1f6a52-3f7a-4a53-9b4e-0d9c1f0e2a11", "item": "a"}
     [
         ("get", f"/screen/api/events?player={OTHERS}", None),
         ("post", "/screen/api/status", {"state": "online", "player": OTHERS}),
-        ("post", "/screen/api/plays", {"player": OTHERS, "plays": [{**PLAY, "player": "dairy-1"}]}),
-        ("post", "/screen/api/plays", {"plays": [{**PLAY, "player": OTHERS}]}),
-        ("post", "/screen/api/plays", {"plays": [{**PLAY, "player": "dairy-1"}, {**PLAY, "player": OTHERS}]}),
+        ("post", "/screen/api/plays", {"player": OTHERS, "plays": [MINE]}),
+        ("post", "/screen/api/plays", {"plays": [THEIRS]}),
+        ("post", "/screen/api/plays", {"plays": [MINE, THEIRS]}),
     ],
 )  # fmt: skip
 def test_a_screen_s_credential_cannot_act_for_another_screen(
