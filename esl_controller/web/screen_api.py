@@ -76,10 +76,14 @@ def _body() -> dict[str, Any]:
 @bp.post("/pairings")
 def new_pairing() -> Any:
     session = get_session()
-    pairing = screen_pairing.start(session, utcnow())
+    now = utcnow()
+    pairing = screen_pairing.start(session, now)
     session.commit()
     return jsonify(
-        code=pairing.code, claim=pairing.claim, expires_at=pairing.expires_at.isoformat()
+        code=pairing.code,
+        claim=pairing.claim,
+        expires_at=pairing.expires_at.isoformat(),
+        now=now.isoformat(),  # the page counts the code's lifetime, not its own clock
     ), 201
 
 

@@ -54,6 +54,10 @@ def test_a_code_is_paired_by_a_manager_and_its_page_collects_the_credential_once
 ) -> None:
     pending = start_pairing(client)
     assert len(pending["code"]) == 6
+    lifetime = datetime.fromisoformat(pending["expires_at"]) - datetime.fromisoformat(
+        pending["now"]
+    )
+    assert lifetime == screen_pairing.CODE_TTL  # counted by the page, not on its own clock
     assert set(pending["code"]) <= set(screen_pairing.CODE_ALPHABET)
     assert claim(client, code=pending["code"], claim=pending["claim"]).status_code == 202
 
