@@ -56,6 +56,13 @@ def _invalid(error: ValidationError) -> Any:
     return jsonify(error="invalid request", fields=error.messages), 400
 
 
+def _refuse_other_player(claimed: object) -> None:
+    """A page names only its own player: its credential is for that one screen, so a request
+    naming another is refused whole, before anything is read or stored."""
+    if claimed is not None and claimed != g.api_user.username:
+        raise _ScreenApiError(403, "this credential belongs to another player")
+
+
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -69,10 +76,14 @@ def _body() -> dict[str, Any]:
 @bp.post("/pairings")
 def new_pairing() -> Any:
     session = get_session()
-    pairing = screen_pairing.start(session, utcnow())
+    now = utcnow()
+    pairing = screen_pairing.start(session, now)
     session.commit()
     return jsonify(
-        code=pairing.code, claim=pairing.claim, expires_at=pairing.expires_at.isoformat()
+        code=pairing.code,
+        claim=pairing.claim,
+        expires_at=pairing.expires_at.isoformat(),
+        now=now.isoformat(),  # the page counts the code's lifetime, not its own clock
     ), 201
 
 
@@ -110,6 +121,7 @@ def _event(kind: str, data: str, event_id: int | None = None) -> str:
 @bp.get("/events")
 @auth.api_auth([auth.PLAYER_ROLE])
 def events() -> Response:
+    _refuse_other_player(request.args.get("player"))
     player = g.api_user.username
     user_id = g.api_user.id
     engine = current_app.extensions["esl"].engine
@@ -159,6 +171,7 @@ def _still_paired(session: Session, user_id: int) -> bool:
 class ScreenFactsSchema(Schema):
     """What a page says about itself with every heartbeat and every batch of plays."""
 
+    player = fields.String(load_default=None, validate=validate.Length(max=100))
     version = fields.String(load_default=None, validate=validate.Length(max=40))
     width = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 20000))
     height = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 20000))
@@ -202,6 +215,7 @@ def _health(session: Session, player: str, facts: dict[str, Any]) -> ScreenHealt
 @auth.api_auth([auth.PLAYER_ROLE])
 def post_status() -> Any:
     args = StatusSchema().load(_body())
+    _refuse_other_player(args["player"])
     player = g.api_user.username
     try:
         status = protocol.PlayerStatus(
@@ -234,6 +248,10 @@ def post_plays() -> Any:
     """Stored for the worker at once (the page may forget them on this answer); the worker
     checks and bills them, idempotent by play id, so a replayed batch changes nothing."""
     args = PlaysSchema().load(_body())
+    _refuse_other_player(args["player"])
+    for play in args["plays"]:
+        if isinstance(play, dict):
+            _refuse_other_player(play.get("player"))
     player = g.api_user.username
     session = get_session()
     payload = json.dumps(args["plays"], separators=(",", ":"), ensure_ascii=False).encode()

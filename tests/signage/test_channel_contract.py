@@ -163,10 +163,13 @@ def test_plays_count_for_the_player_the_transport_authenticated_only(
     peer = make_peer("scr-1")
     peer.connect()
     own, claimed = a_play("scr-1"), a_play("scr-2")  # scr-1 reporting a play of scr-2
-    peer.send_plays([own, claimed])
-    pump(service, lambda: service.stats["plays"] >= 2)
+    if peer.send_plays([own, claimed]):  # the worker refuses the claimed play
+        pump(service, lambda: service.stats["plays"] >= 2)
+        assert service.stats["plays_rejected"] == 1
+    else:  # the transport's edge refused the whole batch: the player sends its own again
+        assert peer.send_plays([own])
+        pump(service, lambda: service.stats["plays"] >= 1)
     assert [r.play_id for r in stored(engine, Play)] == [own.play_id]
-    assert service.stats["plays_rejected"] == 1
 
 
 # --- presence -----------------------------------------------------------------------------------

@@ -39,7 +39,9 @@ class PlayerPeer(Protocol):
 
     def reverts(self) -> list[int]: ...
 
-    def send_plays(self, plays: Sequence[protocol.Play]) -> None: ...
+    def send_plays(self, plays: Sequence[protocol.Play]) -> bool:
+        """True when the transport took the batch; False when its edge refused it whole."""
+        ...
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_S) -> bool: ...
 
@@ -110,10 +112,11 @@ class MqttPlayerPeer:
     def reverts(self) -> list[int]:
         return [protocol.parse_revert(p).override_id for p in self._payloads("revert")]
 
-    def send_plays(self, plays: Sequence[protocol.Play]) -> None:
+    def send_plays(self, plays: Sequence[protocol.Play]) -> bool:
         assert self._client is not None, "connect() the peer first"
         topic = topics.pop_topic(self.prefix, self.store, self.player)
         self._client.publish(topic, protocol.pop_payload(plays), qos=1).wait_for_publish(WAIT_S)
+        return True  # a broker takes any batch on the player's own topic
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_S) -> bool:
         with self._changed:
@@ -220,7 +223,7 @@ class BrowserPlayerPeer:
     def reverts(self) -> list[int]:
         return [protocol.parse_revert(p).override_id for p in self._payloads("revert")]
 
-    def send_plays(self, plays: Sequence[protocol.Play]) -> None:
+    def send_plays(self, plays: Sequence[protocol.Play]) -> bool:
         body = {"plays": json.loads(protocol.pop_payload(plays)), "version": "peer"}
         response = requests.post(
             self._server.url + "/screen/api/plays",
@@ -228,7 +231,10 @@ class BrowserPlayerPeer:
             headers=self._headers(),
             timeout=WAIT_S,
         )
+        if response.status_code == 403:
+            return False  # a batch naming another player is refused whole
         response.raise_for_status()
+        return True
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_S) -> bool:
         with self._changed:

@@ -3,6 +3,7 @@ command stream of one player only, and what a page posts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -53,6 +54,10 @@ def test_a_code_is_paired_by_a_manager_and_its_page_collects_the_credential_once
 ) -> None:
     pending = start_pairing(client)
     assert len(pending["code"]) == 6
+    lifetime = datetime.fromisoformat(pending["expires_at"]) - datetime.fromisoformat(
+        pending["now"]
+    )
+    assert lifetime == screen_pairing.CODE_TTL  # counted by the page, not on its own clock
     assert set(pending["code"]) <= set(screen_pairing.CODE_ALPHABET)
     assert claim(client, code=pending["code"], claim=pending["claim"]).status_code == 202
 
@@ -200,7 +205,7 @@ def test_plays_are_kept_for_the_worker_under_the_credential_s_player(
     client: FlaskClient, seed: Seed, engine: Engine
 ) -> None:
     token = paired_token(client, seed, "dairy-1")
-    plays = [{"play_id": "x", "player": "dairy-2", "item": "a"}]  # the worker judges them
+    plays = [{"play_id": "x", "player": "dairy-1", "item": "a"}]  # the worker judges the rest
     answer = client.post("/screen/api/plays", json={"plays": plays}, headers=bearer(token))
     assert answer.status_code == 200 and answer.get_json() == {"stored": 1}
     assert (
@@ -210,6 +215,65 @@ def test_plays_are_kept_for_the_worker_under_the_credential_s_player(
     with Session(engine) as session:
         [report] = session.scalars(select(ScreenReport)).all()
         assert (report.player_id, report.kind) == ("dairy-1", mailbox.POP)
+
+
+OTHERS = "dairy-2"
+PLAY = {"play_id": "7d1f6a52-3f7a-4a53-9b4e-0d9c1f0e2a11", "item": "a"}
+MINE, THEIRS = {**PLAY, "player": "dairy-1"}, {**PLAY, "player": OTHERS}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", f"/screen/api/events?player={OTHERS}", None),
+        ("post", "/screen/api/status", {"state": "online", "player": OTHERS}),
+        ("post", "/screen/api/plays", {"player": OTHERS, "plays": [MINE]}),
+        ("post", "/screen/api/plays", {"plays": [THEIRS]}),
+        ("post", "/screen/api/plays", {"plays": [MINE, THEIRS]}),
+    ],
+)  # fmt: skip
+def test_a_screen_s_credential_cannot_act_for_another_screen(
+    client: FlaskClient, seed: Seed, engine: Engine, method: str, path: str, body
+) -> None:
+    mine = paired_token(client, seed, "dairy-1")
+    paired_token(client, seed, OTHERS)
+    call = getattr(client, method)
+    answer = call(path, json=body, headers=bearer(mine))
+    assert answer.status_code == 403
+    assert answer.get_json()["error"] == "this credential belongs to another player"
+    with Session(engine) as session:
+        assert session.scalars(select(ScreenReport)).all() == []
+        assert session.scalars(select(ScreenHealth)).all() == []
+        assert session.scalars(select(Incident).where(Incident.kind == "screen_error")).all() == []
+
+
+def test_a_screen_s_stream_never_carries_another_screen_s_override(
+    client: FlaskClient, seed: Seed, engine: Engine, settings: Settings
+) -> None:
+    mine = paired_token(client, seed, "dairy-1")
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        for player, name in (("dairy-1", "mine"), (OTHERS, "theirs")):
+            payload = protocol.playlist_payload(player, name, (), None, "http://x/media/")
+            mailbox.post_command(session, settings.store_id, player, mailbox.PLAYLIST, payload, now)
+    response = client.get("/screen/api/events", headers=bearer(mine), buffered=False)
+    chunks, text = iter(response.response), ""
+    while "event: ready" not in text:
+        text += next(chunks).decode()
+    command = protocol.OverrideCommand(
+        41, protocol.ScreenItem("flash", "image", 5.0, media="a" * 64), priority=90,
+        expires_at=now + timedelta(minutes=1),
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        for player, override_id in ((OTHERS, 41), ("dairy-1", 42)):
+            payload = protocol.override_payload(
+                dataclasses.replace(command, override_id=override_id)
+            )
+            mailbox.post_command(session, settings.store_id, player, mailbox.OVERRIDE, payload, now)
+    while '"override_id":42' not in text:
+        text += next(chunks).decode()
+    response.close()
+    assert "theirs" not in text and '"override_id":41' not in text
 
 
 @pytest.mark.parametrize("path", ["/screen/api/events", "/screen/api/status", "/screen/api/plays"])

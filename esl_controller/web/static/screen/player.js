@@ -11,6 +11,7 @@
   const HEARTBEAT_MS = 5000;
   const RECONNECT_MS = 2000;
   const PAIR_POLL_MS = 1500;
+  const PAIR_FALLBACK_MS = 60000; // a code's lifetime when the controller's answer lacks one
   const FLUSH_MS = 5000;
   const PREPARE_TIMEOUT_MS = 8000;
   const MEDIA_CACHE = "esl-screen-media-v1";
@@ -415,10 +416,28 @@
 
   // -- overrides ------------------------------------------------------------------------------
 
+  // What each item type needs before the page can try it; anything else is refused
+  // before a request is made for it.
+  const NEEDS = { image: "media", video: "media", web: "url" };
+
+  function overrideProblem(command) {
+    if (!command || typeof command !== "object" || typeof command.override_id !== "number") return "malformed override";
+    const item = command.item;
+    if (!item || typeof item !== "object" || typeof item.id !== "string") return "malformed override: no item";
+    if (!Object.hasOwn(NEEDS, item.type)) return `malformed override: unknown item type ${String(item.type).slice(0, 40)}`;
+    if (!item[NEEDS[item.type]] && !item.gtin) return `malformed override: ${item.type} item without ${NEEDS[item.type]}`;
+    if (Number.isNaN(Date.parse(command.expires_at))) return "malformed override: no expiry";
+    return null;
+  }
+
   async function receiveOverride(command) {
-    if (!command || !command.item || typeof command.override_id !== "number") {
-      return reportError(null, "malformed override");
+    const problem = overrideProblem(command);
+    if (problem) {
+      // Reported, and the schedule (or the override on screen) goes on.
+      return reportError(command && command.item && typeof command.item === "object" ? command.item : null, problem);
     }
+    // Expiry is on the controller's clock (the offset learnt from its answers), so a
+    // screen whose own clock is hours off still shows an override for its TTL.
     const expires = Date.parse(command.expires_at);
     if (!(expires > controllerNow())) return; // already over
     if (state.override && state.override.command.override_id === command.override_id) return;
@@ -520,8 +539,11 @@
       }
       $("pair-code").textContent = pending.code;
       $("pair-code-cli").textContent = pending.code;
-      const expires = Date.parse(pending.expires_at);
-      while (Date.now() < expires) {
+      // The code's lifetime on the controller's clock, counted down on this screen's
+      // monotonic clock: a screen whose wall clock is off still keeps its code.
+      const lifetime = Date.parse(pending.expires_at) - Date.parse(pending.now);
+      const deadline = performance.now() + (lifetime > 0 ? lifetime : PAIR_FALLBACK_MS);
+      while (performance.now() < deadline) {
         await sleep(PAIR_POLL_MS);
         try {
           const answer = await claim({ code: pending.code, claim: pending.claim });
