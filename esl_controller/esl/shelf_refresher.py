@@ -45,7 +45,7 @@ _ID_CHUNK = 5000
 class DirtyLabels:
     """Labels that may need a new image, why, and what to remember once they are queued."""
 
-    why: str  # for the log: "sync", "catalogue", "promotions", "everything"
+    why: str  # for the log: "products", "catalogue", "promotions", "everything"
     label_ids: list[str] | None  # None: every bound label
     priority: int = Priority.PRICE_CHANGE
     force: bool = False  # render even when the inputs look unchanged
