@@ -12,9 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from esl_controller.clock import utcnow
-from esl_controller.db import session_scope
-from esl_controller.models import DeadLetter, SyncRun
+from tests.support.sync_runs import add_failed_run
 from tests.web.ads_seed import BUYER, Ads, ads_fixture  # noqa: F401 (fixture)
 from tests.web.conftest import ADMIN, Seed, browser_log_in
 from tests.web.signage_support import Signage, settings, signage  # noqa: F401 (fixtures)
@@ -50,29 +48,7 @@ def app(app: Flask) -> Flask:
 @pytest.fixture
 def failed_sync_run(engine: Engine, seed: Seed) -> int:
     """A failed sync with a refused record, so the sync pages show their error parts."""
-    with session_scope(engine) as session:
-        run = SyncRun(
-            feed="json",
-            trigger="schedule",
-            status="failed",
-            started_at=utcnow(),
-            finished_at=utcnow(),
-            fetched=3,
-            rejected=1,
-            error="ERP answered 503 after 3 retries",
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            DeadLetter(
-                run_id=run.id,
-                record_key="5940000000018",
-                field="gtin",
-                reason="check digit is 8, expected 7",
-                raw='{"gtin": "5940000000018"}',
-            )
-        )
-        return run.id
+    return add_failed_run(engine, fetched=3)
 
 
 def staff_pages(app: Flask) -> list[str]:

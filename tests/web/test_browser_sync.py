@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
-from esl_controller.models import DeadLetter, SyncRun
+from esl_controller.models import SyncRun
+from tests.support.sync_runs import add_failed_run
 from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 
 pytestmark = pytest.mark.browser
@@ -19,39 +20,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def failed_run(engine: Engine, live_server: str) -> int:
-    with session_scope(engine) as session:
-        run = SyncRun(
-            feed="json",
-            trigger="schedule",
-            status="failed",
-            started_at=utcnow(),
-            finished_at=utcnow(),
-            fetched=40,
-            rejected=2,
-            error="ERP answered 503 after 3 retries",
-        )
-        session.add(run)
-        session.flush()
-        session.add_all(
-            [
-                DeadLetter(
-                    run_id=run.id,
-                    record_key="5940000000018",
-                    field="gtin",
-                    reason="check digit is 8, expected 7",
-                    raw='{"gtin": "5940000000018"}',
-                ),
-                DeadLetter(
-                    run_id=run.id,
-                    kind="promotion",
-                    record_key="PR-1007",
-                    field="ends_at",
-                    reason="the promotion ends before it starts",
-                ),
-            ]
-        )
-        session.flush()
-        return run.id
+    return add_failed_run(engine, fetched=40, more_refused=1)
 
 
 def _newest_run(engine: Engine) -> SyncRun:
