@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from esl_controller import models
+from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
 SCHEMA_VERSION = 13
@@ -319,6 +320,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def command_session() -> Iterator[tuple[Session, Settings]]:
+    """For one CLI command: the settings from the environment and a session on the database
+    they name, its schema brought up to date; the engine is disposed of afterwards."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.resolved_database_url)
+    init_db(engine)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session, settings
+    finally:
+        engine.dispose()
 
 
 def fill_impression_hour_totals(conn: Connection) -> None:

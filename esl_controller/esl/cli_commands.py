@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import BinaryIO
 
 import click
 from sqlalchemy import func, select
-from sqlmodel import Session
 
 from esl_controller import audit, db
-from esl_controller.config import Settings
 from esl_controller.esl import label_links, link_import, station_health, stations
 from esl_controller.models import BaseStation, Label
-
-
-@contextmanager
-def _session() -> Iterator[tuple[Session, Settings]]:
-    settings = Settings.from_env()
-    engine = db.make_engine(settings.resolved_database_url)
-    db.init_db(engine)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session, settings
-    finally:
-        engine.dispose()
 
 
 def _parse_options(pairs: tuple[str, ...], url: str | None) -> dict[str, str]:
@@ -55,7 +39,7 @@ def station_add(
     station_id: str, driver: str, url: str | None, name: str, pairs: tuple[str, ...]
 ) -> None:
     """Register a station; the worker links it within seconds."""
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             row = stations.add_station(
                 session, settings, station_id, driver, _parse_options(pairs, url), name
@@ -67,7 +51,7 @@ def station_add(
 
 @station.command("list")
 def station_list() -> None:
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         counts = dict(
             session.execute(
                 select(Label.base_station_id, func.count()).group_by(Label.base_station_id)
@@ -94,7 +78,7 @@ def station_list() -> None:
 @click.argument("station_id")
 @click.argument("name")
 def station_rename(station_id: str, name: str) -> None:
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             stations.rename_station(session, settings, station_id, name)
         except LookupError as exc:
@@ -105,7 +89,7 @@ def station_rename(station_id: str, name: str) -> None:
 @station.command("remove")
 @click.argument("station_id")
 def station_remove(station_id: str) -> None:
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             stations.remove_station(session, settings, station_id)
         except LookupError as exc:
@@ -129,7 +113,7 @@ def label() -> None:
 @click.option("--relink", is_flag=True, help="Move a label that shows another product.")
 def label_link(label_id: str, gtin: str, template: str | None, relink: bool) -> None:
     """Show product GTIN on label LABEL_ID from its next update."""
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             row = label_links.link_label(
                 session, settings, label_id, gtin, template, actor=audit.CLI_ACTOR, relink=relink
@@ -146,7 +130,7 @@ def label_link(label_id: str, gtin: str, template: str | None, relink: bool) -> 
 @label.command("unlink")
 @click.argument("label_id")
 def label_unlink(label_id: str) -> None:
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             label_links.unlink_label(session, settings, label_id, actor=audit.CLI_ACTOR)
         except LookupError as exc:
@@ -162,7 +146,7 @@ def label_import(path: BinaryIO, relink: bool) -> None:
 
     Each row is judged alone: good rows are linked, bad rows are listed with their line and
     the reason, and the command then exits with status 1."""
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             report = link_import.import_links(
                 session, settings, path.read(), actor=audit.CLI_ACTOR, relink=relink

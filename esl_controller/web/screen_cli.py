@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
-from sqlmodel import Session
 
 from esl_controller import audit, db
 from esl_controller.clock import utcnow
-from esl_controller.config import Settings
 from esl_controller.web import screen_pairing
-
-
-@contextmanager
-def _session() -> Iterator[tuple[Session, Settings]]:
-    settings = Settings.from_env()
-    engine = db.make_engine(settings.resolved_database_url)
-    db.init_db(engine)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session, settings
-    finally:
-        engine.dispose()
 
 
 def player_id_from_name(name: str) -> str:
@@ -48,7 +32,7 @@ def player() -> None:
 def player_pair(code: str, zone: str, name: str, player_id: str | None) -> None:
     """Pair the screen showing CODE at /screen; it starts playing within seconds."""
     player_id = player_id or player_id_from_name(name)
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             row = screen_pairing.pair(
                 session,
@@ -73,7 +57,7 @@ def player_pair(code: str, zone: str, name: str, player_id: str | None) -> None:
 @click.option("--base-url", default=None, help="How screens reach the web (default: ESL_WEB_*).")
 def player_add(player_id: str, zone: str, name: str, base_url: str | None) -> None:
     """Register a player and print a one-time pairing link for its screen (valid 7 days)."""
-    with _session() as (session, settings):
+    with db.command_session() as (session, settings):
         try:
             secret = screen_pairing.add_with_link(
                 session,
@@ -95,7 +79,7 @@ def player_add(player_id: str, zone: str, name: str, base_url: str | None) -> No
 @click.argument("player_id")
 def player_revoke(player_id: str) -> None:
     """Take the screen's credential away: it goes back to showing a pairing code."""
-    with _session() as (session, _settings):
+    with db.command_session() as (session, _settings):
         if not screen_pairing.revoke(session, player_id, actor=audit.CLI_ACTOR):
             raise click.ClickException(f"player {player_id!r} has no screen credential")
         session.commit()
