@@ -128,9 +128,12 @@ def events() -> Response:
     store = get_settings().store_id
 
     def stream() -> Iterator[str]:
+        # The cursor is taken before the playlist is read: a playlist the worker writes in
+        # between is then the one sent first or streamed after it, never skipped by both.
         with Session(engine) as session:
-            playlist = mailbox.latest_playlist(session, store, player)
             cursor = mailbox.newest_command_id(session)
+            playlist = mailbox.latest_playlist(session, store, player)
+        sent_first = playlist.id if playlist is not None else None
         yield "retry: 2000\n\n"
         if playlist is not None:
             yield _event(mailbox.PLAYLIST, playlist.payload, playlist.id)
@@ -148,6 +151,8 @@ def events() -> Response:
             for row in rows:
                 assert row.id is not None
                 cursor = row.id
+                if row.id == sent_first:
+                    continue
                 yield _event(row.kind, row.payload, row.id)
                 last_sent = time.monotonic()
             if time.monotonic() - last_sent >= KEEPALIVE_S:

@@ -165,6 +165,48 @@ def test_a_page_streams_its_own_playlist_never_another_players(
     assert events[-1][0] == "ready"
 
 
+@pytest.mark.parametrize("written_during", ["newest_command_id", "latest_playlist"])
+def test_a_playlist_written_while_a_stream_opens_is_streamed_exactly_once(
+    client: FlaskClient,
+    seed: Seed,
+    engine: Engine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    written_during: str,
+) -> None:
+    """The worker may write a playlist between the stream's first two reads."""
+    token = paired_token(client, seed, "dairy-1")
+    now = datetime.now(UTC)
+
+    def post(kind: str, payload: bytes) -> None:
+        with session_scope(engine) as session:
+            mailbox.post_command(session, settings.store_id, "dairy-1", kind, payload, now)
+
+    post(mailbox.PLAYLIST, protocol.playlist_payload("dairy-1", "morning", (), None, "http://x/"))
+    original = getattr(mailbox, written_during)
+
+    def read_after_the_worker_wrote(*args):
+        monkeypatch.setattr(mailbox, written_during, original)
+        post(mailbox.PLAYLIST, protocol.playlist_payload("dairy-1", "noon", (), None, "http://x/"))
+        return original(*args)
+
+    monkeypatch.setattr(mailbox, written_during, read_after_the_worker_wrote)
+    response = client.get("/screen/api/events", headers=bearer(token), buffered=False)
+    chunks, text = iter(response.response), ""
+    while "event: ready" not in text:
+        text += next(chunks).decode()
+    post(mailbox.REVERT, protocol.revert_payload(7))  # streamed after anything queued before it
+    while "event: revert" not in text:
+        text += next(chunks).decode()
+    response.close()
+    playlists = [
+        json.loads(block.split("data: ", 1)[1])["playlist"]
+        for block in text.split("\n\n")
+        if "event: playlist" in block
+    ]
+    assert playlists == ["noon"]
+
+
 def test_a_bad_status_is_refused_and_nothing_is_stored(
     client: FlaskClient, seed: Seed, engine: Engine
 ) -> None:
