@@ -102,6 +102,10 @@ class Settings:
     playlists_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "signage_playlists")
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # Reverse proxies in front of the web (nginx, a load balancer) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. 0 believes none: a client could forge its address, and
+    # behind a proxy every client would share the proxy's for the login throttle.
+    trusted_proxies: int = 0
     # Delivery: how many images each base station may hold queued at once. Two keeps the radio
     # busy (one on air, one waiting) while letting a high-priority image overtake the backlog.
     station_window: int = 2
@@ -182,6 +186,7 @@ class Settings:
             playlists_dir=Path(_env("ESL_PLAYLISTS_DIR", str(PROJECT_ROOT / "signage_playlists"))),
             web_host=_env("ESL_WEB_HOST", "127.0.0.1"),
             web_port=_env_int("ESL_WEB_PORT", 8080),
+            trusted_proxies=_env_int("ESL_TRUSTED_PROXIES", 0),
             station_window=_env_int("ESL_STATION_WINDOW", 2),
             ack_timeout_s=_env_float("ESL_ACK_TIMEOUT", 60.0),
             retry_base_s=_env_float("ESL_RETRY_BASE", 5.0),

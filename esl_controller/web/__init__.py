@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from esl_controller import db
 from esl_controller.config import Settings
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
     )
     app.extensions["esl"] = WebContext(settings=settings, engine=engine)
+    if settings.trusted_proxies > 0:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from esl_controller.web import (
         api,

@@ -139,3 +139,25 @@ def test_ended_windows_are_deleted_whoever_they_counted(engine: Engine):
     with Session(engine) as session:
         keys = sorted(session.scalars(select(LoginFailureWindow.key)))
     assert keys == ["addr:10.0.7.9", "user:bob"]
+
+
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(
+    settings: Settings, engine: Engine, seed: Seed, trusted_proxies: int
+):
+    """One reverse proxy in front: the guesser is held by the address the proxy saw, not the
+    proxy's own; with no proxy trusted, the header is ignored (a client cannot forge it)."""
+    proxied = create_app(settings.with_overrides(trusted_proxies=trusted_proxies), engine)
+    proxied.config["TESTING"] = True
+
+    def via_proxy(client_address: str) -> FlaskClient:
+        client = _client(proxied, "192.168.1.1")  # the proxy
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = client_address
+        return client
+
+    guesser = via_proxy("10.0.6.1")
+    for index in range(login_throttle.MAX_FAILURES_PER_ADDRESS):
+        assert _attempt(guesser, f"guess-{index}", "wrong-password").status_code == 401
+    assert _attempt(guesser, *MANAGER).status_code == 429
+    other_client = _attempt(via_proxy("10.0.6.2"), *MANAGER).status_code
+    assert other_client == (302 if trusted_proxies else 429)
