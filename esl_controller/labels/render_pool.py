@@ -115,6 +115,11 @@ def templates_digest(directory: Path | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
+@lru_cache(maxsize=4)
+def _shared_templates_digest(templates_dir: Path | None) -> str:
+    return templates_digest(templates_dir)  # as long-lived as shared_renderer's templates
+
+
 class RenderPool:
     """`with RenderPool(workers) as pool: pool.encode_all(jobs)`."""
 
@@ -125,9 +130,21 @@ class RenderPool:
         self._executor: ProcessPoolExecutor | None = None
         self._local: LabelRenderer | None = None
 
+    @classmethod
+    def in_process(cls, templates_dir: Path | None = None) -> RenderPool:
+        """A pool of this process only, over `shared_renderer`: for a request's handful of
+        labels, which must not pay for loading every template and font again."""
+        pool = cls.__new__(cls)
+        pool.workers = 1
+        pool.templates_dir = templates_dir
+        pool.templates_digest = _shared_templates_digest(templates_dir)
+        pool._executor = None
+        pool._local = shared_renderer(templates_dir)
+        return pool
+
     def __enter__(self) -> RenderPool:
         if self.workers <= 1:
-            self._local = LabelRenderer(self.templates_dir)
+            self._local = self._local or LabelRenderer(self.templates_dir)
         else:
             # forkserver: the worker process has MQTT and scheduler threads; forking it
             # directly could copy a held lock into the children.

@@ -188,7 +188,7 @@ def _refreshed(engine: Engine, settings: Settings, product: Product) -> ManualOu
         return ManualOutcome(product, 0, 0)
     try:
         # One product has a handful of labels: rendered here, in-process, like a re-push.
-        with RenderPool(workers=1, templates_dir=settings.templates_dir) as pool:
+        with RenderPool.in_process(settings.templates_dir) as pool:
             shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
             report = shelf.refresh(partial(shelf.products, [product.id], priority=Priority.MANAGER))
     except Exception as exc:  # the price is committed; the labels can be re-pushed
