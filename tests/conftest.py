@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
@@ -24,6 +26,13 @@ from esl_controller import db
 from esl_controller.broker import BrokerKind, LocalBroker, start_local_broker
 from esl_controller.config import Settings
 from tests.support.brokers import require_broker
+
+# Hypothesis' per-example deadline is an assertion on time: on a shared, loaded machine it
+# fails correct code. Properties are judged on what they compute, never on how fast.
+hypothesis_settings.register_profile(
+    "esl", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("esl")
 
 MOSQUITTO = ("127.0.0.1", 1883)
 TEST_BROKER = os.environ.get("ESL_TEST_BROKER", "") or None
