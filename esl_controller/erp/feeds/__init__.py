@@ -6,11 +6,14 @@ import requests
 
 from esl_controller.config import Settings
 from esl_controller.erp.feeds.base import STREAMS, Feed, FeedError, FeedPage
+from esl_controller.erp.feeds.csv_feed import CsvFeed
+from esl_controller.erp.feeds.http import make_session
+from esl_controller.erp.feeds.json_feed import JsonFeed
+from esl_controller.erp.feeds.odoo import OdooFeed, OdooScope
+from esl_controller.erp.feeds.odoo.client import RETRY_STATUSES as ODOO_RETRY_STATUSES
 
 FEED_KINDS = ("json", "csv", "odoo")
 
-# The feed modules are imported inside feed_from_settings: they use erp.http, which imports
-# FeedError from this package, so importing them here would be circular.
 __all__ = ["FEED_KINDS", "STREAMS", "Feed", "FeedError", "FeedPage", "feed_from_settings"]
 
 
@@ -24,12 +27,6 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
     if not settings.erp_url.strip():
         where = "a CSV file path or URL" if kind == "csv" else "the ERP's base URL"
         raise ValueError(f"ESL_ERP_URL is not set: set it to {where} for the {kind} feed")
-    from esl_controller.erp.feeds.csv_feed import CsvFeed
-    from esl_controller.erp.feeds.json_feed import JsonFeed
-    from esl_controller.erp.feeds.odoo import OdooFeed, OdooScope
-    from esl_controller.erp.feeds.odoo.client import RETRY_STATUSES as ODOO_RETRY_STATUSES
-    from esl_controller.erp.http import make_session
-
     if session is None and kind == "odoo":
         # Odoo documents the scheme in lower case ("bearer <key>"), and a 500 from Odoo is an
         # exception that the same call raises again: only overload statuses are retried.

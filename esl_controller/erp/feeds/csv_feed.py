@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlparse
 import requests
 
 from esl_controller.erp.feeds.base import FeedError, FeedPage, check_stream
-from esl_controller.erp.http import send
+from esl_controller.erp.feeds.http import send
 
 PRODUCT_COLUMNS = (
     "gtin", "name", "brand", "price", "currency", "net_quantity", "unit", "stock",

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from esl_controller.erp.feeds.base import FeedError, FeedPage, PageValidator, check_stream
-from esl_controller.erp.http import send
+from esl_controller.erp.feeds.http import send
 from esl_controller.erp.records import RecordError, format_utc, parse_utc_datetime
 
 

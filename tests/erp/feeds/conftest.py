@@ -9,7 +9,7 @@ import requests
 import responses
 
 from esl_controller.config import Settings
-from esl_controller.erp.http import make_session
+from esl_controller.erp.feeds.http import make_session
 
 ERP_URL = "https://erp.example.test/api"
 TOKEN = "secret-token"

@@ -13,7 +13,7 @@ import urllib3.util.retry
 
 from esl_controller.config import Settings
 from esl_controller.erp.feeds.base import FeedError
-from esl_controller.erp.http import make_session, send
+from esl_controller.erp.feeds.http import make_session, send
 
 
 class ScriptedERP(BaseHTTPRequestHandler):

@@ -297,8 +297,8 @@ def test_errors_that_will_not_change_are_not_retried(
 
 
 def test_overload_is_retried_until_odoo_answers(odoo_settings, odoo_shop) -> None:
+    from esl_controller.erp.feeds.http import make_session
     from esl_controller.erp.feeds.odoo.client import RETRY_STATUSES
-    from esl_controller.erp.http import make_session
 
     session = make_session(
         odoo_settings,
@@ -323,8 +323,8 @@ def test_a_wrong_api_key_says_so_with_odoo_s_words(odoo_settings, odoo_shop) -> 
 
 
 def test_a_timeout_is_retried(odoo_settings, odoo_shop) -> None:
+    from esl_controller.erp.feeds.http import make_session
     from esl_controller.erp.feeds.odoo.client import RETRY_STATUSES
-    from esl_controller.erp.http import make_session
 
     settings = odoo_settings.with_overrides(erp_timeout_s=0.3)
     session = make_session(

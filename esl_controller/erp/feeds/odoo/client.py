@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from esl_controller.erp.feeds.base import FeedError
-from esl_controller.erp.http import send
+from esl_controller.erp.feeds.http import send
 
 RETRY_STATUSES = (429, 502, 503, 504)
 ERROR_STATUSES = tuple(range(400, 600))
