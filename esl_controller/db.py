@@ -5,7 +5,8 @@ can read while the worker writes. PostgreSQL works through ESL_DATABASE_URL.
 
 The schema carries an explicit version in `schema_meta`. A fresh database is created at
 SCHEMA_VERSION; an older one is brought forward step by step by MIGRATIONS; a newer one
-(written by a later release) is refused rather than misread.
+(written by a later release) is refused rather than misread. Integer columns are BIGINT
+on PostgreSQL (models: `_integers_are_64_bit`); a step adding one in SQL says BIGINT too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, inspect, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -24,7 +26,7 @@ from esl_controller import models
 from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -231,6 +233,33 @@ def _v13_browser_screens(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=tables)
 
 
+def _v14_integers_64_bit(conn: Connection) -> None:
+    """PostgreSQL databases made before this step hold 32-bit INTEGER columns and serial
+    sequences (SQLite's integers were 64-bit all along). One ALTER per table, so each table
+    is rewritten once."""
+    if conn.dialect.name != "postgresql":
+        return
+    inspector = inspect(conn)
+    for table in SQLModel.metadata.sorted_tables:
+        live = {column["name"]: column["type"] for column in inspector.get_columns(table.name)}
+        narrow = [
+            column.name
+            for column in table.columns
+            if column.name in live and type(live[column.name]).__name__ == "INTEGER"
+        ]
+        if not narrow:
+            continue
+        widen = ", ".join(f'ALTER COLUMN "{name}" TYPE BIGINT' for name in narrow)
+        conn.execute(text(f'ALTER TABLE "{table.name}" {widen}'))
+        for name in narrow:
+            sequence = conn.execute(
+                text("SELECT pg_get_serial_sequence(:table, :column)"),
+                {"table": f'"{table.name}"', "column": name},
+            ).scalar()
+            if sequence:
+                conn.execute(text(f"ALTER SEQUENCE {sequence} AS BIGINT"))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -245,6 +274,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     11: _v11_people,
     12: _v12_product_name_index,
     13: _v13_browser_screens,
+    14: _v14_integers_64_bit,
 }
 
 
@@ -262,7 +292,30 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgresql+psycopg://"):
+        # A chain's database is across a network: a connect or a query on a link that died
+        # without a word must fail within seconds (then the caller waits and retries), not
+        # hang for the operating system's two-hour TCP timeout.
+        return create_engine(url, pool_pre_ping=True, connect_args=POSTGRES_CONNECT_ARGS)
     return create_engine(url, pool_pre_ping=True)
+
+
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 15,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or did not answer (a restart, a lost link, a lock
+    held too long, no free pooled connection): the same work can succeed later, so it is
+    kept and retried, never dropped as if it were bad."""
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -7,6 +7,9 @@ code, so no price ever passes through a float.
 
 from __future__ import annotations
 
+from sqlalchemy import BigInteger, Integer
+from sqlmodel import SQLModel
+
 from esl_controller.models.ads import (
     NO_CREATIVE,
     Advertiser,
@@ -61,6 +64,21 @@ from esl_controller.models.store import (
     Store,
     User,
 )
+
+
+def _integers_are_64_bit() -> None:
+    """Every integer column is 64-bit. PostgreSQL's INTEGER is 32: it refuses a price of
+    25,000,000 rupiah in minor units, a CRC-32 of half of all images, and the ids of a
+    chain's impressions within weeks. SQLite's INTEGER is 64-bit already and stays the
+    declared type there, or its primary keys would stop numbering themselves."""
+    wide = BigInteger().with_variant(Integer(), "sqlite")
+    for table in SQLModel.metadata.tables.values():
+        for column in table.columns:
+            if type(column.type) is Integer:
+                column.type = wide
+
+
+_integers_are_64_bit()
 
 __all__ = [
     "NO_CREATIVE",
