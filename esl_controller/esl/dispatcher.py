@@ -32,14 +32,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import TextClause, bindparam, insert, select, text, update
+from sqlalchemy import String, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
-from esl_controller.db import session_scope
+from esl_controller.db import is_database_unavailable, session_scope
 from esl_controller.esl.link import (
     Command,
     CommandKind,
@@ -57,6 +57,7 @@ from esl_controller.models import BaseStation, Label, OutboxMessage
 from esl_controller.topic_levels import TopicLevelError, validate_id
 
 log = logging.getLogger(__name__)
+DATABASE_RETRY_S = 1.0  # how often a paused dispatcher tries the database again
 
 
 @dataclass
@@ -138,11 +139,20 @@ class DispatchStats:
         return self.counts[key]
 
 
+_TIME_PARAMS = ("now", "at", "next_checkin")
+_TEXT_PARAMS = ("hash", "label", "station", "reason", "kind")
+
+
 def _sql(statement: str) -> TextClause:
-    """Raw SQL for executemany hot paths, with datetimes bound as the ORM stores them."""
+    """Raw SQL for executemany hot paths, with datetimes bound as the ORM stores them and
+    text typed, so PostgreSQL reads a parameter used twice (`shown_hash = :hash ...
+    content_hash = :hash`) as one type instead of refusing the statement."""
     clause = text(statement)
-    times = [name for name in ("now", "at", "next_checkin") if f":{name}" in statement]
-    return clause.bindparams(*(bindparam(name, type_=UTCDateTime()) for name in times))
+    typed = [
+        bindparam(name, type_=UTCDateTime()) for name in _TIME_PARAMS if f":{name}" in statement
+    ]
+    typed += [bindparam(name, type_=String()) for name in _TEXT_PARAMS if f":{name}" in statement]
+    return clause.bindparams(*typed)
 
 
 _MARK_SHOWN = _sql(
@@ -194,6 +204,10 @@ class Dispatcher:
         self._last_expiry = utcnow()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # While the database is unreachable, station events wait here in order; nothing is
+        # sent, since nothing sent could be booked.
+        self._held: list[object] = []
+        self._database_down = False
 
     # -- links ---------------------------------------------------------------------------
 
@@ -274,6 +288,12 @@ class Dispatcher:
                 self.stats.counts["loop_errors"] += 1
                 log.exception("dispatcher step failed")
                 self._stop.wait(1.0)
+            if self._database_down:
+                self._stop.wait(DATABASE_RETRY_S)
+
+    @property
+    def waiting_for_database(self) -> bool:
+        return self._database_down
 
     # -- one turn of the loop (public for tests and benchmarks) ---------------------------
 
@@ -282,23 +302,46 @@ class Dispatcher:
         events = self._drain(wait)
         now = utcnow()
         try:
+            if self._database_down:
+                self._reload_inflight()  # the failed step may have changed memory, not rows
             with session_scope(self.engine) as session:
                 self._apply(session, events, now)
                 if (now - self._last_expiry).total_seconds() >= 0.5:
                     self._expire(session, now)
                     self._last_expiry = now
                 claimed = self._claim(session, now)
-        except Exception:
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                self._hold_for_database(events, exc)
+                return 0
             self.stats.counts["step_errors"] += 1
             log.exception("dispatcher step failed; applying its %d events one by one", len(events))
             self._recover_step(events, now)
             return 0
+        if self._database_down:
+            self._database_down = False
+            log.warning("database reachable again: %d held station events applied", len(events))
         return self._send(claimed)
 
+    def _hold_for_database(self, events: list[object], error: BaseException) -> None:
+        """Keep the step's events, in order, for the step that finds the database again."""
+        self._held = events + self._held
+        self.stats.counts["database_waits"] += 1
+        if not self._database_down:
+            self._database_down = True
+            log.warning(
+                "database unreachable (%s); delivery paused, station events held until it "
+                "answers again",
+                type(error).__name__,
+            )
+
     def _drain(self, wait: float) -> list[object]:
-        events: list[object] = []
+        events, self._held = self._held, []
         try:
-            events.append(self._events.get(timeout=wait) if wait > 0 else self._events.get_nowait())
+            if events or wait <= 0:
+                events.append(self._events.get_nowait())
+            else:
+                events.append(self._events.get(timeout=wait))
         except queue.Empty:
             return events
         while len(events) < 5000:
