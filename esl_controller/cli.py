@@ -53,7 +53,7 @@ def main(verbose: bool) -> None:
 @click.option("--products", default=300, show_default=True, help="Products in the demo store.")
 @click.option("--stations", default=4, show_default=True, help="Simulated base stations.")
 @click.option("--airtime", default=0.05, show_default=True, help="Seconds of radio per image.")
-@click.option("--port", default=8080, show_default=True, help="Dashboard port.")
+@click.option("--port", default=8080, show_default=True, help="Dashboard port (0: a free one).")
 @click.option("--exit-when-delivered", is_flag=True, help="Stop once every label is acked.")
 def demo(products: int, stations: int, airtime: float, port: int, exit_when_delivered: bool):
     """Everything in one process on embedded defaults: broker, worker, simulators, dashboard."""

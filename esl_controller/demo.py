@@ -181,7 +181,7 @@ class _DemoStack:
 
     def _choose_web_port(self) -> None:
         port = self.options.web_port
-        if not _port_free(self.settings.web_host, port):
+        if port == 0 or not _port_free(self.settings.web_host, port):  # 0: any free port
             port = free_port(self.settings.web_host)
         self.settings = self.settings.with_overrides(web_port=port)
 
