@@ -36,14 +36,20 @@ def engine(pg_engine: Engine, proxy: TcpProxy) -> Iterator[Engine]:
     eng.dispose()
 
 
+def two_on_air(engine, seed_store, settings, labels: int):
+    """One online station with `labels` images queued, the first two (its window) sent."""
+    dispatcher, bus = mqtt_dispatcher(engine, settings, stations=["bs-01"])
+    ids = seed_store(labels=labels, stations=1)
+    queue_each(engine, ids)
+    status(bus, "bs-01", "online")
+    assert dispatcher.step() == 2
+    return dispatcher, bus, ids
+
+
 def test_acks_during_an_outage_are_booked_when_the_database_returns(
     engine, seed_store, settings, proxy
 ):
-    dispatcher, bus = mqtt_dispatcher(engine, settings, stations=["bs-01"])
-    ids = seed_store(labels=3, stations=1)
-    queue_each(engine, ids)
-    status(bus, "bs-01", "online")
-    assert dispatcher.step() == 2  # the station's window
+    dispatcher, bus, ids = two_on_air(engine, seed_store, settings, labels=3)
     on_air = len(bus.sent)
 
     proxy.cut()
@@ -67,11 +73,7 @@ def test_acks_during_an_outage_are_booked_when_the_database_returns(
 def test_a_station_going_offline_during_the_outage_is_applied_after_its_acks(
     engine, seed_store, settings, proxy
 ):
-    dispatcher, bus = mqtt_dispatcher(engine, settings, stations=["bs-01"])
-    ids = seed_store(labels=2, stations=1)
-    queue_each(engine, ids)
-    status(bus, "bs-01", "online")
-    assert dispatcher.step() == 2
+    dispatcher, bus, ids = two_on_air(engine, seed_store, settings, labels=2)
 
     proxy.cut()
     ack(bus, "bs-01", ids[0], 1)
