@@ -13,7 +13,7 @@ from sqlmodel import Session
 from esl_controller.config import Settings
 from esl_controller.models import Label
 from tests.support.label_templates import FITS_2_9, POSTER_ONLY, own_templates_dir
-from tests.web.conftest import bearer, csrf_token_from
+from tests.web.conftest import bearer, browser_log_in, csrf_token_from
 
 TEA = "4006381333931"
 REFUSAL = (
@@ -82,3 +82,29 @@ def test_the_import_page_lists_the_row_and_links_the_others(manager_client: Flas
     assert REFUSAL in answer.get_data(as_text=True)
     with Session(engine) as s:
         assert s.get(Label, "L-UNBOUND").product_id is None
+
+
+@pytest.mark.browser
+def test_a_label_page_opened_before_the_templates_changed_shows_the_refusal(
+    page, engine, settings: Settings
+):
+    """The form offered the template when it was opened; the link then says what fits."""
+    from playwright.sync_api import expect
+
+    browser_log_in(page)
+    page.goto("/labels/L-UNBOUND")
+    offered = page.locator("#link-form select[name=template] option").all_inner_texts()
+    assert offered == FITS_2_9.split(", ")
+    # as if the folder had the template when the page was opened
+    page.evaluate(
+        "name => document.querySelector('#link-form select[name=template]')"
+        ".add(new Option(name, name, true, true))",
+        POSTER_ONLY,
+    )
+    page.fill("#link-form input[name=gtin]", TEA)
+    page.click("#link-label")
+    expect(page.locator("#shelf-error")).to_have_text(REFUSAL + ".")
+    expect(page.locator("#shelf-gtin")).to_have_value(TEA)
+    assert _unbound(engine)["product_id"] is None
+    # the browser logs the refused post's 422 itself; nothing else may fail
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
