@@ -17,13 +17,18 @@ from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.esl.states import LabelState
 from esl_controller.labels.auto_template import AUTO_TEMPLATE, REGULAR_TEMPLATE
+from esl_controller.labels.hardware import HardwareModel
 from esl_controller.labels.render_pool import LabelRenderer, shared_renderer
-from esl_controller.labels.templates import TemplateError
 from esl_controller.models import Label, Product
 
 
 class LinkError(ValueError):
     """A link that cannot be made; the message is meant for the person on the shelf."""
+
+
+class TemplateRefused(LinkError):
+    """The template does not exist, or has no layout for the label's panel; the label and
+    product were fine, so a form keeps them."""
 
 
 class AlreadyLinked(LinkError):
@@ -126,16 +131,39 @@ def unlink_label(session: Session, settings: Settings, label_id: str, *, actor: 
 
 
 def check_template(renderer: LabelRenderer, template: str, model: str) -> None:
-    """LinkError unless `template` fits a `model` panel. "auto" needs the price layout;
-    its promo layout is used only where it fits."""
-    if model not in renderer.models:
+    """LinkError, in words for the person on the shelf, unless `template` can be drawn on a
+    `model` panel. "auto" needs the price layout; its promo layout is used only where it fits.
+    """
+    panel = renderer.models.get(model)
+    if panel is None:
         raise LinkError(f"the label's hardware model {model!r} is not known here")
     name = REGULAR_TEMPLATE if template == AUTO_TEMPLATE else template
-    chosen = renderer.templates.get(name)
-    if chosen is None:
-        known = ", ".join(sorted([*renderer.templates, AUTO_TEMPLATE]))
-        raise LinkError(f"no template {name!r} (known: {known})")
-    try:
-        chosen.layout_for(renderer.models[model])
-    except (TemplateError, KeyError) as exc:
-        raise LinkError(f"template {name!r} does not fit a {model} label: {exc}") from None
+    if name not in renderer.templates:
+        raise TemplateRefused(
+            f"{template!r} is not a label template here; choose one of: "
+            + ", ".join(sorted([*renderer.templates, AUTO_TEMPLATE]))
+        )
+    if renderer.fits(name, panel):
+        return
+    which = f"the {name} layout" + (" (which auto uses)" if name != template else "")
+    fitting = templates_that_fit(renderer, model)
+    choice = (
+        f"choose one that does: {', '.join(fitting)}"
+        if fitting
+        else "no template here has a layout for it"
+    )
+    raise TemplateRefused(f"{which} does not fit {panel_words(panel)}; {choice}")
+
+
+def templates_that_fit(renderer: LabelRenderer, model: str) -> list[str]:
+    """The templates a label of `model` can be linked with: "auto" first, where it can be."""
+    panel = renderer.models.get(model)
+    if panel is None:
+        return []
+    names = [name for name in sorted(renderer.templates) if renderer.fits(name, panel)]
+    return [AUTO_TEMPLATE, *names] if REGULAR_TEMPLATE in names else names
+
+
+def panel_words(panel: HardwareModel) -> str:
+    """ "a 1.54-inch label (152x152 pixels)": how the shelf knows a panel, by its size."""
+    return f"a {panel.diagonal_in:g}-inch label ({panel.size_key} pixels)"

@@ -203,6 +203,7 @@ class _PromoEndsSchema(_TextLike):
 
 
 class _StockBadgeSchema(_TextLike):
+    max_lines = fields.Integer(strict=True, validate=validate.Range(min=1, max=3))
     in_stock_text = fields.String()
     low_text = fields.String()
     out_text = fields.String()

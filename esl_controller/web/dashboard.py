@@ -10,10 +10,9 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import NotFound
 
 from esl_controller.config import Settings
-from esl_controller.esl import commands
+from esl_controller.esl import commands, label_links
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.esl.stations import known_drivers
-from esl_controller.labels.auto_template import AUTO_TEMPLATE
 from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
@@ -109,14 +108,14 @@ def label(label_id: str) -> str:
         colours=LED_COLOURS,
         patterns=LED_PATTERNS,
         max_seconds=LED_MAX_SECONDS,
-        link_templates=link_template_names(get_settings()),
+        link_templates=link_template_names(get_settings(), detail["model"]),
     )
 
 
-def link_template_names(settings: Settings) -> list[str]:
-    """What a label can be linked with: "auto" first, then every loaded template."""
-    names = sorted(shared_renderer(settings.templates_dir).templates)
-    return [AUTO_TEMPLATE, *names]
+def link_template_names(settings: Settings, model: str) -> list[str]:
+    """What a label of `model` can be linked with: "auto" first, then every template that
+    fits its panel, so the form never offers one the link would refuse."""
+    return label_links.templates_that_fit(shared_renderer(settings.templates_dir), model)
 
 
 @bp.post("/labels/<label_id>/repush")

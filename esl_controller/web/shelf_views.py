@@ -68,6 +68,9 @@ def link() -> Any:
     except label_links.AlreadyLinked as exc:
         session.rollback()
         return _again(label_id, gtin, None, confirm=str(exc), status=409)
+    except label_links.TemplateRefused as exc:
+        session.rollback()
+        return _again(label_id, gtin, f"{exc}.", status=422)
     except label_links.LinkError as exc:
         session.rollback()
         return _again(label_id, "", f"{exc}.", status=422)

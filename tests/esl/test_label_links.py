@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import Session
 
 from esl_controller import audit
 from esl_controller.esl import label_links
+from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.models import Label
 from tests.support.label_links import GTINS, seed_unlinked_store
+from tests.support.label_templates import FITS_2_9, POSTER_ONLY, own_templates_dir
 
 
 @pytest.fixture
@@ -43,7 +47,7 @@ def test_a_label_showing_another_product_needs_a_confirmed_relink(session, setti
     [
         ("5901234123458", None, "check digit"),
         ("5940000000998", None, "no product with barcode"),
-        (GTINS[0], "poster", "no template 'poster'"),
+        (GTINS[0], "poster", "'poster' is not a label template here; choose one of: auto, "),
     ],
 )
 def test_a_refused_link_changes_nothing_and_is_not_audited(
@@ -71,14 +75,56 @@ def test_unlink_is_recorded_with_what_the_label_showed(session, settings, labels
     assert entry.actor == "alice" and audit.detail_of(entry)["previous_gtin"] == GTINS[2]
 
 
-def test_auto_links_a_panel_the_promo_template_does_not_fit(session, settings, labels):
+@pytest.mark.parametrize("model", ["1.54-bwr", "2.13h-bw", "7.5-bwy"])
+def test_every_bundled_template_links_on_every_panel(session, settings, labels, model):
     label = session.get(Label, labels[4])
-    label.model = "1.54-bwr"  # no promo layout for 152x152: auto falls back to price
+    label.model = model
     session.add(label)
     session.commit()
-    assert (
-        label_links.link_label(session, settings, labels[4], GTINS[0], actor="bob").template
-        == "auto"
+    for template in ("auto", "price", "promo", "stock", "not_for_sale"):
+        linked = label_links.link_label(
+            session, settings, labels[4], GTINS[0], template, actor="bob"
+        )
+        assert linked.template == template
+
+
+@pytest.fixture
+def own_settings(settings, tmp_path):
+    return replace(settings, templates_dir=own_templates_dir(tmp_path))
+
+
+def test_a_template_without_a_layout_for_the_panel_is_refused_in_plain_words(
+    engine, own_settings, labels
+):
+    with Session(engine) as s:
+        with pytest.raises(label_links.TemplateRefused) as refused:
+            label_links.link_label(s, own_settings, labels[0], GTINS[0], POSTER_ONLY, actor="bob")
+        s.rollback()
+    assert str(refused.value) == (
+        f"the {POSTER_ONLY} layout does not fit a 2.9-inch label (296x128 pixels); "
+        f"choose one that does: {FITS_2_9}"
     )
-    with pytest.raises(label_links.LinkError, match=r"template 'promo' does not fit a 1\.54-bwr"):
-        label_links.link_label(session, settings, labels[4], GTINS[0], "promo", actor="bob")
+    with Session(engine) as s:
+        assert s.get(Label, labels[0]).product_id is None
+        assert audit.recent(s) == []
+
+
+def test_the_template_that_fits_only_a_big_panel_links_there(engine, own_settings, labels):
+    with Session(engine, expire_on_commit=False) as s:
+        label = s.get(Label, labels[0])
+        label.model = "7.5-bwr"
+        s.add(label)
+        s.commit()
+        linked = label_links.link_label(
+            s, own_settings, labels[0], GTINS[0], POSTER_ONLY, actor="bob"
+        )
+    assert linked.template == POSTER_ONLY
+
+
+def test_the_templates_that_fit_a_panel_are_offered_auto_first(own_settings):
+    renderer = shared_renderer(own_settings.templates_dir)
+    assert label_links.templates_that_fit(renderer, "2.9-bwr") == FITS_2_9.split(", ")
+    assert label_links.templates_that_fit(renderer, "7.5-bw") == [
+        "auto", "not_for_sale", "price", "promo", POSTER_ONLY, "stock"
+    ]  # fmt: skip
+    assert label_links.templates_that_fit(renderer, "no-such-panel") == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
@@ -11,6 +13,7 @@ from esl_controller.cli import main
 from esl_controller.esl import link_import
 from esl_controller.models import Label
 from tests.support.label_links import GTINS, seed_unlinked_store
+from tests.support.label_templates import FITS_2_9, POSTER_ONLY, own_templates_dir
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ def test_good_rows_link_and_bad_rows_are_reported_alone(engine, settings, labels
     errors = {row.line: row.error for row in report.errors}
     assert "unknown label" in errors[3]
     assert "check digit" in errors[4]
-    assert "no template 'poster'" in errors[5]
+    assert "'poster' is not a label template here" in errors[5]
     with Session(engine) as s:
         assert s.get(Label, labels[0]).template == "price"
         assert s.get(Label, labels[3]).template == "auto"
@@ -118,3 +121,40 @@ def test_the_cli_link_asks_for_relink(engine, settings, labels, monkeypatch):
     assert unlinked.exit_code == 0
     with Session(engine) as s:
         assert [e.action for e in audit.recent(s)] == ["label.unlink", "label.link", "label.link"]
+
+
+def test_a_row_whose_template_does_not_fit_its_label_is_refused_alone(
+    engine, settings, labels, tmp_path
+):
+    own = replace(settings, templates_dir=own_templates_dir(tmp_path))
+    data = f"{labels[0]};{GTINS[0]};{POSTER_ONLY}\n{labels[1]};{GTINS[1]};promo\n".encode()
+    with Session(engine, expire_on_commit=False) as s:
+        report = link_import.import_links(s, own, data, actor="bob")
+    assert report.linked == 1
+    (refused,) = report.errors
+    assert refused.line == 1 and refused.error == (
+        f"the {POSTER_ONLY} layout does not fit a 2.9-inch label (296x128 pixels); "
+        f"choose one that does: {FITS_2_9}"
+    )
+    with Session(engine) as s:
+        assert s.get(Label, labels[0]).product_id is None
+        assert s.get(Label, labels[1]).template == "promo"
+
+
+def test_the_cli_link_refuses_a_template_that_does_not_fit(
+    engine, settings, labels, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ESL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ESL_STORE_ID", settings.store_id)
+    monkeypatch.setenv("ESL_TEMPLATES_DIR", str(own_templates_dir(tmp_path)))
+    refused = CliRunner().invoke(
+        main, ["label", "link", labels[0], GTINS[0], "--template", POSTER_ONLY]
+    )
+    assert refused.exit_code == 1
+    assert f"the {POSTER_ONLY} layout does not fit a 2.9-inch label" in refused.output
+    assert f"choose one that does: {FITS_2_9}" in refused.output
+    unknown = CliRunner().invoke(main, ["label", "link", labels[0], GTINS[0], "--template", "x"])
+    assert unknown.exit_code == 1 and "'x' is not a label template here" in unknown.output
+    with Session(engine) as s:
+        assert s.get(Label, labels[0]).product_id is None
+        assert audit.recent(s) == []

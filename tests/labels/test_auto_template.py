@@ -1,5 +1,5 @@
-"""Template "auto": price normally, promo while a real reduction runs (where the promo
-template fits the panel), not-for-sale when delisted."""
+"""Template "auto": price normally, promo while a real reduction runs (on every bundled
+panel), not-for-sale when delisted; "promo" shows no band without a reduction."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from esl_controller.labels.auto_template import resolve_template
 from esl_controller.labels.catalogue_slice import CatalogueSlice
 from esl_controller.labels.render_pool import LabelRenderer
 from esl_controller.models import Label, Product, Promotion
+from tests.labels.conftest import promo_info
 
 RENDERER = LabelRenderer()
 
@@ -81,9 +82,36 @@ def test_a_delisted_product_shows_not_for_sale(engine, auto_label):
     assert _template(engine, auto_label) == "not_for_sale"
 
 
-@pytest.mark.parametrize("model", ["1.54-bwr"], indirect=True)
-def test_a_panel_without_a_promo_layout_keeps_the_price_layout_in_a_promotion(
-    engine, auto_label, model
-):
+@pytest.mark.parametrize("model", sorted(RENDERER.models), indirect=True)
+def test_every_panel_shows_the_promo_layout_while_a_reduction_runs(engine, auto_label, model):
     _promote(engine, auto_label, price_minor=999)
+    assert _template(engine, auto_label) == "promo"
+
+
+def test_a_template_set_without_a_promo_layout_for_the_panel_shows_the_price_layout(
+    make_content,
+):
+    """A store's own templates may lack a panel; the price layout then shows the promo price."""
+    content = make_content(promo=promo_info())
+    assert resolve_template("auto", content, fits=lambda name: name != "promo") == "price"
+    assert resolve_template("auto", content, fits=lambda name: True) == "promo"
+
+
+def test_a_label_linked_with_promo_shows_no_promo_band_without_a_reduction(make_content):
+    assert resolve_template("promo", make_content(), fits=lambda name: True) == "price"
+    with_reduction = make_content(promo=promo_info())
+    assert resolve_template("promo", with_reduction, fits=lambda name: True) == "promo"
+    assert resolve_template("stock", make_content(), fits=lambda name: True) == "stock"
+
+
+def test_a_promo_label_whose_promotion_is_no_reduction_shows_the_price_layout(engine, auto_label):
+    with Session(engine) as s:
+        label = s.get(Label, auto_label)
+        label.template = "promo"
+        s.add(label)
+        s.commit()
     assert _template(engine, auto_label) == "price"
+    _promote(engine, auto_label, price_minor=99_999)
+    assert _template(engine, auto_label) == "price"
+    _promote(engine, auto_label, price_minor=999)
+    assert _template(engine, auto_label) == "promo"

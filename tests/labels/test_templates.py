@@ -42,10 +42,17 @@ NAME = {"type": "name", "box": [4, 2, 288, 38], "font": "DejaVuSans.ttf", "size"
 
 
 def test_bundled_templates_load(templates: dict[str, LabelTemplate]) -> None:
-    assert {"price", "promo", "stock"} <= set(templates)
-    for name in ("price", "promo", "stock"):
-        assert {"250x122", "296x128", "400x300"} <= set(templates[name].layouts)
-    assert {"152x152", "256x128", "800x480"} <= set(templates["price"].layouts)
+    assert {"price", "promo", "stock", "not_for_sale"} <= set(templates)
+
+
+def test_every_bundled_template_has_a_layout_for_every_panel(
+    templates: dict[str, LabelTemplate], models: dict[str, HardwareModel]
+) -> None:
+    """No panel falls back to another template: a promotion shows on every shelf."""
+    sizes = {model.size_key for model in models.values()}
+    assert sizes == {"152x152", "250x122", "256x128", "296x128", "400x300", "800x480"}
+    for template in templates.values():
+        assert set(template.layouts) == sizes, template.name
 
 
 def test_small_square_price_layout_has_no_barcode(templates: dict[str, LabelTemplate]) -> None:
@@ -63,8 +70,11 @@ def test_static_and_dynamic_elements_are_split(templates: dict[str, LabelTemplat
 def test_layout_for_unknown_size_names_template_and_size(
     templates: dict[str, LabelTemplate], models: dict[str, HardwareModel]
 ) -> None:
-    with pytest.raises(TemplateError, match=r"template 'promo' has no layout for 152x152"):
-        templates["promo"].layout_for(models["1.54-bwr"])
+    only_2_9 = LabelTemplate("narrow", "price", "", "narrow.yaml", {
+        "296x128": templates["price"].layouts["296x128"]
+    })  # fmt: skip
+    with pytest.raises(TemplateError, match=r"template 'narrow' has no layout for 152x152"):
+        only_2_9.layout_for(models["1.54-bwr"])
 
 
 def test_good_template_loads(template_dir: Path, models: dict[str, HardwareModel]) -> None:

@@ -81,7 +81,7 @@ def test_linking_a_label_binds_it_and_marks_it_for_a_fresh_render(api, engine):
     [
         ({"gtin": "4006381333932"}, 422, "not a valid product barcode"),
         ({"gtin": "5940000000998"}, 422, "no product with barcode"),
-        ({"gtin": "4006381333931", "template": "poster"}, 422, "no template 'poster'"),
+        ({"gtin": "4006381333931", "template": "poster"}, 422, "'poster' is not a label template"),
     ],
 )
 def test_a_link_that_cannot_be_made_changes_nothing(api, engine, body, status, says):
