@@ -114,7 +114,9 @@ def test_api_refuses_an_advertiser_for_a_non_buyer(
     }
     response = client.post("/api/v1/users", json=body, headers=bearer(seed.admin_token))
     assert response.status_code == 400
-    assert "only a buyer belongs to an advertiser" in response.get_json()["error"]
+    assert response.get_json()["error"] == (
+        "only a buyer belongs to an advertiser; this user's role is manager"
+    )
 
 
 def test_a_manager_may_not_manage_users(client: FlaskClient, seed: Seed):
