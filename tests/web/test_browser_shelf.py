@@ -13,12 +13,19 @@ from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 pytestmark = pytest.mark.browser
 
 GTINS = ("5901234123457", "4006381333931", "9780201379624")
-# A stand-in for a browser that has a barcode detector (Chrome on Android) but sees nothing:
-# the page must use it rather than load its own decoder.
+# A stand-in for the barcode detector of Chrome on Android: whatever the camera films, it
+# "sees" a product's GS1 Digital Link QR beside the label's code, and the product's EAN-13.
 FAKE_DETECTOR = """
 window.BarcodeDetector = class {
   static async getSupportedFormats() { return ["ean_13", "ean_8", "upc_a", "code_128", "qr_code"]; }
-  async detect() { return []; }
+  constructor({ formats }) { this.formats = formats; }
+  async detect() {
+    if (this.formats.includes("ean_13")) return [{ rawValue: "4006381333931", format: "ean_13" }];
+    return [
+      { rawValue: "https://id.gs1.org/01/04006381333931", format: "qr_code" },
+      { rawValue: " SHELF-01 ", format: "code_128" },
+    ];
+  }
 };
 """
 # Safari on iOS before 17 and Firefox: no detector at all.
@@ -99,12 +106,12 @@ def test_the_shelf_page_explains_errors_and_confirms_a_relink(phone_page, engine
     assert others == []
 
 
-def test_a_browser_with_a_barcode_detector_uses_it_and_loads_no_decoder(
+def test_a_browser_with_a_barcode_detector_reads_with_it_and_loads_no_decoder(
     camera_phone, tmp_path, new_labels
 ):
     from playwright.sync_api import expect
 
-    frame = shelf_frame(new_labels[1], GTINS[0], "Cașcaval Dalia")
+    frame = shelf_frame(new_labels[1], GTINS[1], "Grüner Tee")
     page = camera_phone(write_y4m(tmp_path / "shelf.y4m", frame))
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
@@ -116,6 +123,10 @@ def test_a_browser_with_a_barcode_detector_uses_it_and_loads_no_decoder(
     expect(page.locator("button.scan")).to_have_count(2)
     expect(page.locator("button.scan").first).to_be_visible()
     expect(page.locator("#camera-note")).to_be_hidden()
+    page.click("button.scan[data-target=shelf-label]")
+    expect(page.locator("#shelf-label")).to_have_value("SHELF-01")  # not the product's QR
+    page.click("button.scan[data-target=shelf-gtin]")
+    expect(page.locator("#shelf-gtin")).to_have_value(GTINS[1])
     assert not [url for url in fetched if VENDORED_DECODER in url]
 
 
