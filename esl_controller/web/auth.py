@@ -154,7 +154,9 @@ def create_user(
 def _check_advertiser(session: Session, role: str, advertiser_id: int | None) -> None:
     if role != BUYER_ROLE:
         if advertiser_id is not None:
-            raise UserError(f"only a {BUYER_ROLE} belongs to an advertiser, not a {role}")
+            raise UserError(
+                f"only a {BUYER_ROLE} belongs to an advertiser; this user's role is {role}"
+            )
         return
     if advertiser_id is None:
         raise UserError(f"a {BUYER_ROLE} needs the advertiser it buys for (advertiser_id)")

@@ -24,7 +24,7 @@ from esl_controller.web.database import get_settings
 
 NOT_A_PLAYER_ERROR = (
     "plays are accepted only from the player that made them: post them with that "
-    "player's own token (role player, user name = the player id), not a {role}'s"
+    "player's own token (role player, user name = the player id); this token's role is {role}"
 )
 
 bp = api_blueprint("plays_api", __name__)

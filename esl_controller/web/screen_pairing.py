@@ -92,7 +92,10 @@ def _player(
 def _check_username(session: Session, player_id: str) -> None:
     user = find_user(session, player_id)
     if user is not None and user.role != PLAYER_ROLE:
-        raise PairingError(f"{player_id!r} is the name of a {user.role} account, not a player")
+        raise PairingError(
+            f"{player_id!r} is already the name of an account with the role {user.role}, "
+            "not a player"
+        )
 
 
 def pair(

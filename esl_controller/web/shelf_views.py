@@ -1,8 +1,9 @@
 """The shelf page: a staff member on the shop floor links a label to a product by phone.
 
 Scan (or type) the label's code, then the product's EAN-13, and confirm. The page is a
-plain form that works without script; web/static/shelf.js adds the camera where the
-browser has a barcode detector. A label that shows another product is moved only after
+plain form that works without script; web/static/shelf.js adds the camera wherever the
+browser may open one, decoding with the browser's barcode detector or, lacking it, the
+vendored ZXing decoder. A label that shows another product is moved only after
 the person confirms.
 """
 

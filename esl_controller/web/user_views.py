@@ -61,9 +61,11 @@ def add_user() -> Any:
     advertiser_id = int(advertiser) if advertiser.isdigit() else None
     if role != auth.BUYER_ROLE:
         advertiser_id = None  # the select keeps its value when the role changes
+    # A refused form comes back as it was typed (passwords apart), the advertiser included.
+    again = url_for("people.users_page", username=username, role=role, advertiser_id=advertiser_id)
     if form.get("password", "") != form.get("confirm", ""):
         flash("The two passwords differ; nothing was created.", "error")
-        return redirect(url_for("people.users_page", username=username, role=role))
+        return redirect(again)
     session = get_session()
     try:
         users.add_user(
@@ -72,7 +74,7 @@ def add_user() -> Any:
     except UserError as exc:
         session.rollback()
         flash(f"Could not create the user: {exc}.", "error")
-        return redirect(url_for("people.users_page", username=username, role=role))
+        return redirect(again)
     session.commit()
     flash(f"Created {role} {username}.", "success")
     return _back()

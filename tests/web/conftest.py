@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -299,6 +300,40 @@ def phone_page(browser, live_server: str) -> Iterator:
     )
     yield page
     context.close()
+
+
+# Chromium's fake camera plays a .y4m file; its permission prompt is answered yes.
+FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+@pytest.fixture
+def camera_phone(browser, live_server: str) -> Iterator[Callable[[Path], Any]]:
+    """`camera_phone(video)`: a phone page (like `phone_page`) in a chromium of its own whose
+    camera films `video`, a .y4m file (tests/support/camera_frames.py writes them)."""
+    launched = []
+
+    def open_page(video: Path) -> Any:
+        camera_browser = browser.browser_type.launch(
+            executable_path=str(CHROMIUM),
+            args=[*CHROMIUM_ARGS, *FAKE_CAMERA_ARGS, f"--use-file-for-fake-video-capture={video}"],
+            headless=True,
+        )
+        launched.append(camera_browser)
+        context = camera_browser.new_context(
+            base_url=live_server, viewport=PHONE, has_touch=True, permissions=["camera"]
+        )
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.console_errors = []
+        page.on(
+            "console",
+            lambda message: message.type == "error" and page.console_errors.append(message.text),
+        )
+        return page
+
+    yield open_page
+    for camera_browser in launched:
+        camera_browser.close()
 
 
 def browser_log_in(page, credentials: tuple[str, str] = MANAGER) -> None:

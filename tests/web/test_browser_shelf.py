@@ -6,20 +6,31 @@ import pytest
 from sqlmodel import Session
 
 from esl_controller.db import session_scope
-from esl_controller.models import Label
+from esl_controller.models import Label, Product
+from tests.support.camera_frames import shelf_frame, write_y4m
 from tests.web.conftest import SCREENSHOT_DIR, browser_log_in
 
 pytestmark = pytest.mark.browser
 
 GTINS = ("5901234123457", "4006381333931", "9780201379624")
-# A stand-in for a browser that has a barcode detector (Chrome on Android): enough for
-# the page to offer its Scan buttons. The camera itself cannot be driven headless.
+# A stand-in for the barcode detector of Chrome on Android: whatever the camera films, it
+# "sees" a product's GS1 Digital Link QR beside the label's code, and the product's EAN-13.
 FAKE_DETECTOR = """
 window.BarcodeDetector = class {
-  static async getSupportedFormats() { return ["ean_13", "code_128", "qr_code"]; }
-  async detect() { return []; }
+  static async getSupportedFormats() { return ["ean_13", "ean_8", "upc_a", "code_128", "qr_code"]; }
+  constructor({ formats }) { this.formats = formats; }
+  async detect() {
+    if (this.formats.includes("ean_13")) return [{ rawValue: "4006381333931", format: "ean_13" }];
+    return [
+      { rawValue: "https://id.gs1.org/01/04006381333931", format: "qr_code" },
+      { rawValue: " SHELF-01 ", format: "code_128" },
+    ];
+  }
 };
 """
+# Safari on iOS before 17 and Firefox: no detector at all.
+NO_DETECTOR = "delete window.BarcodeDetector;"
+VENDORED_DECODER = "/static/vendor/zxing-library-"
 
 
 @pytest.fixture
@@ -47,7 +58,7 @@ def test_staff_link_ten_labels_from_the_phone_page(phone_page, engine, new_label
     page.goto("/")
     expect(page.locator("[data-field='labels.new']")).to_have_text("11")
     page.goto("/shelf")
-    # chromium on Linux has no BarcodeDetector: the page says so and stays a typed form
+    # this chromium has no camera: the page says so and stays a typed form
     expect(page.locator("#shelf-form")).to_have_attribute("data-camera", "off")
     expect(page.locator("#camera-note")).to_be_visible()
     expect(page.locator("button.scan").first).to_be_hidden()
@@ -95,17 +106,59 @@ def test_the_shelf_page_explains_errors_and_confirms_a_relink(phone_page, engine
     assert others == []
 
 
-def test_a_browser_with_a_barcode_detector_offers_the_camera(phone_page):
+def test_a_browser_with_a_barcode_detector_reads_with_it_and_loads_no_decoder(
+    camera_phone, tmp_path, new_labels
+):
     from playwright.sync_api import expect
 
-    page = phone_page
+    frame = shelf_frame(new_labels[1], GTINS[1], "Grüner Tee")
+    page = camera_phone(write_y4m(tmp_path / "shelf.y4m", frame))
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.add_init_script(FAKE_DETECTOR)
     browser_log_in(page)
     page.goto("/shelf")
     expect(page.locator("#shelf-form")).to_have_attribute("data-camera", "on")
+    expect(page.locator("#shelf-form")).to_have_attribute("data-decoder", "native")
     expect(page.locator("button.scan")).to_have_count(2)
     expect(page.locator("button.scan").first).to_be_visible()
     expect(page.locator("#camera-note")).to_be_hidden()
+    page.click("button.scan[data-target=shelf-label]")
+    expect(page.locator("#shelf-label")).to_have_value("SHELF-01")  # not the product's QR
+    page.click("button.scan[data-target=shelf-gtin]")
+    expect(page.locator("#shelf-gtin")).to_have_value(GTINS[1])
+    assert not [url for url in fetched if VENDORED_DECODER in url]
+
+
+def test_a_phone_without_a_barcode_detector_scans_both_codes_with_the_camera(
+    camera_phone, engine, tmp_path, new_labels
+):
+    from playwright.sync_api import expect
+
+    label_id, gtin = new_labels[7], GTINS[1]
+    # The label's Code 128 and a price label with the product's EAN-13, both in view.
+    frame = shelf_frame(label_id, gtin, "Grüner Tee")
+    page = camera_phone(write_y4m(tmp_path / "shelf.y4m", frame))
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.add_init_script(NO_DETECTOR)
+    browser_log_in(page)
+    page.goto("/shelf")
+    expect(page.locator("#shelf-form")).to_have_attribute("data-decoder", "zxing")
+    page.click("button.scan[data-target=shelf-label]")
+    expect(page.locator("#shelf-label")).to_have_value(label_id)
+    expect(page.locator("#shelf-gtin")).to_be_focused()
+    expect(page.locator("#shelf-camera")).to_be_hidden()  # the camera is let go
+    page.click("button.scan[data-target=shelf-gtin]")
+    expect(page.locator("#shelf-gtin")).to_have_value(gtin)
+    expect(page.locator("#shelf-submit")).to_be_focused()
+    page.click("#shelf-submit")
+    expect(page.locator(".flash-success")).to_contain_text(f"Label {label_id} now shows Grüner Tee")
+    with Session(engine) as s:
+        product = s.get(Product, s.get(Label, label_id).product_id)
+    assert product.gtin == gtin
+    assert [url for url in fetched if VENDORED_DECODER in url]
+    assert page.console_errors == []  # the strict CSP let the decoder run
 
 
 def test_a_links_csv_with_three_bad_rows_is_imported_from_the_dashboard(

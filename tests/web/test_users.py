@@ -4,6 +4,7 @@ disable, delete, passwords, log out everywhere, and the audit entries each chang
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from flask import Flask
@@ -114,7 +115,9 @@ def test_api_refuses_an_advertiser_for_a_non_buyer(
     }
     response = client.post("/api/v1/users", json=body, headers=bearer(seed.admin_token))
     assert response.status_code == 400
-    assert "only a buyer belongs to an advertiser" in response.get_json()["error"]
+    assert response.get_json()["error"] == (
+        "only a buyer belongs to an advertiser; this user's role is manager"
+    )
 
 
 def test_a_manager_may_not_manage_users(client: FlaskClient, seed: Seed):
@@ -273,6 +276,27 @@ def test_users_page_refuses_a_buyer_without_advertiser_and_keeps_what_was_typed(
     assert 'value="dairy"' in page
     assert _user(engine, "dairy") is None
     assert "buyer-password-1" not in page
+
+
+def test_users_page_keeps_the_buyers_advertiser_when_the_passwords_differ(
+    admin_client: FlaskClient, engine: Engine, advertiser_id: int
+):
+    response = _form(
+        admin_client,
+        "/users",
+        username="dairy",
+        role="buyer",
+        advertiser_id=str(advertiser_id),
+        password="buyer-password-1",
+        confirm="buyer-password-2",
+    )
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The two passwords differ; nothing was created." in page
+    assert 'value="dairy"' in page
+    assert re.search(r'<option value="buyer" selected>', page)
+    assert re.search(rf'<option value="{advertiser_id}" selected>Dairy Co</option>', page)
+    assert _user(engine, "dairy") is None
+    assert "buyer-password" not in page
 
 
 def test_users_page_actions_disable_enable_password_delete(

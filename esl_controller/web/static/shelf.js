@@ -1,20 +1,70 @@
-// The shelf page's camera: where the browser reads barcodes itself (BarcodeDetector),
-// a Scan button beside each field fills it from the phone's camera. Elsewhere the page
-// stays a typed form (a hand scanner that types works the same way).
+// The shelf page's camera: a Scan button beside each field fills it from the phone's camera.
+// The browser's own barcode detector (BarcodeDetector, Chrome on Android) reads the frames
+// where it has one; elsewhere (Safari on iOS before 17, Firefox) the vendored ZXing decoder
+// does, loaded only then. Without a camera the page stays a typed form (a hand scanner that
+// types works the same way).
 "use strict";
 
-function cameraPossible() {
-  return "BarcodeDetector" in window && !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+// Resolved against this script's own address, so the page needs no template change.
+const STATIC_ROOT = new URL(".", document.currentScript.src);
+const DECODER_SCRIPTS = ["vendor/zxing-library-0.23.0/zxing.min.js", "zxing_detector.js"];
+const SCAN_INTERVAL_MS = 100;
+// Each field reads only its own kind of code: the label's code (Code 128 or QR on its case),
+// then the product's GTIN. A label that already shows a product also shows that product's
+// EAN-13 and GS1 Digital Link QR, which must not be taken for the label's code.
+const FIELDS = {
+  "shelf-label": {
+    formats: ["code_128", "qr_code"],
+    accepts: (value) => value.length > 0 && value.length <= 64 && !value.includes("://"),
+  },
+  "shelf-gtin": {
+    formats: ["ean_13", "ean_8", "upc_a"],
+    accepts: (value) => /^[0-9]{8,14}$/.test(value),
+  },
+};
+
+async function hasCamera() {
+  const devices = navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia) return false; // also: a page not served over HTTPS
+  if (!devices.enumerateDevices) return true;
+  try {
+    return (await devices.enumerateDevices()).some((device) => device.kind === "videoinput");
+  } catch (error) {
+    return true;
+  }
 }
 
-async function makeDetector() {
-  let formats = [];
-  try {
-    formats = await window.BarcodeDetector.getSupportedFormats();
-  } catch (error) {
-    formats = [];
+function loadScript(url) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = url;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error("could not load " + url));
+    document.head.append(script);
+  });
+}
+
+// How to make a detector for a list of formats: the browser's own when it reads every
+// field's codes, else ZXing's. Null when neither can be had.
+async function detectorMaker() {
+  if ("BarcodeDetector" in window) {
+    let supported = [];
+    try {
+      supported = await window.BarcodeDetector.getSupportedFormats();
+    } catch (error) {
+      supported = [];
+    }
+    const usable = (formats) => formats.filter((format) => supported.includes(format));
+    if (Object.values(FIELDS).every((field) => usable(field.formats).length)) {
+      return { kind: "native", make: (formats) => new window.BarcodeDetector({ formats: usable(formats) }) };
+    }
   }
-  return formats.length ? new window.BarcodeDetector({ formats }) : null;
+  try {
+    for (const script of DECODER_SCRIPTS) await loadScript(new URL(script, STATIC_ROOT).href);
+  } catch (error) {
+    return null;
+  }
+  return { kind: "zxing", make: (formats) => new window.ZxingBarcodeDetector({ formats }) };
 }
 
 function stopCamera(video) {
@@ -24,7 +74,7 @@ function stopCamera(video) {
   video.hidden = true;
 }
 
-async function scanInto(detector, video, field, onRead, onError) {
+async function scanInto(detector, accepts, video, field, onRead, onError) {
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
@@ -36,11 +86,12 @@ async function scanInto(detector, video, field, onRead, onError) {
   video.hidden = false;
   await video.play();
   const look = async () => {
-    if (!video.srcObject) return;
+    if (video.srcObject !== stream) return; // stopped, or another scan took the camera
     try {
       const codes = await detector.detect(video);
-      if (codes.length) {
-        field.value = codes[0].rawValue.trim();
+      const read = codes.map((code) => code.rawValue.trim()).find(accepts);
+      if (read) {
+        field.value = read;
         stopCamera(video);
         onRead(field);
         return;
@@ -50,7 +101,7 @@ async function scanInto(detector, video, field, onRead, onError) {
       onError("The camera could not read a code: type it instead.");
       return;
     }
-    window.requestAnimationFrame(look);
+    window.setTimeout(look, SCAN_INTERVAL_MS);
   };
   look();
 }
@@ -69,12 +120,13 @@ document.addEventListener("DOMContentLoaded", async () => {
       gtin.focus();
     }
   });
-  const detector = cameraPossible() ? await makeDetector() : null;
-  if (!detector) {
+  const maker = (await hasCamera()) ? await detectorMaker() : null;
+  if (!maker) {
     form.dataset.camera = "off";
     return;
   }
   form.dataset.camera = "on";
+  form.dataset.decoder = maker.kind;
   note.hidden = true;
   const showError = (message) => {
     note.textContent = message;
@@ -86,10 +138,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     else if (submit) submit.focus();
   };
   for (const button of form.querySelectorAll("button.scan")) {
+    const target = FIELDS[button.dataset.target];
+    const detector = maker.make(target.formats);
     button.hidden = false;
     button.addEventListener("click", () => {
       stopCamera(video);
-      scanInto(detector, video, document.getElementById(button.dataset.target), next, showError);
+      note.hidden = true;
+      scanInto(detector, target.accepts, video, document.getElementById(button.dataset.target), next, showError);
     });
   }
 });
