@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from esl_controller.labels import barcode
-from esl_controller.labels.content import LabelContent
+from esl_controller.labels.content import LabelContent, Money
 from esl_controller.labels.fonts import Font, draw_text, get_font, text_advance, text_bbox
 from esl_controller.labels.hardware import BLACK, WHITE, HardwareModel
 from esl_controller.labels.price_format import (
@@ -468,9 +468,33 @@ def _with_date(text: str, when: str) -> str:
 
 
 def _draw_prior_price(canvas: _Canvas, element: Element, content: LabelContent) -> None:
+    promo = content.promo
+    if promo is not None and promo.prior_lowest is not None and element.amount_size:
+        _draw_prior_amount_apart(canvas, element, content, promo.prior_lowest)
+        return
     text = prior_price_text(element, content, canvas.words)
     if text:
         _draw_text_in(canvas, element, text)
+
+
+def _draw_prior_amount_apart(
+    canvas: _Canvas, element: Element, content: LabelContent, amount: Money
+) -> None:
+    """The lead-in words fitted above, the amount on the box's last line at `amount_size`."""
+    box = element.box
+    amount_font = canvas.font(element.font, element.amount_size)
+    amount_h = _line_height(amount_font)
+    words = canvas.words.gettext(element.text).strip()
+    lead_in = replace(element, box=Box(box.x, box.y, box.w, box.h - amount_h))
+    _draw_text_in(canvas, lead_in, words)
+    below = replace(
+        element,
+        box=Box(box.x, box.bottom - amount_h, box.w, amount_h),
+        size=element.amount_size,
+        min_size=min(element.amount_size, element.min_size + 2),
+        max_lines=1,
+    )
+    _draw_text_in(canvas, below, money_text(amount, content.locale, NBSP))
 
 
 def _draw_promo_ends(canvas: _Canvas, element: Element, content: LabelContent) -> None:

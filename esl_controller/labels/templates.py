@@ -78,6 +78,9 @@ class Element:
     minor_size: int = 0  # `price`: the raised decimals and the currency symbol
     strike_colour: str = "accent"  # `old_price`
     no_history_text: str = ""  # `prior_price` when content has neither number nor note
+    # `prior_price`: the amount on its own last line at this size (0: one run of text), so
+    # the number stays legible on a small panel while the lead-in words shrink to fit.
+    amount_size: int = 0
     in_stock_text: str = "In stock"
     low_text: str = "Low stock"
     out_text: str = "Out of stock"
@@ -195,6 +198,7 @@ class _PriorPriceSchema(_TextLike):
     text = fields.String()
     no_history_text = fields.String()
     max_lines = fields.Integer(strict=True, validate=validate.Range(min=1, max=4))
+    amount_size = _size()
 
 
 class _PromoEndsSchema(_TextLike):
@@ -329,6 +333,15 @@ def _check_element(
         if ascent + descent > box.h:
             problems.append(
                 ("min_size", f"one line at {element.min_size} px needs {ascent + descent} px, "
+                 f"box is {box.h} px high")
+            )  # fmt: skip
+    if element.amount_size and element.font:
+        ascent, descent = get_font(element.font, element.amount_size, layout.fonts_dir).getmetrics()
+        lead_in = get_font(element.font, element.min_size, layout.fonts_dir).getmetrics()
+        if ascent + descent + sum(lead_in) > box.h:
+            problems.append(
+                ("amount_size", f"the amount's line at {element.amount_size} px and one line of "
+                 f"lead-in at {element.min_size} px need {ascent + descent + sum(lead_in)} px, "
                  f"box is {box.h} px high")
             )  # fmt: skip
     if element.type == "barcode":

@@ -25,10 +25,17 @@ import pytest
 from PIL import Image
 
 from esl_controller.labels.content import LabelContent, Money, StockInfo, UnitPrice
+from esl_controller.labels.fonts import get_font
 from esl_controller.labels.hardware import HardwareModel, load_hardware_models
 from esl_controller.labels.price_format import NBSP, money_text, unit_price_text
 from esl_controller.labels.render import ELLIPSIS, _Canvas, fit_text, render_label
-from esl_controller.labels.templates import Element, LabelTemplate, TemplateError, load_templates
+from esl_controller.labels.templates import (
+    Box,
+    Element,
+    LabelTemplate,
+    TemplateError,
+    load_templates,
+)
 from tests.labels.conftest import BASE_CONTENT, promo_info
 
 TESSERACT = shutil.which("tesseract")
@@ -266,3 +273,34 @@ def _letters(text: str) -> str:
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+# The 1.54" promo layout has no row to spare for the amount: it prints in one run at 10 px
+# (docs/operations.md, "Changing a label template: legibility").
+PRIOR_AMOUNT_IN_ONE_RUN = {"152x152"}
+PRIOR_LOCALES = ("en_GB", "ro_RO", "de_DE", "pl_PL", "hu_HU", "el_GR", "ru_RU")
+
+
+@pytest.mark.parametrize("pair", [p for p in PAIRS if p.template.kind == "promo"], ids=str)
+def test_ocr_reads_the_30_day_prior_price_amount(pair: Pair) -> None:
+    """The number a reduction is judged against reads in every locale's longest words."""
+    layout = pair.template.layout_for(pair.model)
+    element = next(e for e in layout.elements if e.type == "prior_price")
+    if layout.size_key in PRIOR_AMOUNT_IN_ONE_RUN:
+        assert not element.amount_size
+        return
+    assert element.amount_size >= 12, f"{pair}: the amount prints below 12 px"
+    line = sum(get_font(element.font, element.amount_size, layout.fonts_dir).getmetrics())
+    amount_line = replace(
+        element, box=Box(element.box.x, element.box.bottom - line, element.box.w, line)
+    )
+    misread = []
+    for locale in PRIOR_LOCALES:
+        content = replace(_content_for(pair.template, PRODUCTS[0]), locale=locale)
+        assert content.promo is not None and content.promo.prior_lowest is not None
+        wanted = _digits(money_text(content.promo.prior_lowest, locale))
+        image = render_label(pair.template, content, pair.model)
+        reads = [_ocr(_png(_binary(image, amount_line), s), "13", DIGITS) for s in UPSCALES]
+        if not any(wanted in _digits(read) for read in reads):
+            misread.append(f"{locale}: printed {wanted!r}, read {reads!r}")
+    assert not misread, f"{pair}:\n" + "\n".join(misread)
