@@ -109,6 +109,18 @@ def test_good_template_loads(template_dir: Path, models: dict[str, HardwareModel
         ),
         ({"type": "qr", "box": [0, 0, 40, 40]}, "box", "QR code needs at least 41x41 px"),
         (
+            {
+                "type": "prior_price",
+                "box": [4, 80, 116, 24],
+                "font": "DejaVuSans.ttf",
+                "size": 10,
+                "min_size": 8,
+                "amount_size": 14,
+            },
+            "amount_size",
+            "the amount's line at 14 px and one line of lead-in at 8 px need 27 px, box is 24",
+        ),
+        (
             {"type": "logo", "box": [0, 0, 40, 40], "file": "nope.png"},
             "file",
             "'nope.png' not found",
