@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller import db
+from esl_controller.ads import checkpoints
+from esl_controller.ads.verify_cli import verify_impressions
 from esl_controller.cli import main
 from esl_controller.clock import utcnow
 from esl_controller.models import (
@@ -33,10 +35,11 @@ from esl_controller.store_import.importer import StoreIdsTaken, StoreImportError
 from esl_controller.store_import.tables import imported_tables
 from esl_controller.web.auth import check_password, create_user
 from tests.support.chain_stores import add_store_with_devices, row_counts, rows_of
+from tests.support.store_fixture import PLAYS, STORE_ID, public_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DEMO_STORE = FIXTURES / "demo_store.db"
-DEMO_STORE_ID = "store-0042"
+DEMO_STORE_ID = STORE_ID
 OTHER_STORE = "store-0007"
 
 
@@ -118,6 +121,19 @@ def test_after_an_import_postgres_hands_out_free_ids(pg_engine: Engine, demo_sto
         session.add(row)
         session.flush()
         assert row.id == highest + 1
+
+
+def test_the_imported_impression_log_verifies_against_its_signed_checkpoint(
+    pg_engine: Engine, demo_store: Path
+):
+    add_store_with_devices(pg_engine, OTHER_STORE)
+    import_store(demo_store, pg_engine)
+    result = verify_impressions(pg_engine, public_key=public_key())
+    assert result.ok, result.reason
+    assert result.checked == PLAYS and result.head_seq == PLAYS
+    with Session(pg_engine) as session:
+        [checkpoint] = checkpoints.stored(session)
+    assert checkpoint.store_id == DEMO_STORE_ID and checkpoint.head_seq == PLAYS
 
 
 def test_importing_the_same_store_twice_is_refused_and_changes_nothing(
