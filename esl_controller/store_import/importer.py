@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, func, inspect, select, text, tuple_
+from sqlalchemy import Table, and_, func, inspect, literal, select, text, tuple_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -33,7 +33,7 @@ from esl_controller.store_import.tables import (
     unique_keys,
 )
 
-CHUNK = 500
+CHUNK = 5_000  # rows per INSERT, keys per lookup (SQLite allows 32,766 parameters)
 SQLITE_HEADER = b"SQLite format 3\x00"
 SHOWN_IDS = 5
 # What a store worker calls the rows whose ids are unique across the chain.
@@ -273,6 +273,8 @@ def _taken(
     reading: Connection, writing: Connection, table: Table, key: tuple[str, ...]
 ) -> list[tuple[Any, ...]]:
     columns = [table.c[name] for name in key]
+    if _empty(writing, table):
+        return []
     query = select(*columns).where(and_(*(column.is_not(None) for column in columns)))
     values = [tuple(row) for row in reading.execute(query.order_by(*columns))]
     taken = []
@@ -282,6 +284,10 @@ def _taken(
             tuple(row) for row in writing.execute(select(*columns).where(_in(columns, chunk)))
         ]
     return sorted(set(taken), key=str)
+
+
+def _empty(conn: Connection, table: Table) -> bool:
+    return conn.scalar(select(literal(1)).select_from(table).limit(1)) is None
 
 
 def _in(columns: list[Any], values: list[tuple[Any, ...]]) -> Any:

@@ -1,5 +1,5 @@
 """Importing a store's SQLite database into a chain database: the committed demo store
-(tests/fixtures/demo_store.db, from tools/make_store_fixture.py) goes into the local
+(tests/fixtures/demo_store.db, made by tests/support/store_fixture.py) goes into the local
 PostgreSQL next to a store already there, into another SQLite file, and from an old
 schema; a second import and an id collision are refused with nothing written."""
 
