@@ -1,8 +1,9 @@
 """Importing a large store's SQLite database into a chain database: rows per second.
 
-Seeds a single-store SQLite file (N products with 20 price changes each, a label per
-product on 20 base stations, and N x 5 impressions, raw rows only), then times
-`store import` into the target after a store is already there.
+Seeds two single-store SQLite files (each N products with 20 price changes each, a label
+per product on 20 base stations, and N x 5 impressions, raw rows only; the second store's
+ids start after the first's), then times `store import` of the first into an empty chain
+database and of the second next to it, where every key is looked up among the first's.
 
     python bench/bench_store_import.py                                 # 10,000 products
     python bench/bench_store_import.py --url postgresql://postgres@127.0.0.1:5432/esl_bench
@@ -36,7 +37,6 @@ from esl_controller.models import (
 )
 from esl_controller.store_import.importer import import_store
 
-STORE = "store-bench"
 STATIONS = 20
 HISTORY_PER_PRODUCT = 20
 IMPRESSIONS_PER_PRODUCT = 5
@@ -53,21 +53,22 @@ def _insert(conn, model, rows) -> None:
         conn.execute(insert(model), rows[start : start + CHUNK])
 
 
-def seed(path: Path, products: int) -> int:
+def seed(path: Path, products: int, store: str, first: int) -> int:
+    """A store whose integer ids start at `first` and device ids carry its name."""
     engine = db.make_engine(f"sqlite:///{path}")
     db.init_db(engine)
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(insert(Store), [{"id": STORE, "name": "Bench", "currency": "RON"}])
-        stations = [{"id": f"bench-bs-{n:02d}", "store_id": STORE} for n in range(STATIONS)]
+        conn.execute(insert(Store), [{"id": store, "name": store, "currency": "RON"}])
+        stations = [{"id": f"{store}-bs-{n:02d}", "store_id": store} for n in range(STATIONS)]
         _insert(conn, BaseStation, stations)
         _insert(
             conn,
             Product,
             [
                 {
-                    "id": n + 1,
-                    "store_id": STORE,
+                    "id": first + n,
+                    "store_id": store,
                     "gtin": gtin(n),
                     "name": f"Produs {n:05d}",
                     "price_minor": 1000 + n % 500,
@@ -78,7 +79,8 @@ def seed(path: Path, products: int) -> int:
         )
         history = [
             {
-                "product_id": n + 1,
+                "id": (first + n) * HISTORY_PER_PRODUCT + step,
+                "product_id": first + n,
                 "price_minor": 900 + step,
                 "effective_at": now - timedelta(days=step),
                 "source": "erp",
@@ -89,26 +91,25 @@ def seed(path: Path, products: int) -> int:
         _insert(conn, PriceHistory, history)
         labels = [
             {
-                "id": f"BENCH{n:08d}",
-                "store_id": STORE,
+                "id": f"{store}-L{n:08d}",
+                "store_id": store,
                 "model": "2.9-bwr",
-                "base_station_id": f"bench-bs-{n % STATIONS:02d}",
-                "product_id": n + 1,
+                "base_station_id": f"{store}-bs-{n % STATIONS:02d}",
+                "product_id": first + n,
             }
             for n in range(products)
         ]
         _insert(conn, Label, labels)
-        conn.execute(insert(Advertiser), [{"id": 1, "name": "Bench advertiser"}])
-        conn.execute(
-            insert(Campaign),
-            [{"id": 1, "advertiser_id": 1, "name": "Bench", "starts_at": now, "ends_at": now}],
-        )
+        conn.execute(insert(Advertiser), [{"id": first, "name": f"Advertiser {store}"}])
+        campaign = {"id": first, "advertiser_id": first, "name": store}
+        conn.execute(insert(Campaign), [{**campaign, "starts_at": now, "ends_at": now}])
         impressions = [
             {
-                "play_id": f"00000000-0000-4000-8000-{n:012d}",
-                "campaign_id": 1,
-                "campaign_name": "Bench",
-                "advertiser_id": 1,
+                "seq": first * IMPRESSIONS_PER_PRODUCT + n,
+                "play_id": f"00000000-0000-4000-8000-{first * IMPRESSIONS_PER_PRODUCT + n:012d}",
+                "campaign_id": first,
+                "campaign_name": store,
+                "advertiser_id": first,
                 "player_id": "bench-screen",
                 "started_at": now - timedelta(seconds=n),
                 "play_ms": 10_000,
@@ -132,24 +133,27 @@ def main() -> None:
     parser.add_argument("--url", default=None, help="target URL (default: a temp SQLite)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
-    source = work / "store.db"
-    started = time.perf_counter()
-    rows = seed(source, args.products)
-    print(f"seeded {rows:,} rows into {source.stat().st_size / 1e6:.1f} MB "
-          f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    sources = []
+    for number, store in enumerate(("store-a", "store-b")):
+        source = work / f"{store}.db"
+        started = time.perf_counter()
+        rows = seed(source, args.products, store, 1 + number * args.products)
+        print(f"seeded {store}: {rows:,} rows, {source.stat().st_size / 1e6:.1f} MB, "
+              f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        sources.append(source)
     url = args.url or f"sqlite:///{work / 'chain.db'}"
     target = db.make_engine(url)
     with target.begin() as conn:
         SQLModel.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS schema_meta"))
     db.init_db(target)
-    with target.begin() as conn:
-        conn.execute(insert(Store), [{"id": "store-other", "name": "Other"}])
-    started = time.perf_counter()
-    summary = import_store(source, target)
-    elapsed = time.perf_counter() - started
-    print(f"imported {summary.total:,} rows into {target.dialect.name} in {elapsed:.1f} s: "
-          f"{summary.total / elapsed:,.0f} rows/s")  # fmt: skip
+    for source, into in zip(sources, ("an empty chain database", "next to store-a"), strict=True):
+        started = time.perf_counter()
+        summary = import_store(source, target)
+        elapsed = time.perf_counter() - started
+        print(f"imported {summary.store_id} into {target.dialect.name}, {into}: "
+              f"{summary.total:,} rows in {elapsed:.1f} s, "
+              f"{summary.total / elapsed:,.0f} rows/s")  # fmt: skip
     target.dispose()
 
 

@@ -18,7 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, func, inspect, literal, select, text, tuple_
+from sqlalchemy import (
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    inspect,
+    literal,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -281,16 +293,30 @@ def _taken(
     for start in range(0, len(values), CHUNK):
         chunk = values[start : start + CHUNK]
         taken += [
-            tuple(row) for row in writing.execute(select(*columns).where(_in(columns, chunk)))
+            tuple(row)
+            for row in writing.execute(select(*columns).where(_in(writing, columns, chunk)))
         ]
-    return sorted(set(taken), key=str)
+    return _ordered(taken)
+
+
+def _ordered(values: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Ids in their natural order (2 before 10), as the refusal lists them."""
+    unique = set(values)
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
 
 
 def _empty(conn: Connection, table: Table) -> bool:
     return conn.scalar(select(literal(1)).select_from(table).limit(1)) is None
 
 
-def _in(columns: list[Any], values: list[tuple[Any, ...]]) -> Any:
+def _in(conn: Connection, columns: list[Any], values: list[tuple[Any, ...]]) -> Any:
+    if len(columns) == 1 and conn.dialect.name == "postgresql":
+        # One array parameter: PostgreSQL parses a 5,000-item IN list anew on every query.
+        keys = bindparam("keys", [value[0] for value in values], type_=ARRAY(columns[0].type))
+        return columns[0] == any_(keys)
     if len(columns) == 1:
         return columns[0].in_([value[0] for value in values])
     return tuple_(*columns).in_(values)
@@ -311,14 +337,13 @@ def _identical(
     same = set()
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start : start + CHUNK]
-        query = select(*columns).where(_in(primary, chunk))
         ours = {}
-        for row in reading.execute(query):
+        for row in reading.execute(select(*columns).where(_in(reading, primary, chunk))):
             values = dict(row._mapping)
             if has_store_column(table) and values.get(STORE_COLUMN) is None:
                 values[STORE_COLUMN] = store_id
             ours[_primary(table, values)] = values
-        for row in writing.execute(query):
+        for row in writing.execute(select(*columns).where(_in(writing, primary, chunk))):
             values = dict(row._mapping)
             if ours.get(_primary(table, values)) == values:
                 same.add(_primary(table, values))
@@ -335,11 +360,12 @@ def _not_from(
     """Taken values of a unique key, leaving out those of rows not copied anyway."""
     columns = [table.c[name] for name in key]
     primary = list(table.primary_key.columns)
-    rows = reading.execute(select(*primary, *columns).where(_in(columns, taken)))
-    width = len(primary)
-    return sorted(
-        {tuple(row[width:]) for row in rows if tuple(row[:width]) not in skipped}, key=str
-    )
+    width, kept = len(primary), []
+    for start in range(0, len(taken), CHUNK):
+        chunk = taken[start : start + CHUNK]
+        rows = reading.execute(select(*primary, *columns).where(_in(reading, columns, chunk)))
+        kept += [tuple(row[width:]) for row in rows if tuple(row[:width]) not in skipped]
+    return _ordered(kept)
 
 
 def _stores(
@@ -348,7 +374,7 @@ def _stores(
     if not has_store_column(table):
         return ()
     columns = [table.c[name] for name in key]
-    query = select(table.c[STORE_COLUMN]).where(_in(columns, taken[:CHUNK])).distinct()
+    query = select(table.c[STORE_COLUMN]).where(_in(writing, columns, taken[:CHUNK])).distinct()
     return tuple(sorted(str(store) for store in writing.scalars(query) if store is not None))
 
 
