@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import Engine
 
 from esl_controller.cli import main
+from esl_controller.config import Settings
+from esl_controller.db import session_scope
 from esl_controller.deploy.acl import AclError
 from esl_controller.deploy.bridge import (
     BridgeError,
@@ -19,6 +22,7 @@ from esl_controller.deploy.bridge import (
     build_head_office_acl,
 )
 from esl_controller.deploy.passwd import parse_passwd, verify_password
+from esl_controller.models import Store
 from tests.deploy.test_acl import rules_of
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -133,3 +137,21 @@ def test_the_cli_refuses_a_head_office_without_a_port(tmp_path: Path):
     assert result.exit_code != 0
     assert "HOST:PORT" in result.output
     assert not (tmp_path / "b.conf").exists()
+
+
+def test_head_office_takes_every_store_of_the_chain_database(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    with session_scope(engine) as session:
+        session.add_all([Store(id="s1", name="One"), Store(id="s2", name="Two")])
+    monkeypatch.setenv("ESL_DATA_DIR", str(settings.data_dir))
+    arguments = ["deploy", "head-office", "--out-dir", str(tmp_path), "--store", "s3"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    acl = (tmp_path / "head-office.acl").read_text()
+    assert [line for line in acl.splitlines() if line.startswith("user ")] == [
+        "user head-office",
+        "user s1",
+        "user s2",
+        "user s3",
+    ]
