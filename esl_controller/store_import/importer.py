@@ -288,14 +288,12 @@ def _taken(
     if _empty(writing, table):
         return []
     query = select(*columns).where(and_(*(column.is_not(None) for column in columns)))
-    values = [tuple(row) for row in reading.execute(query.order_by(*columns))]
+    keys = reading.execution_options(yield_per=CHUNK).execute(query.order_by(*columns))
     taken = []
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        taken += [
-            tuple(row)
-            for row in writing.execute(select(*columns).where(_in(writing, columns, chunk)))
-        ]
+    for partition in keys.partitions(CHUNK):
+        chunk = [tuple(row) for row in partition]
+        found = writing.execute(select(*columns).where(_in(writing, columns, chunk)))
+        taken += [tuple(row) for row in found]
     return _ordered(taken)
 
 
