@@ -30,6 +30,7 @@ from esl_controller.models import (
     Product,
     Store,
     User,
+    Zone,
 )
 from esl_controller.store_import.importer import StoreIdsTaken, StoreImportError, import_store
 from esl_controller.store_import.tables import imported_tables
@@ -181,6 +182,17 @@ def test_an_old_schema_is_migrated_in_a_copy_and_the_file_is_left_alone(
     assert summary.store_id == "store-1" and summary.rows["label"] == 1
     with Session(sqlite_target) as session:
         assert session.scalars(select(Label.store_id)).all() == ["store-1"]
+
+
+def test_what_a_running_store_just_wrote_to_its_wal_is_imported(
+    sqlite_target: Engine, demo_store: Path, source_engine: Engine
+):
+    with db.session_scope(source_engine) as session:  # the store's engine stays open
+        session.add(Zone(id="bakery", store_id=DEMO_STORE_ID, name="Bakery"))
+    assert demo_store.with_name("esl.db-wal").stat().st_size > 0
+    import_store(demo_store, sqlite_target)
+    with Session(sqlite_target) as session:
+        assert session.get(Zone, "bakery") is not None
 
 
 def test_a_file_that_is_no_database_is_refused(sqlite_target: Engine, tmp_path: Path):
