@@ -452,6 +452,15 @@ def _add_deploy_commands() -> None:
 _add_deploy_commands()
 
 
+def _add_store_commands() -> None:
+    from esl_controller.store_import.cli import store
+
+    main.add_command(store)
+
+
+_add_store_commands()
+
+
 @main.group()
 def user() -> None:
     """Users of every role and their API tokens (every change is in the audit log)."""

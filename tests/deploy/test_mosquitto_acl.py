@@ -8,12 +8,9 @@ the forbidden ones would have arrived before it if the broker had let them throu
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import paho.mqtt.client as paho
 import pytest
 from click.testing import CliRunner
 
@@ -21,75 +18,19 @@ from esl_controller.cli import main
 from esl_controller.deploy.passwd import hash_password
 from esl_controller.esl.drivers.mqtt import protocol as esl
 from esl_controller.signage.drivers.mqtt import topics as signage
-from tests.support.mosquitto import MOSQUITTO, private_mosquitto
+from tests.support.mosquitto import (
+    MOSQUITTO,
+    Broker,
+    Inbox,
+    private_mosquitto,
+    publish,
+    subscribe,
+)
 
 pytestmark = pytest.mark.mqtt
 
 PREFIX, STORE = "chain/eu", "store-0042"
 OBSERVER = ("observer", "observer-password-1")
-
-
-@dataclass
-class Inbox:
-    received: list[tuple[str, bytes]] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def add(self, topic: str, payload: bytes) -> None:
-        with self.changed:
-            self.received.append((topic, payload))
-            self.changed.notify_all()
-
-    def wait_for(self, payload: bytes, timeout: float = 15) -> list[str]:
-        """Topics received up to and including the message carrying `payload`."""
-        with self.changed:
-            found = self.changed.wait_for(
-                lambda: any(body == payload for _, body in self.received), timeout
-            )
-            assert found, f"{payload!r} never arrived; got {self.received}"
-            index = next(i for i, (_, body) in enumerate(self.received) if body == payload)
-            return [topic for topic, _ in self.received[: index + 1]]
-
-
-@dataclass
-class Broker:
-    port: int
-    passwords: dict[str, str]
-
-    def connect(self, user: str, password: str | None = None, inbox: Inbox | None = None):
-        client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2,
-            client_id=f"{user}-{uuid.uuid4().hex[:6]}",
-            protocol=paho.MQTTv311,
-        )
-        client.username_pw_set(user, password if password is not None else self.passwords[user])
-        connected = threading.Event()
-        outcome: list[object] = []
-
-        def on_connect(_client, _userdata, _flags, reason_code, _props) -> None:
-            outcome.append(reason_code)
-            connected.set()
-
-        client.on_connect = on_connect
-        if inbox is not None:
-            client.on_message = lambda _c, _u, message: inbox.add(message.topic, message.payload)
-        client.connect("127.0.0.1", self.port)
-        client.loop_start()
-        assert connected.wait(15), f"{user} got no CONNACK"
-        if outcome[0].is_failure:
-            client.loop_stop()
-            raise PermissionError(str(outcome[0]))
-        return client
-
-
-def subscribe(client: paho.Client, topic: str) -> None:
-    done = threading.Event()
-    client.on_subscribe = lambda *_args: done.set()
-    client.subscribe(topic, qos=1)
-    assert done.wait(15)
-
-
-def publish(client: paho.Client, topic: str, payload: bytes) -> None:
-    client.publish(topic, payload, qos=1).wait_for_publish(15)
 
 
 @pytest.fixture(scope="module")

@@ -133,9 +133,18 @@ def status_topic(prefix: str, store: str, station: str) -> str:
     return f"{_station_base(prefix, store, station)}/status"
 
 
+def store_root(prefix: str, store: str) -> str:
+    """`<prefix>/<store>`: every topic of the store's base stations lies under it."""
+    return f"{_validate_prefix(prefix)}/{validate_id('store', store)}"
+
+
+def status_filter(prefix: str, store: str) -> str:
+    """Every base station's status topic in the store (what a bridge to head office carries)."""
+    return f"{store_root(prefix, store)}/+/status"
+
+
 def controller_subscriptions(prefix: str, store: str) -> list[str]:
-    base = f"{_validate_prefix(prefix)}/{validate_id('store', store)}"
-    return [f"{base}/+/ack", f"{base}/+/status"]
+    return [f"{store_root(prefix, store)}/+/ack", status_filter(prefix, store)]
 
 
 def station_subscription(prefix: str, store: str, station: str) -> str:
