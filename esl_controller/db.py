@@ -24,7 +24,7 @@ from esl_controller import models
 from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -231,6 +231,20 @@ def _v13_browser_screens(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=tables)
 
 
+def _v14_zone_kinds(conn: Connection) -> None:
+    """Chain campaigns: a zone kind shared across stores ("dairy"), each existing zone's
+    from the slug of its name (or id)."""
+    present = {column["name"] for column in inspect(conn).get_columns("zone")}
+    if "kind" not in present:
+        conn.execute(text("ALTER TABLE zone ADD COLUMN kind VARCHAR NOT NULL DEFAULT ''"))
+    for zone_id, name in conn.execute(text("SELECT id, name FROM zone WHERE kind = ''")).all():
+        conn.execute(
+            text("UPDATE zone SET kind = :kind WHERE id = :id"),
+            {"kind": models.zone_kind_from_name(name or zone_id), "id": zone_id},
+        )
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_zone_kind ON zone (kind)"))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -245,6 +259,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     11: _v11_people,
     12: _v12_product_name_index,
     13: _v13_browser_screens,
+    14: _v14_zone_kinds,
 }
 
 

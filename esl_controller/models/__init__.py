@@ -53,6 +53,7 @@ from esl_controller.models.signage import (
     TriggerEvent,
     TriggerRateWindow,
     Zone,
+    zone_kind_from_name,
 )
 from esl_controller.models.store import (
     AuditEntry,
@@ -103,4 +104,5 @@ __all__ = [
     "TriggerRateWindow",
     "User",
     "Zone",
+    "zone_kind_from_name",
 ]
