@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +27,11 @@ class Zone(SQLModel, table=True):
 
 
 def zone_kind_from_name(name: str) -> str:
-    """The kind a zone gets from its name: lower case, runs of other characters as one "-"
-    ("Fresh Produce" -> "fresh-produce")."""
-    return re.sub(r"[^0-9a-z]+", "-", name.casefold()).strip("-")
+    """The kind a zone gets from its name: lower case without accents, runs of other
+    characters as one "-" ("Băuturi reci" -> "bauturi-reci")."""
+    letters = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in letters if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z]+", "-", plain).strip("-")
 
 
 @event.listens_for(Zone, "before_insert")

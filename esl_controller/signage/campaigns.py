@@ -88,5 +88,6 @@ def load_campaigns(session: Session, store_id: str, now: datetime) -> CampaignSn
                 creatives=tuple(creatives.get(campaign.id, ())),
             )
         )
-    zone_kinds = dict(session.execute(select(Zone.id, Zone.kind).where(Zone.store_id == store_id)))
+    zones = session.execute(select(Zone.id, Zone.kind).where(Zone.store_id == store_id)).all()
+    zone_kinds = {zone_id: kind for zone_id, kind in zones}
     return CampaignSnapshot(tuple(campaigns), store.timezone if store else "UTC", zone_kinds)

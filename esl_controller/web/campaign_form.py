@@ -158,6 +158,8 @@ def _sentence(field: str, text: str, currency: str) -> tuple[str, str]:
             "This campaign has already billed impressions, so its advertiser and currency "
             "can no longer change."
         )
+    if field in ("stores", "zone_kinds") and text.startswith(("there is no store", "no zone")):
+        return field, f"{text[0].upper()}{text[1:]}."  # already in a store worker's words
     if field == "advertiser_id" and "no advertiser" in text:
         return field, "That advertiser no longer exists; choose another one."
     return field, SENTENCES.get(field, FALLBACK)
