@@ -5,6 +5,7 @@ chain campaign gets a 403 that leaks nothing of it."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from flask.testing import FlaskClient
@@ -15,7 +16,7 @@ from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.web.auth import create_user, issue_api_token
 from tests.support.chain_stores import ChainWorld, play_everywhere, seed_chain
-from tests.web.conftest import Seed, bearer
+from tests.web.conftest import Seed, bearer, log_in
 
 PLAYS = {"buc-centre": 4, "buc-north": 2, "london": 3}
 
@@ -116,3 +117,22 @@ def test_a_buyer_asking_for_another_advertisers_chain_campaign_gets_403_and_noth
         body = response.get_data(as_text=True)
         for secret in ("Espresso", "Coffee Co", "London Soho", "buc-north", "london", "paris"):
             assert secret not in body, (path, secret)
+
+
+def test_the_portal_shows_a_chain_campaign_store_by_store(
+    client: FlaskClient, seed: Seed, engine: Engine, settings: Settings
+):
+    world, _ = _chain(engine, settings)
+    assert log_in(client, "dairy-buyer", "dairy-password-1").status_code == 302
+    page = client.get(f"/portal/campaigns/{world.dairy_campaign_id}").get_data(as_text=True)
+    by_store = page[page.index('id="by-store"') : page.index('id="by-player"')]
+    for name in ("Bucharest Centre", "Bucharest North", "London Soho"):
+        assert name in by_store
+    assert "store=london" in by_store and 'data-store="london" data-format="csv"' in by_store
+    proof = client.get(f"/portal/campaigns/{world.dairy_campaign_id}/verify")
+    row = re.compile(r'<tr data-store="([^"]+)"><td>[^<]*</td><td class="num">(\d+)<')
+    rows = row.findall(proof.get_data(as_text=True))
+    assert dict(rows) == {store: str(n) for store, n in PLAYS.items()}
+    other = client.get(f"/portal/campaigns/{world.other_campaign_id}")
+    assert other.status_code == 404
+    assert "Espresso" not in other.get_data(as_text=True)
