@@ -20,6 +20,7 @@ from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.models import Advertiser, Campaign, Creative, Player, Store, Zone
+from esl_controller.web.auth import create_user, issue_api_token
 
 # store id -> (name, time zone); the last one is in another time zone on purpose.
 CHAIN_STORES = {
@@ -28,6 +29,7 @@ CHAIN_STORES = {
     "london": ("London Soho", "Europe/London"),
 }
 CREATIVE_S = 10.0
+BUYER = ("dairy-buyer", "dairy-password-1")  # a buyer of Dairy Co
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,10 @@ def play_everywhere(
             pop(world, player, campaign_id, start + timedelta(seconds=20 * n)) for n in range(count)
         ]
     return PlayIngestor(engine, settings).ingest(pops, "test")
+
+
+def add_buyer(engine: Engine, world: ChainWorld) -> str:
+    """The Dairy Co buyer (`BUYER`); returns its API token."""
+    with session_scope(engine) as session:
+        create_user(session, *BUYER, "buyer", world.advertiser_id)
+        return issue_api_token(session, BUYER[0])

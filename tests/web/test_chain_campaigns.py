@@ -13,9 +13,7 @@ from sqlalchemy.engine import Engine
 
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
-from esl_controller.db import session_scope
-from esl_controller.web.auth import create_user, issue_api_token
-from tests.support.chain_stores import ChainWorld, play_everywhere, seed_chain
+from tests.support.chain_stores import BUYER, ChainWorld, add_buyer, play_everywhere, seed_chain
 from tests.web.conftest import Seed, bearer, log_in
 
 PLAYS = {"buc-centre": 4, "buc-north": 2, "london": 3}
@@ -29,10 +27,7 @@ def _chain(engine: Engine, settings: Settings) -> tuple[ChainWorld, str]:
     play_everywhere(
         engine, settings, world, world.other_campaign_id, PLAYS, start=utcnow() - timedelta(hours=1)
     )
-    with session_scope(engine) as session:
-        create_user(session, "dairy-buyer", "dairy-password-1", "buyer", world.advertiser_id)
-        token = issue_api_token(session, "dairy-buyer")
-    return world, token
+    return world, add_buyer(engine, world)
 
 
 def _campaign_body(advertiser_id: int, targeting: dict) -> dict:
@@ -123,7 +118,7 @@ def test_the_portal_shows_a_chain_campaign_store_by_store(
     client: FlaskClient, seed: Seed, engine: Engine, settings: Settings
 ):
     world, _ = _chain(engine, settings)
-    assert log_in(client, "dairy-buyer", "dairy-password-1").status_code == 302
+    assert log_in(client, *BUYER).status_code == 302
     page = client.get(f"/portal/campaigns/{world.dairy_campaign_id}").get_data(as_text=True)
     by_store = page[page.index('id="by-store"') : page.index('id="by-player"')]
     for name in ("Bucharest Centre", "Bucharest North", "London Soho"):
