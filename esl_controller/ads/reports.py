@@ -297,7 +297,7 @@ def _goal_tenths(campaign: CampaignFacts) -> Callable[[int, int, int], int | Non
     return tenths
 
 
-def store_spends(sums: Sequence[_Sums]) -> list[int]:
+def _store_spends(sums: Sequence[_Sums]) -> list[int]:
     """Each group's spend in minor units: every store's own total rounded once and split over
     its groups by largest remainder, then summed per group across stores."""
     spends = [0] * len(sums)
@@ -312,7 +312,7 @@ def _finish_groups(
     sums: list[tuple[str, _Sums]], campaign: CampaignFacts, cumulative: bool
 ) -> list[ReportGroup]:
     tenths = _goal_tenths(campaign)
-    spends = store_spends([s for _, s in sums])
+    spends = _store_spends([s for _, s in sums])
     groups, running = [], [0, 0, 0]
     for (key, s), spent in zip(sums, spends, strict=True):
         running = [running[0] + s.plays, running[1] + s.impressions_milli, running[2] + spent]
