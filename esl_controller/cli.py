@@ -481,10 +481,12 @@ for _name, (_target, _summary) in SIMULATORS.items():
 def _add_domain_commands() -> None:
     from esl_controller.esl.cli_commands import label, station
     from esl_controller.web.screen_cli import player
+    from esl_controller.web.zone_cli import zone
 
     main.add_command(station)
     main.add_command(label)
     main.add_command(player)
+    main.add_command(zone)
 
 
 _add_domain_commands()
