@@ -6,10 +6,12 @@ multiplier per play. The hashes are placeholders (this times reports, not the ch
 chain is timed by bench_pop.py and verify-impressions). The live hourly totals that ingest
 keeps are then filled from them in one INSERT ... SELECT ... GROUP BY, and
 `build_campaign_report` (the code the API, the CLI and scheduled delivery use) runs over
-the whole flight, grouped by day and by screen.
+the whole flight, grouped by day, by store and by screen, then for one store alone. The
+screens are spread over `--stores` stores of a chain (their players in the database, so a
+row's store is found through its screen, as in production).
 
     python bench/bench_report.py                  # 10,000,000 impressions
-    python bench/bench_report.py --rows 1000000
+    python bench/bench_report.py --rows 1000000 --stores 3
     python bench/bench_report.py --db /tmp/r.db   # reuse a database loaded earlier
 """
 
@@ -29,7 +31,7 @@ from sqlmodel import Session
 
 from esl_controller import db
 from esl_controller.ads.campaign_reports import build_campaign_report, encode_report
-from esl_controller.models import Advertiser, Campaign, Store
+from esl_controller.models import Advertiser, Campaign, Player, Store, Zone
 
 SCREENS = 200
 ZONES = 8
@@ -39,11 +41,20 @@ START = datetime(2026, 8, 1, tzinfo=UTC)
 PLACEHOLDER_HASH = "0" * 64
 
 
-def seed(database_url: str) -> int:
+def seed(database_url: str, stores: int) -> int:
     engine = db.make_engine(database_url)
     db.init_db(engine)
     with Session(engine) as session:
-        session.add(Store(id="store-1", name="Bench store", timezone="Europe/Bucharest"))
+        for n in range(1, stores + 1):
+            name = f"Bench store {n}"
+            session.add(Store(id=f"store-{n}", name=name, timezone="Europe/Bucharest"))
+        session.flush()
+        for n in range(1, stores + 1):
+            session.add(Zone(id=f"store-{n}-zone", store_id=f"store-{n}", name="Bench zone"))
+        session.flush()
+        for screen in range(SCREENS):
+            store = f"store-{screen % stores + 1}"
+            session.add(Player(id=f"screen-{screen:03d}", store_id=store, zone_id=f"{store}-zone"))
         advertiser = Advertiser(name="Bench advertiser")
         session.add(advertiser)
         session.flush()
@@ -124,7 +135,9 @@ def fill_hour_totals(database_url: str) -> float:
     return time.perf_counter() - started
 
 
-def time_report(database_url: str, campaign_id: int, group_by: str) -> tuple[float, object]:
+def time_report(
+    database_url: str, campaign_id: int, group_by: str, store_id: str | None = None
+) -> tuple[float, object]:
     engine = db.make_engine(database_url)
     with Session(engine) as session:
         started = time.perf_counter()
@@ -135,6 +148,7 @@ def time_report(database_url: str, campaign_id: int, group_by: str) -> tuple[flo
             START + timedelta(days=DAYS),
             group_by=group_by,
             generated_at=datetime.now(UTC),
+            store_id=store_id,
         )
         elapsed = time.perf_counter() - started
     engine.dispose()
@@ -145,11 +159,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--db", type=Path, help="reuse (or create) this database file")
+    parser.add_argument("--stores", type=int, default=1, help="stores the screens are spread over")
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp(prefix="bench-report-")) / "esl.db"
     database_url = f"sqlite:///{path.resolve()}"
     fresh = not path.exists()
-    campaign_id = seed(database_url) if fresh else 1
+    campaign_id = seed(database_url, args.stores) if fresh else 1
     print(
         f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
         f"SQLite {sqlite3.sqlite_version}"
@@ -161,11 +176,12 @@ def main() -> None:
             f"({args.rows / seconds:,.0f} rows/s); database {path.stat().st_size / 1e9:.2f} GB"
         )
         print(f"filled the hourly totals in {fill_hour_totals(database_url):.1f} s")
-    for group_by in ("day", "player"):
-        elapsed, report = time_report(database_url, campaign_id, group_by)
+    for group_by, store in (("day", None), ("store", None), ("player", None), ("day", "store-1")):
+        elapsed, report = time_report(database_url, campaign_id, group_by, store)
         totals = report.total
+        scope = f"store-1 by {group_by}" if store else f"grouped by {group_by}"
         print(
-            f"report grouped by {group_by:<6}: {elapsed:6.2f} s, {len(report.groups)} groups, "
+            f"report {scope:<17}: {elapsed:6.2f} s, {len(report.groups)} groups, "
             f"{totals.plays:,} plays, spend {totals.spend_minor / 100:,.2f} "
             f"{report.campaign.currency}"
         )

@@ -305,13 +305,20 @@ def history_import(file: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "pdf"]), default="csv")
 @click.option(
     "--group-by",
-    type=click.Choice(["day", "hour", "player", "zone", "creative"]),
+    type=click.Choice(["day", "hour", "store", "player", "zone", "creative"]),
     default="day",
     show_default=True,
 )
+@click.option("--store", "store_id", default=None, help="One store's plays only (its id).")
 @click.option("--out", default="-", show_default=True, help="File to write, or - for stdout.")
 def report(
-    campaign_id: int, from_text: str | None, to_text: str | None, fmt: str, group_by: str, out: str
+    campaign_id: int,
+    from_text: str | None,
+    to_text: str | None,
+    fmt: str,
+    group_by: str,
+    store_id: str | None,
+    out: str,
 ) -> None:
     """A campaign's proof-of-play report (the same one buyers get), with progress."""
     from esl_controller import db
@@ -321,7 +328,15 @@ def report(
     db.init_db(engine)
     try:
         written = write_report(
-            engine, campaign_id, from_text, to_text, fmt, group_by, out, tqdm_progress()
+            engine,
+            campaign_id,
+            from_text,
+            to_text,
+            fmt,
+            group_by,
+            out,
+            tqdm_progress(),
+            store_id=store_id,
         )
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -342,14 +357,34 @@ def report(
     help="the store's Ed25519 public key (base64) to check --anchor with; "
     "default: the key named in the file",
 )
-def verify_impressions_command(anchor_file, public_key: str | None) -> None:
+@click.option(
+    "--store",
+    "store_id",
+    default=None,
+    help="the verdict for one store: the whole chain must link, its screens' totals reconcile",
+)
+@click.option(
+    "--campaign",
+    "campaign_id",
+    type=int,
+    default=None,
+    help="count one campaign's records store by store",
+)
+def verify_impressions_command(
+    anchor_file, public_key: str | None, store_id: str | None, campaign_id: int | None
+) -> None:
     """Prove the impression log's hash chain is intact (no record altered or removed) and
-    that the hourly totals reports read reconcile with it."""
+    that the hourly totals reports read reconcile with it; one line per store after it."""
     import json
 
     from esl_controller import db
     from esl_controller.ads import checkpoints
-    from esl_controller.ads.verify_cli import anchor_from_file, describe, verify_impressions
+    from esl_controller.ads.verify_cli import (
+        anchor_from_file,
+        describe,
+        describe_store,
+        prove_impressions,
+    )
 
     settings = Settings.from_env()
     anchor = None
@@ -367,10 +402,22 @@ def verify_impressions_command(anchor_file, public_key: str | None) -> None:
     engine = db.make_engine(settings.resolved_database_url)
     db.init_db(engine)
     store_key = checkpoints.public_key_text(checkpoints.signing_key(settings))
-    result = verify_impressions(engine, anchor=anchor, public_key=store_key)
-    if not result.ok:
-        raise click.ClickException(describe(result))
-    click.echo(describe(result))
+    try:
+        proof = prove_impressions(
+            engine,
+            store_id=store_id,
+            campaign_id=campaign_id,
+            anchor=anchor,
+            public_key=store_key,
+        )
+    except LookupError as exc:
+        raise click.ClickException(f"--store: {exc}") from exc
+    for store in proof.stores:
+        if store.records or store_id is not None or not store.totals_ok:
+            click.echo(describe_store(store), err=True)
+    if not proof.result.ok:
+        raise click.ClickException(describe(proof.result, proof.first_bad_store))
+    click.echo(describe(proof.result))
 
 
 @main.command("checkpoint-impressions")
@@ -434,10 +481,12 @@ for _name, (_target, _summary) in SIMULATORS.items():
 def _add_domain_commands() -> None:
     from esl_controller.esl.cli_commands import label, station
     from esl_controller.web.screen_cli import player
+    from esl_controller.web.zone_cli import zone
 
     main.add_command(station)
     main.add_command(label)
     main.add_command(player)
+    main.add_command(zone)
 
 
 _add_domain_commands()

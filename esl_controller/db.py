@@ -26,7 +26,7 @@ from esl_controller import models
 from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -260,6 +260,20 @@ def _v14_integers_64_bit(conn: Connection) -> None:
                 conn.execute(text(f"ALTER SEQUENCE {sequence} AS BIGINT"))
 
 
+def _v15_zone_kinds(conn: Connection) -> None:
+    """Chain campaigns: a zone kind shared across stores ("dairy"), each existing zone's
+    from the slug of its name (or id)."""
+    present = {column["name"] for column in inspect(conn).get_columns("zone")}
+    if "kind" not in present:
+        conn.execute(text("ALTER TABLE zone ADD COLUMN kind VARCHAR NOT NULL DEFAULT ''"))
+    for zone_id, name in conn.execute(text("SELECT id, name FROM zone WHERE kind = ''")).all():
+        conn.execute(
+            text("UPDATE zone SET kind = :kind WHERE id = :id"),
+            {"kind": models.zone_kind_from_name(name or zone_id), "id": zone_id},
+        )
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_zone_kind ON zone (kind)"))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -275,6 +289,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     12: _v12_product_name_index,
     13: _v13_browser_screens,
     14: _v14_integers_64_bit,
+    15: _v15_zone_kinds,
 }
 
 

@@ -4,6 +4,9 @@ The thin shell around the pure `reports.build_report`: it reads the campaign's f
 the chain head, then the billing log's hourly slices up to that head, so the figures and
 the chain head stamped on the report describe exactly the same records. Used by the
 reports API, scheduled delivery and the `esl-controller report` command.
+
+A chain campaign's report covers the stores its targeting names (none: every store), or
+the one store asked for (`store_id`); each store's days and hours are in its time zone.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from esl_controller.ads.report_rows import (
     HourlySlice,
     read_snapshot,
     report_inputs,
+    store_facts,
     store_timezone,
 )
 from esl_controller.ads.schedules import as_utc, local_midnight
 from esl_controller.models import Advertiser, Campaign, Impression, ImpressionHourly
+from esl_controller.signage.targeting import parse_targeting
 
 REPORT_FORMATS = ("json", "csv", "pdf")
 # A period bound: a calendar date, or a date-time with its UTC offset (Z or +HH:MM), to the
@@ -92,6 +97,35 @@ def chain_head(session: Session) -> tuple[int, str] | None:
     return (int(rolled.last_seq), rolled.segment_hash) if rolled else None
 
 
+class UnknownStoreError(LookupError):
+    """A report asked for a store that does not exist."""
+
+
+def report_stores(
+    session: Session, campaign: Campaign, store_id: str | None
+) -> tuple[list[reports.StoreFacts], str]:
+    """The stores a campaign's report covers and the time zone it is stamped with: the
+    store asked for, else the stores its targeting names (none: every store). The zone is
+    theirs when they share one, else the first store's (each store's rows still group in
+    its own). `UnknownStoreError` for a store that does not exist."""
+    every = store_facts(session)
+    if store_id is not None:
+        covered = [store for store in every if store.id == store_id]
+        if not covered:
+            known = ", ".join(store.id for store in every) or "none"
+            raise UnknownStoreError(f"there is no store {store_id!r} (the stores are {known})")
+    else:
+        try:
+            named = parse_targeting(campaign.targeting).stores
+        except ValueError:
+            named = frozenset()
+        covered = [store for store in every if not named or store.id in named]
+    if not covered:
+        return [], store_timezone(session)
+    zones = {store.timezone for store in covered}
+    return covered, zones.pop() if len(zones) == 1 else covered[0].timezone
+
+
 def build_campaign_report(
     session: Session,
     campaign_id: int,
@@ -102,12 +136,14 @@ def build_campaign_report(
     generated_at: datetime,
     slices: Iterable[HourlySlice] | None = None,
     head: tuple[int, str] | None = None,
+    store_id: str | None = None,
 ) -> reports.Report:
-    """The report of one campaign over [start, end). `LookupError` for an unknown campaign.
+    """The report of one campaign over [start, end), of every store it ran in or of
+    `store_id` alone. `LookupError` for an unknown campaign or store.
 
     Callers that read the hourly slices themselves (the CLI, in chunks with progress) pass
-    them with the chain head they read first; otherwise the database sums the live totals
-    by the report's grouping.
+    them with the chain head they read first (already limited to `store_id`); otherwise
+    the database sums the live totals by the report's grouping.
     """
     if slices is None:
         read_snapshot(session)  # the chain head and the totals: one snapshot
@@ -120,7 +156,7 @@ def build_campaign_report(
             f"the period must end after it starts ({start:%Y-%m-%d} .. {end:%Y-%m-%d})"
         )
     facts = campaign_facts(session, campaign)
-    tz = store_timezone(session)
+    stores, tz = report_stores(session, campaign, store_id)
     if slices is not None:
         return reports.build_report(
             (item.as_report_row() for item in slices),
@@ -131,13 +167,15 @@ def build_campaign_report(
             period_from=start,
             period_to=end,
             chain_head=head,
+            stores=stores,
+            store_filter=store_id,
         )
     if group_by not in reports.GROUP_BYS:  # checked before any SQL is built from it
         raise ValueError(
             f"group_by must be one of {', '.join(reports.GROUP_BYS)}, got {group_by!r}"
         )
     head = chain_head(session)
-    inputs = report_inputs(session, campaign_id, start, end, group_by)
+    inputs = report_inputs(session, campaign_id, start, end, group_by, store_id)
     return reports.build_report(
         inputs.rows,
         group_by,
@@ -149,6 +187,8 @@ def build_campaign_report(
         chain_head=head,
         day_rows=inputs.day_rows,
         screens=inputs.screens,
+        stores=stores,
+        store_filter=store_id,
     )
 
 
@@ -157,7 +197,9 @@ def encode_report(report: reports.Report, fmt: str) -> RenderedReport:
         raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
     start = f"{report.period_from:%Y%m%d}" if report.period_from else "start"
     end = f"{report.period_to:%Y%m%d}" if report.period_to else "end"
-    filename = f"report-campaign-{report.campaign.id}-{start}-{end}-{report.group_by}.{fmt}"
+    store = f"-store-{report.store_filter}" if report.store_filter is not None else ""
+    name = f"report-campaign-{report.campaign.id}{store}-{start}-{end}-{report.group_by}"
+    filename = f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.{fmt}"
     return RenderedReport(ENCODERS[fmt](report), CONTENT_TYPES[fmt], filename, report)
 
 
@@ -170,10 +212,17 @@ def render_campaign_report(
     group_by: str,
     fmt: str,
     generated_at: datetime,
+    store_id: str | None = None,
 ) -> RenderedReport:
     """`build_campaign_report` then `encode_report`, for the API and scheduled delivery."""
     report = build_campaign_report(
-        session, campaign_id, start, end, group_by=group_by, generated_at=generated_at
+        session,
+        campaign_id,
+        start,
+        end,
+        group_by=group_by,
+        generated_at=generated_at,
+        store_id=store_id,
     )
     return encode_report(report, fmt)
 

@@ -53,9 +53,10 @@ from esl_controller.models import (
     RejectedPlay,
     Store,
     TriggerEvent,
+    Zone,
 )
 from esl_controller.signage import protocol
-from esl_controller.signage.targeting import parse_targeting
+from esl_controller.signage.targeting import Targeting, parse_targeting
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,10 @@ def _load_context(session: Session, documents: list[Any]) -> _BatchContext:
                 Player.name,
                 Player.has_audience_sensor,
                 Player.declared_audience,
-            ).where(Player.id.in_(player_ids))
+                Zone.kind.label("zone_kind"),
+            )
+            .outerjoin(Zone, Zone.id == Player.zone_id)
+            .where(Player.id.in_(player_ids))
         )
     }
     campaigns = {
@@ -289,19 +293,21 @@ def _campaign_terms(
     )
     terms = {}
     for campaign_id, row in campaigns.items():
-        zones: frozenset[str] = frozenset()
+        targeting = Targeting()
         problem = None
         try:
-            zones = parse_targeting(row.targeting).zones
+            targeting = parse_targeting(row.targeting)
         except ValueError as exc:
             problem = f"its targeting cannot be read ({exc})"
         seconds = longest.get(campaign_id)
         terms[campaign_id] = validation.CampaignTerms(
             starts_at=impressions.as_utc(row.starts_at),
             ends_at=impressions.as_utc(row.ends_at),
-            zones=zones,
+            zones=targeting.zones,
             longest_creative_ms=None if seconds is None else _seconds_ms(seconds),
             targeting_problem=problem,
+            stores=targeting.stores,
+            zone_kinds=targeting.zone_kinds,
         )
     return terms
 
@@ -482,10 +488,11 @@ class _Batch:
 
     def _billing_refusal(self, play: validation.AcceptedPlay) -> tuple[str, str] | None:
         creative = self.context.creatives.get(play.creative_id) if play.creative_id else None
+        player = self.context.players[play.player_id]
         return validation.billing_refusal(
             play,
             authenticated_player=self.authenticated_player,
-            player_zone=self.context.players[play.player_id].zone_id,
+            place=validation.ScreenPlace(player.store_id, player.zone_id, player.zone_kind or ""),
             terms=None if play.campaign_id is None else self.context.terms[play.campaign_id],
             creative_ms=None if creative is None else _seconds_ms(creative.duration_s),
         )

@@ -83,7 +83,14 @@ class TotalsAccumulator:
 
 def problems(expected: TotalsAccumulator, stored_totals: Iterable[Any]) -> list[str]:
     """Every difference between the sums of the chained rows and the stored hourly totals."""
-    found: list[str] = []
+    return [message for _, message in differences(expected, stored_totals)]
+
+
+def differences(
+    expected: TotalsAccumulator, stored_totals: Iterable[Any]
+) -> list[tuple[TotalKey, str]]:
+    """`problems`, each with the key it is about (its player tells its store)."""
+    found: list[tuple[TotalKey, str]] = []
     remaining = dict(expected.sums)
     for total in stored_totals:
         key = total_key(total, total.hour)
@@ -92,15 +99,22 @@ def problems(expected: TotalsAccumulator, stored_totals: Iterable[Any]) -> list[
         )
         sums = remaining.pop(key, None)
         if sums is None:
-            found.append(f"{_describe(key)}: a total of {total.plays} plays with no chained record")
+            message = f"{_describe(key)}: a total of {total.plays} plays with no chained record"
+            found.append((key, message))
         elif sums.as_tuple() != stored.as_tuple():
-            found.append(
+            message = (
                 f"{_describe(key)}: the total says plays, ms, impressions_milli, spend_basis, "
                 f"currency = {stored.as_tuple()}, the chained records sum to {sums.as_tuple()}"
             )
+            found.append((key, message))
     for key, sums in remaining.items():
-        found.append(f"{_describe(key)}: {sums.plays} chained plays missing from the totals")
+        message = f"{_describe(key)}: {sums.plays} chained plays missing from the totals"
+        found.append((key, message))
     return found
+
+
+def player_of(key: TotalKey) -> str:
+    return key[3]
 
 
 def _describe(key: TotalKey) -> str:

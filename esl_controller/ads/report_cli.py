@@ -21,12 +21,12 @@ from esl_controller.ads.campaign_reports import (
     chain_head,
     encode_report,
     report_period,
+    report_stores,
 )
 from esl_controller.ads.report_rows import (
     HourlySlice,
     iter_slices_by_month,
     read_snapshot,
-    store_timezone,
 )
 from esl_controller.clock import utcnow
 from esl_controller.models import Campaign
@@ -54,24 +54,30 @@ def write_report(
     group_by: str,
     out: str | Path | BinaryIO,
     progress: Progress | None = None,
+    *,
+    store_id: str | None = None,
 ) -> WrittenReport:
     """Build one campaign's report and write it to `out` (a path, "-" or a binary stream).
 
     `from_text`/`to_text` are a store-local date (`to` inclusive) or an ISO date-time with
     offset, as in the API; None means the flight's start/end. A path is written atomically
     (never a half-written report). `LookupError` for an unknown campaign, `ValueError` for
-    a bad period, format or grouping.
+    a bad period, format or grouping. `store_id`: one store's plays only (`LookupError`
+    when there is no such store).
     """
     with Session(engine) as session:
         read_snapshot(session)  # the chain head and the totals: one snapshot
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             raise LookupError(f"there is no campaign #{campaign_id}")
-        start, end = report_period(campaign, from_text, to_text, store_timezone(session))
+        _, tz = report_stores(session, campaign, store_id)
+        start, end = report_period(campaign, from_text, to_text, tz)
         head = chain_head(session)
         total_days = max(1, -(-(end - start).total_seconds() // 86400))
         slices: list[HourlySlice] = []
-        chunks = iter_slices_by_month(session, start, end, campaign_id=campaign_id)
+        chunks = iter_slices_by_month(
+            session, start, end, campaign_id=campaign_id, store_id=store_id
+        )
         for chunk_end, chunk in chunks:
             slices.extend(chunk)
             if progress:
@@ -86,6 +92,7 @@ def write_report(
             generated_at=utcnow(),
             slices=slices,
             head=head,
+            store_id=store_id,
         )
     rendered = encode_report(report, fmt)
     path = _write(out, rendered.body)

@@ -15,7 +15,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from esl_controller.ads.reports import Report, ReportGroup, money, percent
+from esl_controller.ads.reports import Report, ReportGroup, money, percent, store_list
 from esl_controller.labels.fonts import font_path
 
 INK = (33, 37, 41)
@@ -29,7 +29,8 @@ PAGE_MARGIN = 15.0
 FONT = "DejaVu"
 CONDENSED = "DejaVuCond"
 GROUP_TITLES = {
-    "day": "Day", "hour": "Hour", "player": "Screen", "zone": "Zone", "creative": "Creative",
+    "day": "Day", "hour": "Hour", "store": "Store", "player": "Screen", "zone": "Zone",
+    "creative": "Creative",
 }  # fmt: skip
 
 
@@ -180,6 +181,7 @@ def _summary_rows(pdf: _ReportPdf) -> list[tuple[str, str]]:
         ("Report period", f"{pdf.local(report.period_from)} to {pdf.local(report.period_to)}"
                           f" ({report.tz})"),
         ("Venue type (OpenOOH)", campaign.venue_type),
+        ("Stores", store_list(report)),
         ("Screens", f"{len(report.screens)}" + (f": {names}" if names else "")),
         ("Goal", goal),
         ("CPM / effective CPM",
@@ -385,7 +387,8 @@ def _notes(report: Report) -> str:
         "Impressions = plays x audience per play, measured by the screen's audience sensor "
         "during the play or declared by the venue for the daypart. Spend = impressions / 1000 x "
         f"CPM, rounded half up once on the total (exact {exact} minor units); group spends are "
-        "allocated so they add up to the total. Days and hours are store-local "
+        "allocated so they add up to the total; with several stores each store's spend is "
+        "rounded once and the total is their sum. Days and hours are store-local "
         f"({report.tz}); a play belongs to the day and hour it started. Figures are exact; "
         "the CSV and JSON versions of this report hold the same numbers."
     )

@@ -9,6 +9,10 @@ rounded only at the end, by the report.
 
 Periods are half-open [start, end) on whole UTC hours: an hour belongs to a period when it
 starts inside it (or is the hour `start` falls in).
+
+Stores: a chain's campaign bills plays from many stores into one campaign. A row's store is
+its screen's (`ads.play_stores`), and every grouping is also split by store, so a report
+can round each store's spend on its own (see `ads.reports`) and be limited to one store.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from sqlalchemy import func, literal, select, text
 from sqlmodel import Session
 
 from esl_controller.ads.hour_totals import NO_CREATIVE
-from esl_controller.ads.reports import TIME_GROUPS, ReportRow, Screen
+from esl_controller.ads.play_stores import in_store, store_of, with_store
+from esl_controller.ads.reports import TIME_GROUPS, ReportRow, Screen, StoreFacts
 from esl_controller.ads.schedules import as_utc
 from esl_controller.models import ImpressionHourTotal, Store
 
@@ -54,6 +59,7 @@ class HourlySlice:
     impressions_milli: int
     spend_basis: int  # sum of impressions_milli x cpm_minor
     currency: str
+    store_id: str = ""
 
     def as_report_row(self) -> ReportRow:
         return ReportRow(
@@ -70,7 +76,19 @@ class HourlySlice:
             impressions_milli=self.impressions_milli,
             spend_basis=self.spend_basis,
             currency=self.currency,
+            store_id=self.store_id,
         )
+
+
+_STORE = store_of()
+
+
+def store_facts(session: Session) -> list[StoreFacts]:
+    """Every store of the database, by id, with its name and time zone."""
+    return [
+        StoreFacts(row.id, row.name, row.timezone or "UTC")
+        for row in session.execute(select(Store.id, Store.name, Store.timezone).order_by(Store.id))
+    ]
 
 
 def store_timezone(session: Session) -> str:
@@ -98,12 +116,14 @@ def hourly_slices(
     *,
     campaign_id: int | None = None,
     advertiser_id: int | None = None,
+    store_id: str | None = None,
 ) -> list[HourlySlice]:
-    """The hourly totals of the hours starting in [start's hour, end), in report order."""
-    query = _scoped(select(_T), start, end, campaign_id, advertiser_id).order_by(
+    """The hourly totals of the hours starting in [start's hour, end), in report order
+    (`store_id`: of that store's screens only)."""
+    query = _scoped(select(_T, _STORE), start, end, campaign_id, advertiser_id, store_id).order_by(
         _T.hour, _T.campaign_id, _T.player_id, _T.creative_id, _T.multiplier_source
     )
-    return [_slice(row) for row in session.scalars(query)]
+    return [_slice(total, store) for total, store in session.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -118,37 +138,52 @@ class ReportInputs:
 
 
 def report_inputs(
-    session: Session, campaign_id: int, start: datetime, end: datetime, group_by: str
+    session: Session,
+    campaign_id: int,
+    start: datetime,
+    end: datetime,
+    group_by: str,
+    store_id: str | None = None,
 ) -> ReportInputs:
-    """One campaign's totals over [start, end), grouped in SQL as far as `group_by` allows."""
-    per_hour = _grouped_rows(session, campaign_id, start, end, "hour")
+    """One campaign's totals over [start, end), grouped in SQL as far as `group_by` allows
+    (`store_id`: of that store's screens only)."""
+    per_hour = _grouped_rows(session, campaign_id, start, end, "hour", store_id)
     if group_by in TIME_GROUPS:
         rows, day_rows = per_hour, None
     else:
-        rows, day_rows = _grouped_rows(session, campaign_id, start, end, group_by), per_hour
+        rows = _grouped_rows(session, campaign_id, start, end, group_by, store_id)
+        day_rows = per_hour
     screens = session.execute(
         _scoped(
-            select(_T.player_id, func.max(_T.player_name), func.max(_T.zone_id)),
+            select(_T.player_id, func.max(_T.player_name), func.max(_T.zone_id), _STORE),
             start,
             end,
             campaign_id,
             None,
-        ).group_by(_T.player_id)
+            store_id,
+        ).group_by(_T.player_id, _STORE)
     )
     return ReportInputs(rows, day_rows, [Screen(*screen) for screen in screens])
 
 
 def _grouped_rows(
-    session: Session, campaign_id: int, start: datetime, end: datetime, group_by: str
+    session: Session,
+    campaign_id: int,
+    start: datetime,
+    end: datetime,
+    group_by: str,
+    store_id: str | None,
 ) -> list[ReportRow]:
-    """Rows summed per (group, multiplier source); fields outside the group are stand-ins
-    (the report reads only the group's own fields and the figures)."""
+    """Rows summed per (store, group, multiplier source); fields outside the group are
+    stand-ins (the report reads only the group's own fields, the store and the figures)."""
     hour = func.min(_T.hour).label("hour")
     player = [literal("").label("player_id"), literal("").label("player_name")]
     zone = literal("").label("zone_id")
     creative = [literal(NO_CREATIVE).label("creative_id"), literal("").label("creative_name")]
-    keys: list = [_T.multiplier_source]
-    if group_by == "hour":
+    keys: list = [_STORE, _T.multiplier_source]
+    if group_by == "store":
+        pass  # the store is in every grouping's keys
+    elif group_by == "hour":
         hour, keys = _T.hour, [_T.hour, *keys]
     elif group_by == "player":
         player = [_T.player_id, func.max(_T.player_name).label("player_name")]
@@ -161,8 +196,8 @@ def _grouped_rows(
         keys.append(_T.creative_id)
     else:
         raise ValueError(f"cannot group report rows by {group_by!r}")
-    query = select(hour, *player, zone, *creative, _T.multiplier_source, *_SUMS)
-    query = _scoped(query, start, end, campaign_id, None).group_by(*keys)
+    query = select(hour, *player, zone, *creative, _T.multiplier_source, _STORE, *_SUMS)
+    query = _scoped(query, start, end, campaign_id, None, store_id).group_by(*keys)
     return [
         ReportRow(
             started_at=_parse_hour(row.hour),
@@ -178,6 +213,7 @@ def _grouped_rows(
             impressions_milli=int(row.impressions_milli),
             spend_basis=int(row.spend_basis),
             currency=row.currency,
+            store_id=row.store_id or "",
         )
         for row in session.execute(query)
     ]
@@ -190,6 +226,7 @@ def iter_slices_by_month(
     *,
     campaign_id: int | None = None,
     advertiser_id: int | None = None,
+    store_id: str | None = None,
 ) -> Iterator[tuple[datetime, list[HourlySlice]]]:
     """The same slices a month at a time, for callers that show progress on long ranges;
     yields (end of the chunk, its slices)."""
@@ -205,6 +242,7 @@ def iter_slices_by_month(
                 chunk_end,
                 campaign_id=campaign_id,
                 advertiser_id=advertiser_id,
+                store_id=store_id,
             ),
         )
         chunk_start = chunk_end
@@ -215,8 +253,11 @@ def _next_month(moment: datetime) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def _scoped(query, start: datetime, end: datetime, campaign_id, advertiser_id):
+def _scoped(query, start: datetime, end: datetime, campaign_id, advertiser_id, store_id=None):
+    query = with_store(query, _T.player_id)
     query = query.where(_T.hour >= _hour_floor(start), _T.hour < as_utc(end))
+    if store_id is not None:
+        query = query.where(in_store(store_id))
     if campaign_id is not None:
         query = query.where(_T.campaign_id == campaign_id)
     if advertiser_id is not None:
@@ -235,7 +276,7 @@ def _parse_hour(value: object) -> datetime:
     return datetime.strptime(stamp[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
 
 
-def _slice(row) -> HourlySlice:
+def _slice(row, store_id: str | None = None) -> HourlySlice:
     return HourlySlice(
         hour=_parse_hour(row.hour),
         campaign_id=int(row.campaign_id),
@@ -252,4 +293,5 @@ def _slice(row) -> HourlySlice:
         impressions_milli=int(row.impressions_milli or 0),
         spend_basis=int(row.spend_basis or 0),
         currency=row.currency or "",
+        store_id=store_id or "",
     )

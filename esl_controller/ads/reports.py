@@ -2,10 +2,13 @@
 
 Every figure is derived from integer sums (plays, play_ms, impressions_milli, spend_basis),
 never from rounded parts, so the total is the same to the cent whatever the grouping.
-Money: the total spend is `round_half_up(total spend_basis / 1,000,000)`; group spends are
-the group bases floored, plus one minor unit to the groups with the largest remainders
-(ties: report order) until they add up to the total (largest remainder method).
-docs/reports.md describes every field for buyers.
+Money: each store bills its own plays, so a store's spend is
+`round_half_up(its spend_basis / 1,000,000)` and the total is the sum of the stores'; within
+a store, group spends are the group bases floored, plus one minor unit to the groups with
+the largest remainders (ties: report order) until they add up to the store's spend (largest
+remainder method), and a group's spend is the sum of its stores' shares. One store: one
+rounding on the total. A chain campaign's report therefore equals, group by group and to the
+cent, the sum of its per-store reports. docs/reports.md describes every field for buyers.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -31,7 +34,7 @@ from esl_controller.ads.impressions import (
 )
 
 REPORT_VERSION = 1
-GROUP_BYS = ("day", "hour", "player", "zone", "creative")
+GROUP_BYS = ("day", "hour", "store", "player", "zone", "creative")
 TIME_GROUPS = ("day", "hour")
 GOAL_KINDS = ("plays", "impressions", "budget")
 MAX_TIMELINE_DAYS = 1000
@@ -54,6 +57,16 @@ class ReportRow:
     impressions_milli: int
     spend_basis: int  # sum of impressions_milli x cpm_minor
     currency: str
+    store_id: str = ""  # the screen's store ("" before stores were known: one store)
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """A store whose screens a report covers; its days and hours are in its time zone."""
+
+    id: str
+    name: str
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class Screen:
     player_id: str
     player_name: str
     zone_id: str
+    store_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,8 @@ class Report:
     timeline: tuple[TimelinePoint, ...]
     chain_head: tuple[int, str] | None = None
     version: int = field(default=REPORT_VERSION)
+    stores: tuple[StoreFacts, ...] = ()  # the stores the report covers, by id
+    store_filter: str | None = None  # the one store asked for, None: every store
 
 
 # --- rows from storage ----------------------------------------------------------------------
@@ -186,12 +202,16 @@ class _Sums:
     spend_basis: int = 0
     measured_plays: int = 0
     declared_plays: int = 0
+    basis_by_store: dict[str, int] = field(default_factory=dict)
 
     def add(self, row: ReportRow) -> None:
         self.plays += row.plays
         self.play_ms += row.play_ms
         self.impressions_milli += row.impressions_milli
         self.spend_basis += row.spend_basis
+        self.basis_by_store[row.store_id] = (
+            self.basis_by_store.get(row.store_id, 0) + row.spend_basis
+        )
         if row.multiplier_source == MEASURED:
             self.measured_plays += row.plays
         else:
@@ -205,8 +225,10 @@ def _zone(tz: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {tz!r}") from None
 
 
-def _group_key(row: ReportRow, group_by: str, zone: ZoneInfo) -> tuple[str, str, tuple]:
-    """(key, label, sort order) of the group a row belongs to."""
+def _group_key(
+    row: ReportRow, group_by: str, zone: ZoneInfo, store_names: Mapping[str, str]
+) -> tuple[str, str, tuple]:
+    """(key, label, sort order) of the group a row belongs to (`zone`: its store's)."""
     started_at = as_utc(row.started_at)  # a naive time would otherwise be machine-local
     if group_by == "day":
         day = started_at.astimezone(zone).date()  # a play spanning midnight: its start day
@@ -215,6 +237,9 @@ def _group_key(row: ReportRow, group_by: str, zone: ZoneInfo) -> tuple[str, str,
         local = started_at.astimezone(zone).replace(minute=0, second=0, microsecond=0)
         key = local.isoformat(timespec="minutes")  # the offset tells DST's repeated hour apart
         return key, local.strftime("%Y-%m-%d %H:%M %z"), (local.astimezone(UTC).isoformat(),)
+    if group_by == "store":
+        label = store_names.get(row.store_id) or row.store_id or "(no store)"
+        return row.store_id, label, (label.casefold(), row.store_id)
     if group_by == "player":
         label = row.player_name or row.player_id
         return row.player_id, label, (label.casefold(), row.player_id)
@@ -272,11 +297,22 @@ def _goal_tenths(campaign: CampaignFacts) -> Callable[[int, int, int], int | Non
     return tenths
 
 
+def _store_spends(sums: Sequence[_Sums]) -> list[int]:
+    """Each group's spend in minor units: every store's own total rounded once and split over
+    its groups by largest remainder, then summed per group across stores."""
+    spends = [0] * len(sums)
+    for store in sorted({store for s in sums for store in s.basis_by_store}):
+        bases = [s.basis_by_store.get(store, 0) for s in sums]
+        shares = allocate_largest_remainder(bases, spend_minor(sum(bases)))
+        spends = [spent + share for spent, share in zip(spends, shares, strict=True)]
+    return spends
+
+
 def _finish_groups(
-    sums: list[tuple[str, _Sums]], total_minor: int, campaign: CampaignFacts, cumulative: bool
+    sums: list[tuple[str, _Sums]], campaign: CampaignFacts, cumulative: bool
 ) -> list[ReportGroup]:
     tenths = _goal_tenths(campaign)
-    spends = allocate_largest_remainder([s.spend_basis for _, s in sums], total_minor)
+    spends = _store_spends([s for _, s in sums])
     groups, running = [], [0, 0, 0]
     for (key, s), spent in zip(sums, spends, strict=True):
         running = [running[0] + s.plays, running[1] + s.impressions_milli, running[2] + spent]
@@ -348,10 +384,22 @@ def _period_days(
     return (first, max(first, last))
 
 
+@dataclass(frozen=True)
+class _Places:
+    """The report's time zone, and each store's zone and name."""
+
+    default: ZoneInfo
+    zones: Mapping[str, ZoneInfo]
+    names: Mapping[str, str]
+
+    def zone_of(self, row: ReportRow) -> ZoneInfo:
+        return self.zones.get(row.store_id, self.default)
+
+
 def _aggregate(
     rows: Iterable[ReportRow],
     group_by: str,
-    zone: ZoneInfo,
+    places: _Places,
     campaign: CampaignFacts,
     screens: dict[str, Screen],
     also_days: dict[str, _Sums] | None,
@@ -359,12 +407,15 @@ def _aggregate(
     groups: dict[str, _Sums] = {}
     for row in rows:
         _check_row(row, campaign)
-        key, label, order = _group_key(row, group_by, zone)
+        zone = places.zone_of(row)
+        key, label, order = _group_key(row, group_by, zone, places.names)
         groups.setdefault(key, _Sums(label, order)).add(row)
         if also_days is not None:
-            day_key, day_label, day_order = _group_key(row, "day", zone)
+            day_key, day_label, day_order = _group_key(row, "day", zone, places.names)
             also_days.setdefault(day_key, _Sums(day_label, day_order)).add(row)
-        screens.setdefault(row.player_id, Screen(row.player_id, row.player_name, row.zone_id))
+        screens.setdefault(
+            row.player_id, Screen(row.player_id, row.player_name, row.zone_id, row.store_id)
+        )
     return sorted(groups.items(), key=lambda item: item[1].order)
 
 
@@ -380,8 +431,11 @@ def build_report(
     chain_head: tuple[int, str] | None = None,
     day_rows: Iterable[ReportRow] | None = None,
     screens: Iterable[Screen] | None = None,
+    stores: Sequence[StoreFacts] = (),
+    store_filter: str | None = None,
 ) -> Report:
-    """One campaign's delivery, grouped by store-local day or hour, player, zone or creative.
+    """One campaign's delivery, grouped by store-local day or hour, store, player, zone or
+    creative.
 
     `rows` are that campaign's impressions (raw and rolled up) already limited to the
     period [period_from, period_to); `generated_at` and `chain_head` (the impression chain's
@@ -390,17 +444,23 @@ def build_report(
     Rows summed by the database per group (see `report_rows.report_inputs`) carry no
     screens or days of their own: the caller then passes the same figures per hour as
     `day_rows` (for the timeline) and the `screens` that played.
+
+    `stores`: the stores covered, whose own time zones place a row's day and hour (`tz`
+    for a row of any other store); `store_filter`: the one store the rows were limited to.
     """
     if group_by not in GROUP_BYS:
         raise ValueError(f"group_by must be one of {', '.join(GROUP_BYS)}, got {group_by!r}")
     zone = _zone(tz)
+    places = _Places(
+        zone, {s.id: _zone(s.timezone) for s in stores}, {s.id: s.name for s in stores}
+    )
     found_screens: dict[str, Screen] = {}
     days: dict[str, _Sums] | None = None if group_by == "day" else {}
     sums = _aggregate(
-        rows, group_by, zone, campaign, found_screens, days if day_rows is None else None
+        rows, group_by, places, campaign, found_screens, days if day_rows is None else None
     )
     if day_rows is not None and days is not None:
-        days = dict(_aggregate(day_rows, "day", zone, campaign, {}, None))
+        days = dict(_aggregate(day_rows, "day", places, campaign, {}, None))
     if screens is not None:
         found_screens = {screen.player_id: screen for screen in screens}
     total = _Sums("Total", ())
@@ -414,11 +474,12 @@ def build_report(
             "declared_plays",
         ):
             setattr(total, name, getattr(total, name) + getattr(group, name))
-    total_minor = spend_minor(total.spend_basis)
-    groups = _finish_groups(sums, total_minor, campaign, group_by in TIME_GROUPS)
+        for store, basis in group.basis_by_store.items():
+            total.basis_by_store[store] = total.basis_by_store.get(store, 0) + basis
+    groups = _finish_groups(sums, campaign, group_by in TIME_GROUPS)
     day_sums = sums if days is None else sorted(days.items(), key=lambda item: item[1].order)
-    day_groups = groups if days is None else _finish_groups(day_sums, total_minor, campaign, True)
-    (total_group,) = _finish_groups([("total", total)], total_minor, campaign, False)
+    day_groups = groups if days is None else _finish_groups(day_sums, campaign, True)
+    (total_group,) = _finish_groups([("total", total)], campaign, False)
     return Report(
         campaign=campaign,
         group_by=group_by,
@@ -431,6 +492,8 @@ def build_report(
         total=total_group,
         timeline=_timeline(day_groups, _period_days(period_from, period_to, zone), campaign),
         chain_head=chain_head,
+        stores=tuple(sorted(stores, key=lambda s: s.id)),
+        store_filter=store_filter,
     )
 
 
@@ -507,8 +570,11 @@ def report_dict(report: Report) -> dict[str, Any]:
             "time_zone": report.tz,
         },
         "group_by": report.group_by,
+        "store": report.store_filter,
+        "stores": [{"id": s.id, "name": s.name, "time_zone": s.timezone} for s in report.stores],
         "screens": [
-            {"id": s.player_id, "name": s.player_name, "zone": s.zone_id} for s in report.screens
+            {"id": s.player_id, "name": s.player_name, "zone": s.zone_id, "store": s.store_id}
+            for s in report.screens
         ],
         "groups": [group_dict(g, currency) for g in report.groups],
         "total": group_dict(report.total, currency),
@@ -550,6 +616,7 @@ def csv_comments(report: Report) -> list[str]:
         f"flight: {_iso(campaign.starts_at)} to {_iso(campaign.ends_at)}",
         f"period: {_iso(report.period_from) or 'all'} to {_iso(report.period_to) or 'all'}",
         f"grouped by: {report.group_by} (time zone {report.tz})",
+        f"stores: {store_list(report)}",
         f"venue type: {campaign.venue_type}",
         f"screens: {len(report.screens)}",
         f"goal: {goal}",
@@ -561,6 +628,15 @@ def csv_comments(report: Report) -> list[str]:
     if head is not None:
         lines.append(f"impression chain head: seq {head[0]} sha256 {head[1]}")
     return ["# " + _one_line(line) for line in lines]
+
+
+def store_list(report: Report) -> str:
+    """The stores a report covers, for its header lines; "all" when none are known."""
+    if report.store_filter is not None:
+        return f"{report.store_filter} only"
+    if not report.stores:
+        return "all"
+    return ", ".join(f"{s.id} ({s.timezone})" for s in report.stores)
 
 
 def to_csv(report: Report) -> bytes:

@@ -6,7 +6,8 @@ started before the retention window, or its player or campaign is unknown. Times
 the player's local time with an offset and leave as aware UTC (the offset is kept).
 
 Billing rules (`billing_refusal`), once a play parses: it must come from the player the
-credential or topic names, its campaign must target the screen's zone and be in flight when
+credential or topic names, its campaign must run in the screen's store and target its zone
+(by id or by kind) and be in flight when
 the play started, and it may last no longer than its creative (or, without one, the
 campaign's longest creative) plus DURATION_TOLERANCE_MS for transitions and clock ticks.
 
@@ -73,29 +74,42 @@ class RejectedReason:
 
 @dataclass(frozen=True)
 class CampaignTerms:
-    """What a campaign bills for: its flight, the zones it targets (empty: every zone) and
-    the longest of its creatives (None: it has none, so no play of it can be bounded)."""
+    """What a campaign bills for: its flight, the stores, zones and zone kinds it targets
+    (each empty: every one) and the longest of its creatives (None: it has none, so no play
+    of it can be bounded)."""
 
     starts_at: datetime  # aware UTC
     ends_at: datetime  # aware UTC
     zones: frozenset[str]
     longest_creative_ms: int | None
     targeting_problem: str | None = None  # the stored targeting could not be read
+    stores: frozenset[str] = frozenset()
+    zone_kinds: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ScreenPlace:
+    """Where a screen is: its store, its zone and that zone's kind."""
+
+    store_id: str
+    zone_id: str
+    zone_kind: str = ""
 
 
 def billing_refusal(
     play: AcceptedPlay,
     *,
     authenticated_player: str | None,
-    player_zone: str,
+    place: ScreenPlace,
     terms: CampaignTerms | None,
     creative_ms: int | None,
 ) -> tuple[str, str] | None:
     """(code, reason) when a well-formed play may not be billed as reported, else None.
 
     `authenticated_player`: the player the MQTT topic or the HTTP credential names (None for
-    a trusted gateway that reports for any screen). `terms`: the play's campaign (None for
-    house content). `creative_ms`: the play's creative duration, when it names one.
+    a trusted gateway that reports for any screen). `place`: the screen's store and zone.
+    `terms`: the play's campaign (None for house content). `creative_ms`: the play's
+    creative duration, when it names one.
     """
     if authenticated_player is not None and play.player_id != authenticated_player:
         return (
@@ -106,11 +120,23 @@ def billing_refusal(
         return None
     if terms.targeting_problem is not None:
         return NOT_TARGETED, f"campaign {play.campaign_id}: {terms.targeting_problem}"
-    if terms.zones and player_zone not in terms.zones:
+    if terms.stores and place.store_id not in terms.stores:
         return (
             NOT_TARGETED,
-            f"campaign {play.campaign_id} does not target zone {player_zone!r} "
+            f"campaign {play.campaign_id} does not run in store {place.store_id!r} "
             f"of player {play.player_id!r}",
+        )
+    if terms.zones and place.zone_id not in terms.zones:
+        return (
+            NOT_TARGETED,
+            f"campaign {play.campaign_id} does not target zone {place.zone_id!r} "
+            f"of player {play.player_id!r}",
+        )
+    if terms.zone_kinds and place.zone_kind not in terms.zone_kinds:
+        return (
+            NOT_TARGETED,
+            f"campaign {play.campaign_id} does not target zone kind {place.zone_kind!r} "
+            f"(zone {place.zone_id!r} of player {play.player_id!r})",
         )
     start = play.started_at
     if not as_utc(terms.starts_at) <= start < as_utc(terms.ends_at):

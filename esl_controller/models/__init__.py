@@ -56,6 +56,7 @@ from esl_controller.models.signage import (
     TriggerEvent,
     TriggerRateWindow,
     Zone,
+    zone_kind_from_name,
 )
 from esl_controller.models.store import (
     AuditEntry,
@@ -121,4 +122,5 @@ __all__ = [
     "TriggerRateWindow",
     "User",
     "Zone",
+    "zone_kind_from_name",
 ]

@@ -28,7 +28,8 @@ class Campaign(SQLModel, table=True):
     cpm_minor: int = 0  # price per 1,000 impressions, minor units
     currency: str = "EUR"
     priority: int = 50  # higher wins a conflict
-    # JSON: {"zones": [...], "dayparts": ["07:00-10:00"], "weekdays": [0..6],
+    # JSON: {"stores": [...], "zone_kinds": ["dairy"], "zones": [...],
+    #  "dayparts": ["07:00-10:00"], "weekdays": [0..6],
     #  "audience": {"min_count": 3, "age_bands": {"25-34": 0.3}, "gender": {"female": 0.5},
     #  "min_dwell_s": 5, "min_attention_s": 2}, "loyalty_segments": ["coffee-lovers"],
     #  "triggers": ["audience", "zone", "loyalty"]}

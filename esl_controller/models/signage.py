@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from esl_controller.clock import utcnow
 
 
 class Zone(SQLModel, table=True):
-    """An area of the store (entrance, dairy, electronics); triggers and players live in one."""
+    """An area of the store (entrance, dairy, electronics); triggers and players live in one.
+
+    Zone ids are unique across a chain, so a chain campaign names zones by `kind`, which
+    every store's zone of that sort shares ("dairy"). A zone added without one takes the
+    slug of its name (or of its id)."""
 
     id: str = Field(primary_key=True)
     store_id: str = Field(foreign_key="store.id", index=True)
     name: str = ""
+    kind: str = Field(default="", index=True)
+
+
+def zone_kind_from_name(name: str) -> str:
+    """The kind a zone gets from its name: lower case without accents, runs of other
+    characters as one "-" ("Băuturi reci" -> "bauturi-reci")."""
+    letters = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in letters if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z]+", "-", plain).strip("-")
+
+
+@event.listens_for(Zone, "before_insert")
+def _zone_kind_default(_mapper: Any, _connection: Any, zone: Zone) -> None:
+    if not zone.kind:
+        zone.kind = zone_kind_from_name(zone.name or zone.id)
 
 
 class Player(SQLModel, table=True):

@@ -1,5 +1,9 @@
 """The campaigns a trigger can be matched against, read from the database in one go.
 
+In a chain, one database holds every store's campaigns: a worker takes only those that run
+in its store (targeting `stores`, empty: every store), with its zones' kinds, so a chain
+campaign aimed at "dairy" finds each store's dairy zone.
+
 The trigger pipeline keeps the result and a background thread refreshes it, so a trigger
 never waits for these queries.
 """
@@ -7,13 +11,14 @@ never waits for these queries.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from esl_controller.models import Advertiser, Campaign, Creative, Store
+from esl_controller.models import Advertiser, Campaign, Creative, Store, Zone
 from esl_controller.signage.targeting import CampaignInfo, CreativeInfo, parse_targeting
 
 log = logging.getLogger(__name__)
@@ -25,10 +30,12 @@ PACING_WINDOW = timedelta(hours=1)
 class CampaignSnapshot:
     campaigns: tuple[CampaignInfo, ...] = ()
     timezone: str = "UTC"
+    zone_kinds: Mapping[str, str] = field(default_factory=dict)  # the store's zone id -> kind
 
 
 def load_campaigns(session: Session, store_id: str, now: datetime) -> CampaignSnapshot:
-    """Campaigns in flight (or starting within the hour) with their live creatives."""
+    """Campaigns in flight (or starting within the hour) that run in `store_id`, with their
+    live creatives."""
     store = session.get(Store, store_id)
     rows = session.execute(
         select(Campaign, Advertiser.name)
@@ -65,6 +72,8 @@ def load_campaigns(session: Session, store_id: str, now: datetime) -> CampaignSn
         except ValueError as exc:
             log.warning("campaign %s skipped: %s", campaign.id, exc)
             continue
+        if not targeting.runs_in_store(store_id):
+            continue
         campaigns.append(
             CampaignInfo(
                 id=campaign.id,
@@ -79,4 +88,6 @@ def load_campaigns(session: Session, store_id: str, now: datetime) -> CampaignSn
                 creatives=tuple(creatives.get(campaign.id, ())),
             )
         )
-    return CampaignSnapshot(tuple(campaigns), store.timezone if store else "UTC")
+    zones = session.execute(select(Zone.id, Zone.kind).where(Zone.store_id == store_id)).all()
+    zone_kinds = {zone_id: kind for zone_id, kind in zones}
+    return CampaignSnapshot(tuple(campaigns), store.timezone if store else "UTC", zone_kinds)

@@ -39,6 +39,8 @@ class Targeting:
     """Empty sets / None mean "no restriction" on that dimension."""
 
     zones: frozenset[str] = frozenset()
+    stores: frozenset[str] = frozenset()  # a chain campaign's stores
+    zone_kinds: frozenset[str] = frozenset()  # zones of these kinds, in any of its stores
     dayparts: tuple[Daypart, ...] = ()
     weekdays: frozenset[int] = frozenset()
     triggers: frozenset[str] = frozenset()
@@ -62,6 +64,16 @@ class Targeting:
     @property
     def schedule(self) -> Schedule:
         return Schedule(weekdays=self.weekdays, dayparts=self.dayparts)
+
+    def runs_in_store(self, store_id: str) -> bool:
+        return not self.stores or store_id in self.stores
+
+    def covers_zone(self, zone_id: str, zone_kind: str | None) -> bool:
+        """Zone ids and zone kinds both narrow: a zone must pass each list that is set.
+        An unknown kind (None) passes no kind list."""
+        if self.zones and zone_id not in self.zones:
+            return False
+        return not self.zone_kinds or (zone_kind is not None and zone_kind in self.zone_kinds)
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,8 @@ class AudienceCriteriaSchema(Schema):
 
 class TargetingSchema(Schema):
     zones = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    stores = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    zone_kinds = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     dayparts = fields.List(_Listed(parse_daypart), load_default=list)
     weekdays = fields.List(_Listed(parse_weekday), load_default=list)
     triggers = fields.List(fields.String(validate=validate.OneOf(TRIGGER_KINDS)), load_default=list)
@@ -177,6 +191,8 @@ def parse_targeting(text_json: str) -> Targeting:
     audience = data["audience"] or {}
     return Targeting(
         zones=frozenset(data["zones"]),
+        stores=frozenset(data["stores"]),
+        zone_kinds=frozenset(data["zone_kinds"]),
         dayparts=tuple(data["dayparts"]),
         weekdays=frozenset(data["weekdays"]),
         triggers=frozenset(data["triggers"]),
@@ -243,13 +259,15 @@ def ineligibility(
     pacing: Pacing,
     now: datetime,
     local: datetime,
+    zone_kind: str | None = None,
 ) -> str | None:
-    """Why `campaign` cannot take this trigger, or None when it can."""
+    """Why `campaign` cannot take this trigger, or None when it can. `zone_kind`: the kind
+    of the trigger's zone (None: not known, so a campaign aimed at zone kinds does not match)."""
     targeting = campaign.targeting
     checks = (
         (campaign.starts_at <= now < campaign.ends_at, "not in flight"),
         (bool(campaign.creatives), "has no creatives"),
-        (not targeting.zones or trigger.zone in targeting.zones, "other zones"),
+        (targeting.covers_zone(trigger.zone, zone_kind), "other zones"),
         (not targeting.triggers or trigger.kind in targeting.triggers, "other trigger kinds"),
         (is_active_local(targeting.schedule, local), "outside its dayparts/weekdays"),
         (audience_matches(targeting, trigger), "audience/loyalty criteria not met"),
@@ -282,15 +300,18 @@ def decide(
     tz: str,
     default_ttl_s: float,
     promo_slide_priority: int = 40,
+    zone_kind: str | None = None,
 ) -> Decision | None:
-    """What the zone's players should show for `trigger`, or None when nothing matches."""
+    """What the zone's players should show for `trigger`, or None when nothing matches.
+    `campaigns` are those running in this store (`CampaignSnapshot` leaves out the chain
+    campaigns of other stores); `zone_kind` is the kind of the trigger's zone."""
     if now.tzinfo is None:
         raise ValueError(f"now must be an aware datetime, got naive {now!r}")
     local = now.astimezone(store_zone(tz))
     eligible = [
         c
         for c in campaigns
-        if ineligibility(c, trigger, players_in_zone, pacing, now, local) is None
+        if ineligibility(c, trigger, players_in_zone, pacing, now, local, zone_kind) is None
     ]
     if eligible:
         winner = min(eligible, key=lambda c: _conflict_order(c, pacing))

@@ -263,6 +263,7 @@ class TriggerPipeline:
             now,
             snapshot.timezone,
             self.settings.override_ttl_s,
+            zone_kind=snapshot.zone_kinds.get(pending.trigger.zone),
         )
         self._pacing.opportunities += 1
         event = pending.event

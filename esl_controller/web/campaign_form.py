@@ -24,7 +24,7 @@ TEXT_FIELDS = (
     "min_attention_s", "loyalty_segments",
     *(f"age_{band}" for band in AGE_BANDS), *(f"gender_{gender}" for gender in GENDERS),
 )  # fmt: skip
-LIST_FIELDS = ("zones", "weekdays", "triggers")
+LIST_FIELDS = ("stores", "zone_kinds", "zones", "weekdays", "triggers")
 SHOWN_FIELDS = frozenset({*TEXT_FIELDS, *LIST_FIELDS, "age", "gender"})
 
 SENTENCES = {
@@ -42,6 +42,8 @@ SENTENCES = {
     "share_of_voice": (
         "The share of voice is a number above 0 and at most 1 (0.25 means a quarter of the plays)."
     ),
+    "stores": "Choose the stores from the list; leave it empty for every store.",
+    "zone_kinds": "Choose zone kinds from the list: only kinds of zones in the chosen stores.",
     "zones": "Choose the zones from the list.",
     "dayparts": "Enter dayparts as store times such as 07:00-10:00, separated by commas.",
     "weekdays": "Tick the weekdays the campaign plays on.",
@@ -84,6 +86,8 @@ def campaign_values(detail: Mapping[str, Any] | None, local: Mapping[str, str]) 
         priority=str(detail["priority"]),
         frequency_cap_per_hour=_text(detail.get("frequency_cap_per_hour")),
         share_of_voice=_text(detail.get("share_of_voice")),
+        stores=list(targeting.get("stores") or []),
+        zone_kinds=list(targeting.get("zone_kinds") or []),
         zones=list(targeting.get("zones") or []),
         weekdays=[str(day) for day in targeting.get("weekdays") or []],
         triggers=list(targeting.get("triggers") or []),
@@ -154,6 +158,8 @@ def _sentence(field: str, text: str, currency: str) -> tuple[str, str]:
             "This campaign has already billed impressions, so its advertiser and currency "
             "can no longer change."
         )
+    if field in ("stores", "zone_kinds") and text.startswith(("there is no store", "no zone")):
+        return field, f"{text[0].upper()}{text[1:]}."  # already in a store worker's words
     if field == "advertiser_id" and "no advertiser" in text:
         return field, "That advertiser no longer exists; choose another one."
     return field, SENTENCES.get(field, FALLBACK)

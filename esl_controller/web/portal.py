@@ -1,6 +1,6 @@
 """The buyer portal: an ad buyer's own campaigns, their delivery against the goal, plays and
-impressions by day, screen and hour, report downloads and the proof that the impression
-log was not altered.
+impressions by day, screen and hour (and by store, for a campaign of several stores), report
+downloads and the proof that the impression log was not altered.
 
 The figures are the campaign report's (ads/campaign_reports.py), so the page, the CSV, the
 PDF and the JSON always agree. A buyer reaches only their advertiser's campaigns: any other
@@ -26,6 +26,7 @@ from esl_controller.web.report_queries import CampaignForbidden
 
 PORTAL_ROLES = (*auth.STAFF_ROLES, auth.BUYER_ROLE)
 BREAKDOWNS = (("day", "By day"), ("player", "By screen"), ("hour", "By hour"))
+BY_STORE = ("store", "By store")
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -77,6 +78,9 @@ def campaigns() -> str:
 def campaign(campaign_id: int) -> str:
     chosen = _own_campaign(campaign_id)
     breakdowns = [(key, title, _report(chosen, key)) for key, title in BREAKDOWNS]
+    by_store = _report(chosen, BY_STORE[0])
+    if len(by_store.stores) > 1:
+        breakdowns.insert(1, (*BY_STORE, by_store))
     return render_template(
         "portal_campaign.html",
         campaign=chosen,

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from esl_controller.ads.play_stores import in_store, with_store
 from esl_controller.ads.report_rows import hourly_slices, store_timezone
 from esl_controller.ads.revenue import Revenue, revenue
 from esl_controller.ads.schedules import local_midnight
-from esl_controller.ads.verify_cli import verify_impressions
+from esl_controller.ads.verify_cli import prove_impressions
 from esl_controller.incidents import record_incident
 from esl_controller.models import (
     Campaign,
@@ -131,21 +132,34 @@ def prove_chain(
     campaign_id: int,
     anchor: tuple[int, str] | None,
     public_key: str | None = None,
+    store_id: str | None = None,
 ) -> dict[str, Any]:
-    """Verify the whole impression chain (records of all campaigns link into one chain), its
-    stored checkpoints and the hourly totals reports read, and say where this campaign's
-    records sit in it."""
-    result = verify_impressions(session.get_bind(), anchor=anchor, public_key=public_key)
-    count, first_seq, last_seq = session.execute(
-        select(func.count(), func.min(Impression.seq), func.max(Impression.seq)).where(
-            Impression.campaign_id == campaign_id
+    """Verify the whole impression chain (records of all campaigns and stores link into one
+    chain), its stored checkpoints and the hourly totals reports read, and say where this
+    campaign's records sit in it, store by store. `store_id`: the verdict for that store
+    (`LookupError` when there is none)."""
+    proof = prove_impressions(
+        session.get_bind(),
+        store_id=store_id,
+        campaign_id=campaign_id,
+        anchor=anchor,
+        public_key=public_key,
+    )
+    result = proof.result
+    query = select(func.count(), func.min(Impression.seq), func.max(Impression.seq)).where(
+        Impression.campaign_id == campaign_id
+    )
+    if store_id is not None:
+        query = with_store(query.select_from(Impression), Impression.player_id).where(
+            in_store(store_id)
         )
-    ).one()
+    count, first_seq, last_seq = session.execute(query).one()
     return {
         "ok": result.ok,
         "checked": result.checked,
         "rolled_up": result.rolled_up,
         "first_bad_seq": result.first_bad_seq,
+        "first_bad_store": proof.first_bad_store,
         "reason": result.reason,
         "head_seq": result.head_seq,
         "head_hash": result.head_hash,
@@ -153,4 +167,10 @@ def prove_chain(
         "campaign_records": count,
         "campaign_first_seq": first_seq,
         "campaign_last_seq": last_seq,
+        "store": store_id,
+        "stores": [
+            vars(store)
+            for store in proof.stores
+            if store.records or not store.totals_ok or store_id
+        ],
     }

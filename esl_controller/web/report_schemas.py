@@ -45,10 +45,21 @@ class ReportQuerySchema(Schema):
     to = _period_bound(f"end of the period, after `from`: {BOUND_HELP}; default flight end")
     group_by = fields.String(load_default="day", validate=validate.OneOf(GROUP_BYS))
     format = fields.String(load_default="json", validate=validate.OneOf(REPORT_FORMATS))
+    store = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "one store's id: that store's plays only; default every store"},
+    )
 
 
 class VerifyQuerySchema(Schema):
     campaign = BoundedInteger(required=True, minimum=1)
+    store = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "one store's id: the verdict for that store (the whole chain must "
+            "link; its screens' hourly totals must reconcile); default every store"
+        },
+    )
     anchor_seq = BoundedInteger(
         minimum=1,
         metadata={
@@ -65,6 +76,17 @@ class VerifyQuerySchema(Schema):
     )
 
 
+class StoreProofSchema(Schema):
+    store_id = fields.String()
+    records = fields.Integer(metadata={"description": "raw records of the campaign there"})
+    first_seq = fields.Integer(allow_none=True)
+    last_seq = fields.Integer(allow_none=True)
+    checkpoints = fields.Integer(metadata={"description": "checkpoints its worker signed"})
+    latest_checkpoint_seq = fields.Integer(allow_none=True)
+    totals_ok = fields.Boolean(metadata={"description": "its screens' totals reconcile"})
+    problems = fields.List(fields.String())
+
+
 class VerifyResultSchema(Schema):
     ok = fields.Boolean()
     checked = fields.Integer(metadata={"description": "raw records whose hash was recomputed"})
@@ -77,6 +99,12 @@ class VerifyResultSchema(Schema):
     campaign_records = fields.Integer(metadata={"description": "raw records of this campaign"})
     campaign_first_seq = fields.Integer(allow_none=True)
     campaign_last_seq = fields.Integer(allow_none=True)
+    first_bad_store = fields.String(allow_none=True)
+    store = fields.String(allow_none=True, metadata={"description": "the store asked for"})
+    stores = fields.List(
+        fields.Nested(StoreProofSchema),
+        metadata={"description": "each store the campaign played in (or the one asked for)"},
+    )
 
 
 class ReportCampaignSchema(Schema):

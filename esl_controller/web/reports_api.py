@@ -16,7 +16,6 @@ from marshmallow import ValidationError
 
 from esl_controller.ads import campaign_reports, checkpoints, records_export
 from esl_controller.ads.delivery import ScheduleError, create_schedule
-from esl_controller.ads.report_rows import store_timezone
 from esl_controller.clock import utcnow
 from esl_controller.web import auth, report_queries
 from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
@@ -71,7 +70,8 @@ def get_report() -> Any:
       summary: Plays, impressions, spend and delivery of one campaign, grouped
       description: >
         Buyers may only ask for their own advertiser's campaigns (403 otherwise, logged).
-        Figures are exact integer sums; spend is rounded half up once, from the total.
+        Figures are exact integer sums; spend is rounded half up once per store, from the
+        store's total. `store` limits the report to one store's screens.
       parameters:
         - in: query
           schema: ReportQuerySchema
@@ -90,10 +90,13 @@ def get_report() -> Any:
     args = load_query(ReportQuerySchema())
     session = get_session()
     campaign = _campaign(args["campaign"])
+    store_id = args.get("store")
     try:
-        start, end = campaign_reports.report_period(
-            campaign, args.get("from_"), args.get("to"), store_timezone(session)
-        )
+        _, tz = campaign_reports.report_stores(session, campaign, store_id)
+    except campaign_reports.UnknownStoreError as exc:
+        raise ValidationError({"store": [str(exc)]}) from None
+    try:
+        start, end = campaign_reports.report_period(campaign, args.get("from_"), args.get("to"), tz)
     except ValueError as exc:
         field, _, message = str(exc).partition(": ")
         raise ValidationError({field: [message]}) from None
@@ -105,6 +108,7 @@ def get_report() -> Any:
         group_by=args["group_by"],
         fmt=args["format"],
         generated_at=utcnow(),
+        store_id=store_id,
     )
     response = Response(rendered.body, content_type=rendered.content_type)
     disposition = "inline" if args["format"] == "json" else "attachment"
@@ -145,7 +149,9 @@ def verify_impressions() -> Any:
         Every impression record carries the hash of the one before it. `ok` means every raw
         record's hash matches its billed fields and links to its predecessor, and roll-ups
         tile the older part without a hole. Pass a chain head you kept from an earlier report
-        (`anchor_seq`, `anchor_hash`) to prove no record was removed since.
+        (`anchor_seq`, `anchor_hash`) to prove no record was removed since. Every store of
+        a chain appends to the one chain; `stores` says where the campaign's records sit
+        store by store, and `store` gives the verdict for one store.
       parameters:
         - in: query
           schema: VerifyQuerySchema
@@ -165,7 +171,12 @@ def verify_impressions() -> Any:
         raise ValidationError({"anchor_hash": ["give anchor_seq and anchor_hash together"]})
     campaign = _campaign(args["campaign"])
     anchor = (args["anchor_seq"], args["anchor_hash"]) if "anchor_seq" in args else None
-    proof = report_queries.prove_chain(get_session(), campaign.id, anchor, _public_key())
+    try:
+        proof = report_queries.prove_chain(
+            get_session(), campaign.id, anchor, _public_key(), store_id=args.get("store")
+        )
+    except LookupError as exc:
+        raise ValidationError({"store": [str(exc)]}) from None
     return VerifyResultSchema().dump(proof)
 
 

@@ -52,6 +52,8 @@ from esl_controller.signage.playlists import (
 )
 from esl_controller.signage.protocol import ScreenItem, item_json
 from esl_controller.signage.slides import render_promo_slide
+from esl_controller.signage.targeting import parse_targeting
+from esl_controller.web.chain_targeting import targeting_problem
 
 CAMPAIGN_STATUSES = ("active", "paused", "archived")
 CREATIVE_KINDS = ("image", "video", "web", "promo_slide")
@@ -248,6 +250,10 @@ def save_campaign(
         raise SignageInputError("advertiser_id", f"no advertiser #{values['advertiser_id']}")
     if values["ends_at"] <= values["starts_at"]:
         raise SignageInputError("ends_at", "the flight must end after it starts")
+    if "targeting" in values:
+        problem = targeting_problem(session, parse_targeting(values["targeting"]))
+        if problem is not None:
+            raise SignageInputError(*problem)
     if campaign_id is None:
         campaign = Campaign(**values)
         changed = sorted(values)

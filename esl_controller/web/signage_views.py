@@ -28,7 +28,13 @@ from esl_controller.signage.playlist_draft import (
 from esl_controller.signage.playlists import PlaylistError, parse_playlist
 from esl_controller.signage.targeting import AGE_BANDS, GENDERS
 from esl_controller.signage.thumbnails import NO_PREVIEW, ThumbnailCache, ThumbnailError
-from esl_controller.web import campaign_form, playlist_editor, queries, signage_actions
+from esl_controller.web import (
+    campaign_form,
+    chain_targeting,
+    playlist_editor,
+    queries,
+    signage_actions,
+)
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
@@ -554,6 +560,8 @@ def _campaign_form_context(
             local[key] = detail[key].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
     errors = errors or {}
     return {
+        "stores": chain_targeting.store_ids(session),
+        "zone_kinds": chain_targeting.zone_kinds(session),
         "zones": queries.list_zones(session),
         "weekdays": WEEKDAYS,
         "trigger_kinds": TRIGGER_KINDS,
@@ -630,6 +638,8 @@ def targeting_from_form(form: MultiDict) -> dict[str, Any]:
         },
     }
     targeting = {
+        "stores": form.getlist("stores"),
+        "zone_kinds": form.getlist("zone_kinds"),
         "zones": form.getlist("zones"),
         "dayparts": _split(form.get("dayparts", "")),
         "weekdays": [_number(day) for day in form.getlist("weekdays")],

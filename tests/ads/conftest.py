@@ -148,3 +148,9 @@ def make_pop(ads_world: AdsWorld) -> PopFactory:
         }
 
     return make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def chain_engine(request: pytest.FixtureRequest) -> Engine:
+    """One database for a chain of stores: the SQLite file, then the local PostgreSQL."""
+    return request.getfixturevalue("engine" if request.param == "sqlite" else "pg_engine")

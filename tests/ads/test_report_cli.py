@@ -7,11 +7,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
 from esl_controller.ads.report_cli import write_report
+from esl_controller.cli import main
+from esl_controller.clock import utcnow
 from tests.ads.billing_log import Billed, append_impressions
 from tests.ads.conftest import AdsWorld
+from tests.support.chain_stores import play_everywhere, seed_chain
 
 START = datetime(2026, 1, 5, 12, tzinfo=UTC)
 
@@ -93,3 +97,23 @@ def test_unknown_campaign_and_bad_period_are_clear_errors(engine: Engine, ads_wo
             tmp_path / "x.csv",
         )
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_one_store_of_a_chain_campaign_from_the_command_line(engine, settings, monkeypatch):
+    monkeypatch.setenv("ESL_DATA_DIR", str(settings.data_dir))
+    world = seed_chain(engine)
+    plays = {"buc-centre": 2, "buc-north": 1, "london": 3}
+    play_everywhere(engine, settings, world, world.dairy_campaign_id, plays, start=utcnow())
+    args = ["report", "--campaign", str(world.dairy_campaign_id), "--format", "json"]
+    whole = CliRunner().invoke(main, [*args, "--group-by", "store"])
+    assert whole.exit_code == 0, whole.output
+    groups = json.loads(whole.stdout)["groups"]
+    assert [(g["key"], g["plays"]) for g in groups] == sorted(plays.items())
+    london = CliRunner().invoke(main, [*args, "--store", "london", "--group-by", "player"])
+    document = json.loads(london.stdout)
+    assert document["store"] == "london" and document["total"]["plays"] == 3
+    assert document["total"]["spend_minor"] == next(
+        g["spend_minor"] for g in groups if g["key"] == "london"
+    )
+    unknown = CliRunner().invoke(main, [*args, "--store", "paris"])
+    assert unknown.exit_code != 0 and "there is no store 'paris'" in unknown.output

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from esl_controller.ads.ingest import PlayIngestor
@@ -257,6 +257,27 @@ def test_trigger_without_a_matching_campaign_is_recorded_as_no_match(harness, en
     [event] = rows(engine, TriggerEvent)
     assert event.outcome == "no_match"
     assert rows(engine, Override) == []
+
+
+def test_a_chain_campaign_plays_only_in_its_stores_and_zone_kinds(harness, engine, store):
+    service, recorder = harness
+    go_online(service, recorder, "scr-1", "scr-3")
+
+    def aim(targeting: dict) -> None:
+        with session_scope(engine) as session:
+            session.execute(update(Campaign).values(targeting=json.dumps(targeting)))
+            service.reload_campaigns(session)
+
+    aim({"stores": ["another-store"], "zone_kinds": ["dairy"]})  # not this store's
+    recorder.trigger("cam-1", audience(zone="dairy"))
+    pump(service, lambda: len(rows(engine, TriggerEvent)) == 1)
+    aim({"stores": [store.store_id], "zone_kinds": ["dairy"]})
+    recorder.trigger("cam-2", audience("cam-2", zone="entrance"))  # this store, another kind
+    recorder.trigger("cam-3", audience("cam-3", zone="dairy"))
+    pump(service, lambda: recorder.of("scr-1", "override"))
+    outcomes = {event.sensor_id: event.outcome for event in rows(engine, TriggerEvent)}
+    assert outcomes == {"cam-1": "no_match", "cam-2": "no_match", "cam-3": "matched"}
+    assert recorder.of("scr-3", "override") == []
 
 
 def test_privacy_refusal_is_recorded_without_the_payload(harness, engine):

@@ -292,3 +292,32 @@ def test_promo_slide_creative_carries_its_gtin():
 def test_naive_now_is_refused():
     with pytest.raises(ValueError, match="aware"):
         run(audience(), [campaign(1)], now=NOW.replace(tzinfo=None))
+
+
+# --- chain campaigns: stores and zone kinds -------------------------------------------------
+
+
+def test_chain_targeting_parses_stores_and_zone_kinds():
+    targeting = parse_targeting('{"stores": ["buc-1", "buc-2"], "zone_kinds": ["dairy"]}')
+    assert targeting.stores == {"buc-1", "buc-2"}
+    assert targeting.zone_kinds == {"dairy"}
+    assert targeting.runs_in_store("buc-2") and not targeting.runs_in_store("cluj")
+    assert Targeting().runs_in_store("any store")
+    with pytest.raises(ValueError, match=r"targeting\.stores"):
+        parse_targeting('{"stores": "buc-1"}')
+
+
+def test_a_campaign_aimed_at_a_zone_kind_wins_only_in_zones_of_that_kind():
+    dairy_everywhere = campaign(1, targeting='{"zone_kinds": ["dairy"]}')
+    trigger = audience(zone="buc-2-dairy")  # another store's zone id, the same kind
+    assert run_kind(trigger, [dairy_everywhere], "dairy") == 1
+    assert run_kind(trigger, [dairy_everywhere], "entrance") is None
+    assert run_kind(trigger, [dairy_everywhere], None) is None  # a zone of no known kind
+    assert run_kind(trigger, [campaign(2)], None) == 2  # no kind asked: every zone
+
+
+def run_kind(trigger, campaigns, zone_kind):
+    decision = decide(
+        trigger, campaigns, PLAYERS, Pacing(), NOW, TZ, default_ttl_s=30, zone_kind=zone_kind
+    )
+    return decision.campaign_id if decision else None

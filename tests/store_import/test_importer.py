@@ -35,7 +35,7 @@ from esl_controller.models import (
 from esl_controller.store_import.importer import StoreIdsTaken, StoreImportError, import_store
 from esl_controller.store_import.tables import imported_tables
 from esl_controller.web.auth import check_password, create_user
-from tests.support.chain_stores import add_store_with_devices, row_counts, rows_of
+from tests.support.chain_import import add_store_with_devices, row_counts, rows_of
 from tests.support.store_fixture import PLAYS, STORE_ID, public_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

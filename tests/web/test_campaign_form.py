@@ -4,6 +4,7 @@ beside the field (no schema field names, no Python structures); saves are audite
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller import audit
-from esl_controller.models import Advertiser, Campaign
+from esl_controller.models import Advertiser, Campaign, Store
 from esl_controller.web.campaign_form import SENTENCES, field_errors
 from tests.web.signage_support import (  # noqa: F401 (fixtures)
     Signage,
@@ -198,3 +199,25 @@ def test_one_refusal_names_field_and_cross_field_problems_together(
     assert error_near(html, "ends_at") == "The campaign must end after it starts."
     assert error_near(html, "dayparts") == SENTENCES["dayparts"]
     assert "3 values need a change" in html
+
+
+def test_a_chain_campaign_is_aimed_at_stores_and_zone_kinds(
+    manager_client: FlaskClient, advertiser_id: int, engine: Engine
+):
+    with Session(engine) as session:
+        session.add(Store(id="store-2", name="North", timezone="Europe/Bucharest"))
+        session.commit()
+    page = manager_client.get(CAMPAIGNS).get_data(as_text=True)
+    assert '<option value="store-2"' in page and '<option value="dairy"' in page
+    form = {**good_form(advertiser_id), "stores": ["store-2"], "zone_kinds": ["bakery"]}
+    html = post_form(manager_client, CAMPAIGNS, form, page=CAMPAIGNS).get_data(as_text=True)
+    assert "No zone of kind &#39;bakery&#39; in the campaign&#39;s stores" in error_near(
+        html, "zone_kinds"
+    )
+    assert '<option value="store-2" selected' in html  # what was chosen stays chosen
+    form = {**good_form(advertiser_id), "zones": [], "stores": ["store-1"], "zone_kinds": ["dairy"]}
+    post_form(manager_client, CAMPAIGNS, form, page=CAMPAIGNS)
+    with Session(engine) as session:
+        saved = session.scalars(select(Campaign)).one()
+    assert json.loads(saved.targeting)["stores"] == ["store-1"]
+    assert json.loads(saved.targeting)["zone_kinds"] == ["dairy"]
