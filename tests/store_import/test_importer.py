@@ -54,7 +54,9 @@ def demo_store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def source_engine(demo_store: Path) -> Iterator[Engine]:
+    """The store's own worker on its file: it has migrated it to this release's schema."""
     engine = db.make_engine(f"sqlite:///{demo_store}")
+    db.init_db(engine)
     yield engine
     engine.dispose()
 
