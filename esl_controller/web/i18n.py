@@ -146,9 +146,8 @@ def format_term(value: object, context: str) -> str:
     """A stored value (a state, a status, a role) as a word of the page's language; a value
     the catalogue does not know shows as it is."""
     text = "" if value is None else str(value)
-    if (context, text) in terms.KNOWN:
-        return translations().pgettext(context, text)
-    return text
+    word = terms.KNOWN.get((context, text))
+    return text if word is None else translations().pgettext(context, word)
 
 
 def language_choices() -> list[tuple[str, str]]:

@@ -1,21 +1,23 @@
 """The words for stored values the dashboard shows as they are (a label's state, a sync's
-status, a role, a weekday). A value is its own English word, so English pages show what is
-stored; the catalogue holds each value under a context naming what it describes, because
-Romanian agrees the word with that thing: an "active" campaign is "activă", a user "activ"."""
+status, a role, a weekday). A value is its own English word, but for the few with an
+underscore ("in_stock" reads "in stock"), so English pages show what they always showed. The
+catalogue holds each word under a context naming what it describes, because Romanian agrees
+the word with that thing: an "active" campaign is "activă", an "active" product "activ".
+"""
 
 from __future__ import annotations
 
 
-def term(context: str, value: str) -> tuple[str, str]:
-    """Marks a value for the catalogue (`pybabel extract -k term:1c,2`); the `term` template
-    filter translates it."""
-    return context, value
+def term(context: str, word: str, value: str | None = None) -> tuple[tuple[str, str], str]:
+    """A value and its English word (the value itself unless told), marked for the catalogue
+    (`pybabel extract -k term:1c,2`); the `term` template filter translates the word."""
+    return (context, value or word), word
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-KNOWN = frozenset(
-    {
+KNOWN = dict(
+    [
         term("label state", "unbound"),
         term("label state", "pending"),
         term("label state", "sent"),
@@ -55,7 +57,7 @@ KNOWN = frozenset(
         term("sync phase", "promotions"),
         term("product status", "active"),
         term("product status", "delisted"),
-        term("stock level", "in_stock"),
+        term("stock level", "in stock", "in_stock"),
         term("stock level", "low"),
         term("stock level", "out"),
         term("price source", "erp"),
@@ -106,7 +108,7 @@ KNOWN = frozenset(
         term("delivery status", "failed"),
         term("cadence", "daily"),
         term("cadence", "weekly"),
-        term("cadence", "flight_end"),
+        term("cadence", "flight end", "flight_end"),
         term("group by", "day"),
         term("group by", "hour"),
         term("group by", "player"),
@@ -119,5 +121,5 @@ KNOWN = frozenset(
         term("weekday", "Fri"),
         term("weekday", "Sat"),
         term("weekday", "Sun"),
-    }
+    ]
 )
