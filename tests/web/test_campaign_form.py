@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from esl_controller import audit
 from esl_controller.models import Advertiser, Campaign
 from esl_controller.web.campaign_form import SENTENCES, field_errors
+from tests.web.conftest import MANAGER, log_in
 from tests.web.signage_support import (  # noqa: F401 (fixtures)
     Signage,
     post_form,
@@ -198,3 +200,24 @@ def test_one_refusal_names_field_and_cross_field_problems_together(
     assert error_near(html, "ends_at") == "The campaign must end after it starts."
     assert error_near(html, "dayparts") == SENTENCES["dayparts"]
     assert "3 values need a change" in html
+
+
+def test_a_romanian_manager_reads_each_problem_in_romanian(app: Flask, advertiser_id: int) -> None:
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ro-RO,ro;q=0.9"
+    log_in(client, *MANAGER)
+    form = {
+        **good_form(advertiser_id),
+        "priority": "999",
+        "ends_at": "2026-06-30T08:00",
+        "dayparts": "breakfast",
+    }
+    html = post_form(client, CAMPAIGNS, form, page=CAMPAIGNS).get_data(as_text=True)
+    assert error_near(html, "priority") == (
+        "Prioritatea este un număr întreg de la 0 (cea mai mică) la 100 (cea mai mare)."
+    )
+    assert error_near(html, "ends_at") == "Campania trebuie să se încheie după ce începe."
+    assert "3 valori trebuie schimbate; fiecare este marcată mai jos." in html
+    edited = {**good_form(advertiser_id), "cpm": "3.205"}
+    html = post_form(client, CAMPAIGNS, edited, page=CAMPAIGNS).get_data(as_text=True)
+    assert error_near(html, "cpm") == "Prețurile în RON au cel mult 2 zecimale."
