@@ -46,6 +46,8 @@ from esl_controller.clock import utcnow
 from esl_controller.models import Advertiser, User
 from esl_controller.web import login_throttle
 from esl_controller.web.database import get_session
+from esl_controller.web.i18n import N_
+from esl_controller.web.i18n import gettext_ as _
 
 # Staff use the dashboard and the whole API; machine roles get single endpoints only.
 STAFF_ROLES = ("admin", "manager")
@@ -252,10 +254,10 @@ def logged_in(view: View) -> View:
 
 def _refusal(allowed: tuple[str, ...]) -> str:
     if allowed == ("admin",):
-        return "Only an admin may see this page."
+        return N_("Only an admin may see this page.")
     if set(allowed) <= set(STAFF_ROLES):
-        return "This page is for store staff."
-    return "Your account may not see this page."
+        return N_("This page is for store staff.")
+    return N_("Your account may not see this page.")
 
 
 def home_url() -> str:
@@ -273,7 +275,7 @@ def home_url() -> str:
 def forbidden(error: Forbidden) -> Any:
     if request.path.startswith("/api/"):
         return jsonify(error=error.description), 403
-    return render_template("forbidden.html", message=error.description), 403
+    return render_template("forbidden.html", message=_(error.description)), 403
 
 
 def api_auth(roles: Iterable[str] = STAFF_ROLES) -> Callable[[View], View]:
@@ -327,7 +329,10 @@ def protect_cookie_requests() -> None:
 def csrf_failed(error: CSRFError) -> Any:
     if request.path.startswith("/api/"):
         return jsonify(error=f"CSRF check failed: {error.description}"), 400
-    return render_template("error.html", title="Form expired", message=error.description), 400
+    return (
+        render_template("error.html", title=_("Form expired"), message=error.description),
+        400,
+    )
 
 
 # --- login pages -----------------------------------------------------------------------
@@ -350,11 +355,11 @@ def login() -> Any:
         return response
     user = check_password(get_session(), username, request.form.get("password", ""))
     if user is None:
-        flash("Wrong username or password.", "error")
+        flash(_("Wrong username or password."), "error")
         return render_template("login.html", next=next_path), 401
     login_throttle.succeeded(engine, attempt)
     if user.disabled:
-        flash("This account is disabled; ask an admin to enable it.", "error")
+        flash(_("This account is disabled; ask an admin to enable it."), "error")
         return render_template("login.html", next=next_path), 403
     login_user(SessionUser.of(user))
     flask_session[EPOCH_KEY] = user.session_epoch
@@ -371,7 +376,7 @@ def _start_of(role: str) -> str:
 def logout() -> Any:
     logout_user()
     flask_session.pop(EPOCH_KEY, None)
-    flash("You are logged out.", "success")
+    flash(_("You are logged out."), "success")
     return redirect(url_for("auth.login"))
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from esl_controller.signage.targeting import AGE_BANDS, GENDERS, parse_targeting
+from esl_controller.web.i18n import N_, ngettext_
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import MAX_CPM
 
 TEXT_FIELDS = (
@@ -28,34 +30,36 @@ LIST_FIELDS = ("stores", "zone_kinds", "zones", "weekdays", "triggers")
 SHOWN_FIELDS = frozenset({*TEXT_FIELDS, *LIST_FIELDS, "age", "gender"})
 
 SENTENCES = {
-    "advertiser_id": "Choose the advertiser this campaign is for.",
-    "name": "Give the campaign a name (up to 200 characters).",
-    "starts_at": "Enter the date and time the campaign starts.",
-    "ends_at": "Enter the date and time the campaign ends.",
-    "cpm": f"Enter the price per 1,000 impressions as an amount such as 4.50 (at most {MAX_CPM}).",
-    "currency": "Enter the currency as its three-letter code, such as EUR or RON.",
-    "priority": "The priority is a whole number from 0 (lowest) to 100 (highest).",
-    "frequency_cap_per_hour": (
+    "advertiser_id": N_("Choose the advertiser this campaign is for."),
+    "name": N_("Give the campaign a name (up to 200 characters)."),
+    "starts_at": N_("Enter the date and time the campaign starts."),
+    "ends_at": N_("Enter the date and time the campaign ends."),
+    "cpm": N_(
+        "Enter the price per 1,000 impressions as an amount such as 4.50 (at most %(max_cpm)s)."
+    ),
+    "currency": N_("Enter the currency as its three-letter code, such as EUR or RON."),
+    "priority": N_("The priority is a whole number from 0 (lowest) to 100 (highest)."),
+    "frequency_cap_per_hour": N_(
         "The frequency cap is a whole number of plays per screen per hour, 1 or more; "
         "leave it empty for no cap."
     ),
-    "share_of_voice": (
+    "share_of_voice": N_(
         "The share of voice is a number above 0 and at most 1 (0.25 means a quarter of the plays)."
     ),
-    "stores": "Choose the stores from the list; leave it empty for every store.",
-    "zone_kinds": "Choose zone kinds from the list: only kinds of zones in the chosen stores.",
-    "zones": "Choose the zones from the list.",
-    "dayparts": "Enter dayparts as store times such as 07:00-10:00, separated by commas.",
-    "weekdays": "Tick the weekdays the campaign plays on.",
-    "triggers": "Tick the triggers from the list.",
-    "loyalty_segments": "Enter loyalty segments as names separated by commas.",
-    "min_count": "The minimum audience is a whole number of people, 0 or more.",
-    "min_dwell_s": "The minimum dwell is a number of seconds, 0 or more.",
-    "min_attention_s": "The minimum attention is a number of seconds, 0 or more.",
-    "age": "Each age band share is a number from 0 to 1, such as 0.3.",
-    "gender": "Each gender share is a number from 0 to 1, such as 0.5.",
+    "stores": N_("Choose the stores from the list; leave it empty for every store."),
+    "zone_kinds": N_("Choose zone kinds from the list: only kinds of zones in the chosen stores."),
+    "zones": N_("Choose the zones from the list."),
+    "dayparts": N_("Enter dayparts as store times such as 07:00-10:00, separated by commas."),
+    "weekdays": N_("Tick the weekdays the campaign plays on."),
+    "triggers": N_("Tick the triggers from the list."),
+    "loyalty_segments": N_("Enter loyalty segments as names separated by commas."),
+    "min_count": N_("The minimum audience is a whole number of people, 0 or more."),
+    "min_dwell_s": N_("The minimum dwell is a number of seconds, 0 or more."),
+    "min_attention_s": N_("The minimum attention is a number of seconds, 0 or more."),
+    "age": N_("Each age band share is a number from 0 to 1, such as 0.3."),
+    "gender": N_("Each gender share is a number from 0 to 1, such as 0.5."),
 }
-FALLBACK = "This value cannot be used; check it and try again."
+FALLBACK = N_("This value cannot be used; check it and try again.")
 _TARGETING_PATH = re.compile(r"^targeting\.(?P<path>[^:]+): ")
 _AUDIENCE_FIELDS = {"min_count", "min_dwell_s", "min_attention_s"}
 
@@ -150,29 +154,39 @@ def _sentence(field: str, text: str, currency: str) -> tuple[str, str]:
     if field == "targeting":
         return _targeting_sentence(text)
     if field == "ends_at" and "end after it starts" in text:
-        return field, "The campaign must end after it starts."
+        return field, _("The campaign must end after it starts.")
     if field == "cpm" and "decimals" in text:
-        return field, f"Prices in {currency or 'this currency'} {_decimals(text)}."
+        return field, _("Prices in %(currency)s %(rule)s.") % {
+            "currency": currency or _("this currency"),
+            "rule": _decimals(text),
+        }
     if field in ("currency", "advertiser_id") and "billed impressions" in text:
-        return field, (
+        return field, _(
             "This campaign has already billed impressions, so its advertiser and currency "
             "can no longer change."
         )
     if field in ("stores", "zone_kinds") and text.startswith(("there is no store", "no zone")):
         return field, f"{text[0].upper()}{text[1:]}."  # already in a store worker's words
     if field == "advertiser_id" and "no advertiser" in text:
-        return field, "That advertiser no longer exists; choose another one."
-    return field, SENTENCES.get(field, FALLBACK)
+        return field, _("That advertiser no longer exists; choose another one.")
+    return field, _said(SENTENCES.get(field, FALLBACK))
+
+
+def _said(sentence: str) -> str:
+    """A sentence of SENTENCES in the page's language, its limits filled in."""
+    return _(sentence) % {"max_cpm": MAX_CPM}
 
 
 def _decimals(text: str) -> str:
     match = re.search(r"at most (\d+) decimals", text)
     if not match:
-        return "cannot have that many decimals"
+        return _("cannot have that many decimals")
     digits = int(match[1])
-    return (
-        "are whole amounts, without decimals" if digits == 0 else f"have at most {digits} decimals"
-    )
+    if digits == 0:
+        return _("are whole amounts, without decimals")
+    return ngettext_("have at most %(num)s decimal", "have at most %(num)s decimals", digits) % {
+        "num": digits
+    }
 
 
 def _targeting_sentence(text: str) -> tuple[str, str]:
@@ -182,11 +196,13 @@ def _targeting_sentence(text: str) -> tuple[str, str]:
     parts = path.split(".")
     if parts[0] == "audience" and len(parts) > 1:
         if parts[1] in _AUDIENCE_FIELDS:
-            return parts[1], SENTENCES[parts[1]]
+            return parts[1], _said(SENTENCES[parts[1]])
         if parts[1] == "age_bands":
-            return (f"age_{parts[2]}" if len(parts) > 2 else "age"), SENTENCES["age"]
+            return (f"age_{parts[2]}" if len(parts) > 2 else "age"), _said(SENTENCES["age"])
         if parts[1] == "gender":
-            return (f"gender_{parts[2]}" if len(parts) > 2 else "gender"), SENTENCES["gender"]
+            return (f"gender_{parts[2]}" if len(parts) > 2 else "gender"), _said(
+                SENTENCES["gender"]
+            )
     if parts[0] in SENTENCES:
-        return parts[0], SENTENCES[parts[0]]
-    return "targeting", "The targeting cannot be used; check the zones, times and audience."
+        return parts[0], _said(SENTENCES[parts[0]])
+    return "targeting", _("The targeting cannot be used; check the zones, times and audience.")

@@ -32,6 +32,8 @@ from esl_controller.web.auth import login_required
 from esl_controller.web.catalogue_actions import set_manual_price, set_manual_promotion
 from esl_controller.web.catalogue_queries import aware
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
+from esl_controller.web.i18n import ngettext_
 from esl_controller.web.price_chart import step_chart
 from esl_controller.web.revenue_views import format_money
 
@@ -141,11 +143,14 @@ def manual_price(gtin: str) -> Any:
     except ManualPriceRefused as refused:
         problems = {**refused.problems, **problems}
         session.rollback()
-        flash("The price was not changed: see the form below.", "error")
+        flash(_("The price was not changed: see the form below."), "error")
         return _product_page(gtin, "price", typed, problems)
     flash(
-        f"Manual price {format_money(outcome.product.price_minor, outcome.product.currency)} "
-        f"set; {_labels_text(outcome)}",
+        _("Manual price %(price)s set; %(labels)s")
+        % {
+            "price": format_money(outcome.product.price_minor, outcome.product.currency),
+            "labels": _labels_text(outcome),
+        },
         "success",
     )
     return redirect(url_for("catalogue.product", gtin=outcome.product.gtin))
@@ -181,9 +186,9 @@ def manual_promotion(gtin: str) -> Any:
         )
     except ManualPriceRefused as refused:
         session.rollback()
-        flash("The promotion was not added: see the form below.", "error")
+        flash(_("The promotion was not added: see the form below."), "error")
         return _product_page(gtin, "promotion", typed, {**refused.problems, **problems})
-    flash(f"Manual promotion added; {_labels_text(outcome)}", "success")
+    flash(_("Manual promotion added; %(labels)s") % {"labels": _labels_text(outcome)}, "success")
     return redirect(url_for("catalogue.product", gtin=outcome.product.gtin))
 
 
@@ -199,13 +204,20 @@ def _typed_date(text: str, field: str, which: str, problems: dict[str, str]) -> 
 
 def _labels_text(outcome: Any) -> str:
     if not outcome.labels_total:
-        return "the product has no labels to update."
+        return _("the product has no labels to update.")
     if outcome.refresh_error:
-        return (
-            f"its {outcome.labels_total} labels could not be queued now "
-            f"({outcome.refresh_error}); re-push them from their label pages."
-        )
-    return f"{outcome.labels_queued} of its {outcome.labels_total} labels queued for an update."
+        return ngettext_(
+            "its %(num)s label could not be queued now (%(reason)s); "
+            "re-push it from its label page.",
+            "its %(num)s labels could not be queued now (%(reason)s); "
+            "re-push them from their label pages.",
+            outcome.labels_total,
+        ) % {"num": outcome.labels_total, "reason": outcome.refresh_error}
+    return ngettext_(
+        "%(queued)s of its %(num)s label queued for an update.",
+        "%(queued)s of its %(num)s labels queued for an update.",
+        outcome.labels_total,
+    ) % {"queued": outcome.labels_queued, "num": outcome.labels_total}
 
 
 @bp.get("/promotions")
@@ -215,7 +227,7 @@ def promotions() -> str:
     try:
         month = catalogue_queries.Month.parse(request.args.get("month"), today)
     except ValueError as exc:
-        flash(f"Ignored the month: {exc}", "error")
+        flash(_("Ignored the month: %(reason)s") % {"reason": exc}, "error")
         month = catalogue_queries.Month.parse(None, today)
     view = catalogue_queries.promotions_in_month(get_session(), get_settings().store_id, month)
     return render_template("promotions.html", view=view)

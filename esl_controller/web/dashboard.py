@@ -17,6 +17,7 @@ from esl_controller.labels.render_pool import shared_renderer
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import N_
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import (
     FlashRequestSchema,
@@ -25,9 +26,9 @@ from esl_controller.web.schemas import (
 )
 
 ETA_SOURCES = {
-    "station": "station's estimate",
-    "measured": "at its measured pace",
-    "nominal": "at nominal airtime",
+    "station": N_("station's estimate"),
+    "measured": N_("at its measured pace"),
+    "nominal": N_("at nominal airtime"),
 }
 LABELS_PER_PAGE = 50
 INCIDENTS_PER_PAGE = 50
@@ -80,7 +81,7 @@ def overview() -> str:
 def labels() -> str:
     args, errors = load_filters(LabelQuerySchema(), LABELS_PER_PAGE)
     for error in errors:
-        flash(f"Ignored filter {error}", "error")
+        flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     limit, offset = args.pop("limit"), args.pop("offset")
     session = get_session()
     page = queries.list_labels(session, queries.LabelFilters(**args), limit, offset)
@@ -152,7 +153,7 @@ def flash_led(label_id: str) -> Any:
         )
     except ValidationError as exc:
         fields = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in exc.messages.items())
-        flash(f"LED flash not sent: {fields}", "error")
+        flash(_("LED flash not sent: %(fields)s") % {"fields": fields}, "error")
         return redirect(url_for("dashboard.label", label_id=label_id))
     try:
         message = commands.flash_led(
@@ -197,7 +198,7 @@ def base_stations() -> str:
 def incidents() -> str:
     args, errors = load_filters(IncidentQuerySchema(), INCIDENTS_PER_PAGE)
     for error in errors:
-        flash(f"Ignored filter {error}", "error")
+        flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     session = get_session()
     page = queries.list_incidents(session, args.get("kind"), args["limit"], args["offset"])
     return render_template(

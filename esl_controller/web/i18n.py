@@ -21,10 +21,11 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from markupsafe import Markup
 
 from esl_controller.models import Store
+from esl_controller.web import terms
 from esl_controller.web.database import get_session, get_settings
 
 CATALOGUE_DIR = Path(__file__).parent / "locales"
@@ -40,11 +41,13 @@ def init_app(app: Flask) -> None:
         lambda message: translations().gettext(message),
         lambda singular, plural, n: translations().ngettext(singular, plural, n),
         newstyle=True,
+        pgettext=lambda context, message: translations().pgettext(context, message),
     )
     app.before_request(_remember_chosen_language)
     app.add_template_filter(format_moment, "moment")
     app.add_template_filter(format_day, "day")
     app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_term, "term")
     app.add_template_global(ui_language, "ui_language")
     app.add_template_global(store_zone_name, "store_zone_name")
     app.add_template_global(language_choices, "language_choices")
@@ -103,6 +106,9 @@ def format_locale() -> Locale:
 
 
 def translations() -> gettext.NullTranslations:
+    # Outside a request (a CLI, a unit test of a message) there is no page language: English.
+    if not has_request_context():
+        return gettext.NullTranslations()
     return catalogue(ui_language())
 
 
@@ -122,6 +128,26 @@ def catalogue(language: str, catalogue_dir: Path | None = None) -> gettext.NullT
 def gettext_(message: str) -> str:
     """A Python-side word (a flash message) in this request's language."""
     return translations().gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks a word for the catalogue where it is made but not yet shown (an English API
+    error a page shows translated, a heading in a table of choices); `_()` translates it."""
+    return message
+
+
+def ngettext_(singular: str, plural: str, count: int) -> str:
+    """A Python-side word with a count, in this request's language and plural form
+    (Romanian has three: 1 minut, 2 minute, 20 de minute)."""
+    return translations().ngettext(singular, plural, count)
+
+
+def format_term(value: object, context: str) -> str:
+    """A stored value (a state, a status, a role) as a word of the page's language; a value
+    the catalogue does not know shows as it is."""
+    text = "" if value is None else str(value)
+    word = terms.KNOWN.get((context, text))
+    return text if word is None else translations().pgettext(context, word)
 
 
 def language_choices() -> list[tuple[str, str]]:

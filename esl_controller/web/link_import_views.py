@@ -8,6 +8,7 @@ from flask_login import current_user
 from esl_controller.esl import link_import
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.request_limits import UploadTooLarge, read_upload
 
 bp = Blueprint("label_import", __name__, url_prefix="/label-import")
@@ -28,7 +29,7 @@ def form() -> str:
 def upload() -> tuple[str, int]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _page(None, "Choose a CSV file to import.", 400)
+        return _page(None, _("Choose a CSV file to import."), 400)
     session = get_session()
     try:
         report = link_import.import_links(
@@ -40,7 +41,7 @@ def upload() -> tuple[str, int]:
         )
     except (link_import.ImportFileError, UploadTooLarge) as exc:
         session.rollback()
-        return _page(None, f"Nothing imported: {exc}.", 422)
+        return _page(None, _("Nothing imported: %(reason)s.") % {"reason": exc}, 422)
     return _page(report, None, 200)
 
 

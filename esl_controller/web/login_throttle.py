@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from esl_controller.models import LoginFailureWindow
+from esl_controller.web.i18n import ngettext_
 
 WINDOW_S = 15 * 60
 MAX_FAILURES_PER_USERNAME = 5
@@ -78,8 +79,11 @@ def succeeded(engine: Engine, attempt: Attempt) -> None:
 
 def refusal_message(attempt: Attempt) -> str:
     minutes = max(1, math.ceil(attempt.retry_after_s / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed logins. Wait {minutes} {unit} and try again."
+    return ngettext_(
+        "Too many failed logins. Wait %(num)s minute and try again.",
+        "Too many failed logins. Wait %(num)s minutes and try again.",
+        minutes,
+    ) % {"num": minutes}
 
 
 def _count(conn: Connection, key: str, index: int) -> int:

@@ -22,11 +22,12 @@ from esl_controller.clock import utcnow
 from esl_controller.models import Campaign
 from esl_controller.web import auth, report_queries
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import N_
 from esl_controller.web.report_queries import CampaignForbidden
 
 PORTAL_ROLES = (*auth.STAFF_ROLES, auth.BUYER_ROLE)
-BREAKDOWNS = (("day", "By day"), ("player", "By screen"), ("hour", "By hour"))
-BY_STORE = ("store", "By store")
+BREAKDOWNS = (("day", N_("By day")), ("player", N_("By screen")), ("hour", N_("By hour")))
+BY_STORE = ("store", N_("By store"))
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 

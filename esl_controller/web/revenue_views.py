@@ -22,6 +22,7 @@ from esl_controller.web.auth import login_required
 from esl_controller.web.bar_chart import Chart, column_bars, horizontal_bars
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.report_schemas import ReportDeliveryQuerySchema, RevenueQuerySchema
 
 DELIVERIES_PER_PAGE = 50
@@ -49,7 +50,7 @@ def overview() -> str:
             session, utcnow(), args.get("from_"), args.get("to")
         )
     except ValueError as exc:
-        flash(f"Ignored the dates: {exc}", "error")
+        flash(_("Ignored the dates: %(reason)s") % {"reason": exc}, "error")
         tz, first, last = report_queries.revenue_days(session, utcnow(), None, None)
     result = report_queries.load_revenue(session, tz, first, last)
     public_key = checkpoints.public_key_text(checkpoints.signing_key(get_settings()))
@@ -89,7 +90,7 @@ def _revenue_dates() -> dict[str, Any]:
     try:
         return RevenueQuerySchema().load(raw)
     except ValidationError as exc:
-        flash(f"Ignored the dates: {exc.messages}", "error")
+        flash(_("Ignored the dates: %(reason)s") % {"reason": exc.messages}, "error")
         return {}
 
 
@@ -130,11 +131,12 @@ def create() -> Any:
         )
     except ScheduleError as exc:
         session.rollback()
-        flash(f"Not scheduled: {exc}", "error")
+        flash(_("Not scheduled: %(reason)s") % {"reason": exc}, "error")
         return redirect(url_for("revenue.schedules"))
     session.commit()
-    first = f"{schedule.next_run_at:%Y-%m-%d %H:%M} UTC" if schedule.next_run_at else "never"
-    flash(f"Report schedule #{schedule.id} created; first delivery {first}.", "success")
+    first = f"{schedule.next_run_at:%Y-%m-%d %H:%M} UTC" if schedule.next_run_at else _("never")
+    created = {"id": schedule.id, "first": first}
+    flash(_("Report schedule #%(id)s created; first delivery %(first)s.") % created, "success")
     return redirect(url_for("revenue.schedules"))
 
 
@@ -143,7 +145,7 @@ def create() -> Any:
 def deliveries() -> str:
     args, errors = load_filters(ReportDeliveryQuerySchema(), DELIVERIES_PER_PAGE)
     for error in errors:
-        flash(f"Ignored filter {error}", "error")
+        flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     page = report_queries.list_deliveries(
         get_session(), args.get("status"), args["limit"], args["offset"]
     )

@@ -28,6 +28,7 @@ from esl_controller.signage.drivers.browser import mailbox
 from esl_controller.web import screen_pairing
 from esl_controller.web.auth import PLAYER_ROLE, login_required
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import PlayerCreateSchema
 
 PLAYER_VERSION = "1.0.0"  # of web/static/screen; the page reports it with every batch
@@ -112,7 +113,7 @@ def pair() -> Any:
         fields = "; ".join(
             f"{name}: {' '.join(map(str, why))}" for name, why in exc.messages.items()
         )  # type: ignore[union-attr]
-        flash(f"Screen not paired: {fields}", "error")
+        flash(_("Screen not paired: %(reason)s") % {"reason": fields}, "error")
         return redirect(url_for("signage.players"))
     session = get_session()
     try:
@@ -128,10 +129,14 @@ def pair() -> Any:
         )
     except screen_pairing.PairingError as exc:
         session.rollback()
-        flash(f"Screen not paired: {exc}", "error")
+        flash(_("Screen not paired: %(reason)s") % {"reason": exc}, "error")
         return redirect(url_for("signage.players"))
     session.commit()
-    flash(f"Screen paired with player {player.id}; it starts playing in a few seconds.", "success")
+    paired = {"player": player.id}
+    flash(
+        _("Screen paired with player %(player)s; it starts playing in a few seconds.") % paired,
+        "success",
+    )
     return redirect(url_for("signage.players"))
 
 
@@ -142,8 +147,10 @@ def revoke(player_id: str) -> Any:
     if screen_pairing.revoke(session, player_id, actor=current_user.username):
         session.commit()
         flash(
-            f"Screen credential of {player_id} revoked; the screen shows a pairing code.", "success"
+            _("Screen credential of %(player)s revoked; the screen shows a pairing code.")
+            % {"player": player_id},
+            "success",
         )
     else:
-        flash(f"Player {player_id} has no screen credential.", "error")
+        flash(_("Player %(player)s has no screen credential.") % {"player": player_id}, "error")
     return redirect(url_for("signage.players"))

@@ -18,6 +18,7 @@ from esl_controller.esl import label_links
 from esl_controller.models import Product
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 
 bp = Blueprint("shelf", __name__, url_prefix="/shelf")
 MAX_CODE_LENGTH = 64
@@ -44,7 +45,7 @@ def link() -> Any:
     back_to_label = request.form.get("back") == "label"
     if not label_id or not gtin:
         return _again(
-            label_id, gtin, "Scan or type both the label's code and the product's barcode."
+            label_id, gtin, _("Scan or type both the label's code and the product's barcode.")
         )
     session = get_session()
     try:
@@ -62,8 +63,11 @@ def link() -> Any:
         return _again(
             "",
             gtin,
-            f"Label {label_id} is not known here: no base station has reported it yet. "
-            "Check the code, or wait until the label has been heard.",
+            _(
+                "Label %(label)s is not known here: no base station has reported it yet. "
+                "Check the code, or wait until the label has been heard."
+            )
+            % {"label": label_id},
             status=404,
         )
     except label_links.AlreadyLinked as exc:
@@ -78,8 +82,8 @@ def link() -> Any:
     product = session.get(Product, label.product_id)
     assert product is not None  # just linked, in this transaction
     flash(
-        f"Label {label.id} now shows {product.name} ({product.gtin}); "
-        "it changes at its next update.",
+        _("Label %(label)s now shows %(product)s (%(gtin)s); it changes at its next update.")
+        % {"label": label.id, "product": product.name, "gtin": product.gtin},
         "success",
     )
     if back_to_label:
@@ -97,7 +101,10 @@ def unlink(label_id: str) -> Any:
     except LookupError as exc:
         flash(str(exc.args[0]), "error")
         return redirect(url_for("dashboard.labels"))
-    flash(f"Label {label_id} unlinked: it no longer shows a product.", "success")
+    flash(
+        _("Label %(label)s unlinked: it no longer shows a product.") % {"label": label_id},
+        "success",
+    )
     return redirect(url_for("dashboard.label", label_id=label_id))
 
 

@@ -38,6 +38,7 @@ from esl_controller.web import (
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.request_limits import UploadTooLarge, read_upload
 from esl_controller.web.schemas import (
     TRIGGER_KINDS,
@@ -129,7 +130,7 @@ def register_player() -> Any:
     form = {key: request.form.get(key, "").strip() for key in ("id", "name", "zone")}
     args, error = load_form(PlayerCreateSchema(), form)
     if args is None:
-        flash(f"Player not registered: {error}", "error")
+        flash(_("Player not registered: %(reason)s") % {"reason": error}, "error")
         return redirect(url_for("signage.players"))
     session = get_session()
     try:
@@ -137,10 +138,11 @@ def register_player() -> Any:
             session, get_settings(), args["id"], args["name"], args["zone"]
         )
     except signage_actions.SignageInputError as exc:
-        flash(f"Player not registered: {exc}", "error")
+        flash(_("Player not registered: %(reason)s") % {"reason": exc}, "error")
         return redirect(url_for("signage.players"))
     session.commit()
-    flash(f"Player {args['id']} registered in zone {args['zone']}.", "success")
+    registered = {"player": args["id"], "zone": args["zone"]}
+    flash(_("Player %(player)s registered in zone %(zone)s.") % registered, "success")
     return redirect(url_for("signage.players"))
 
 
@@ -153,7 +155,7 @@ def archive_player(player_id: str) -> Any:
     except LookupError:
         raise NotFound(f"There is no player {player_id!r}.") from None
     session.commit()
-    flash(f"Player {player_id} archived.", "success")
+    flash(_("Player %(player)s archived.") % {"player": player_id}, "success")
     return redirect(url_for("signage.players"))
 
 
@@ -179,7 +181,7 @@ def new_playlist() -> Any:
     try:
         signage_actions.playlist_path(get_settings(), name)
     except signage_actions.SignageInputError as exc:
-        flash(f"Not created: {exc}", "error")
+        flash(_("Not created: %(reason)s") % {"reason": exc}, "error")
         return redirect(url_for("signage.playlists"))
     return redirect(url_for("signage.playlist", name=name))
 
@@ -206,7 +208,10 @@ def playlist(name: str) -> Any:
             error = str(exc)
         session.commit()
         if error is None:
-            flash(f"Playlist {name} saved; the worker re-publishes it.", "success")
+            flash(
+                _("Playlist %(name)s saved; the worker re-publishes it.") % {"name": name},
+                "success",
+            )
             return redirect(url_for("signage.playlist", name=name))
     draft = _saved_draft(session, name, saved_text)
     return _playlist_page(name, saved_text, draft, text=text, yaml_error=error)
@@ -255,7 +260,10 @@ def edit_playlist_items(name: str) -> Any:
             errors = playlist_editor.plain_errors(str(exc), draft)
         else:
             session.commit()
-            flash(f"Playlist {name} saved; the worker re-publishes it.", "success")
+            flash(
+                _("Playlist %(name)s saved; the worker re-publishes it.") % {"name": name},
+                "success",
+            )
             return redirect(url_for("signage.playlist", name=name))
     base = current if errors == [playlist_editor.SAVED_MEANWHILE] else opened
     return _playlist_page(
@@ -387,7 +395,7 @@ def upload_media() -> Any:
     if not back.startswith("/signage/"):
         back = url_for("signage.playlists")
     if upload is None or not upload.filename:
-        flash("Choose a file to upload.", "error")
+        flash(_("Choose a file to upload."), "error")
         return redirect(back)
     session = get_session()
     try:
@@ -399,10 +407,11 @@ def upload_media() -> Any:
             session,
         )
     except (MediaError, UploadTooLarge) as exc:
-        flash(f"Not uploaded: {exc}", "error")
+        flash(_("Not uploaded: %(reason)s") % {"reason": exc}, "error")
         return redirect(back)
     session.commit()
-    flash(f"Uploaded {asset.filename}: media {asset.sha256}", "success")
+    uploaded = {"file": asset.filename, "sha256": asset.sha256}
+    flash(_("Uploaded %(file)s: media %(sha256)s") % uploaded, "success")
     return redirect(back)
 
 
@@ -441,10 +450,10 @@ def create_advertiser() -> Any:
         except signage_actions.SignageInputError as exc:
             error = str(exc)
     if error:
-        flash(f"Advertiser not created: {error}", "error")
+        flash(_("Advertiser not created: %(reason)s") % {"reason": error}, "error")
     else:
         session.commit()
-        flash(f"Advertiser {args['name']} created.", "success")
+        flash(_("Advertiser %(name)s created.") % {"name": args["name"]}, "success")
     return redirect(url_for("signage.campaigns"))
 
 
@@ -456,7 +465,7 @@ def create_campaign() -> Any:
     if campaign is None:
         session.rollback()
         return _campaigns_page(campaign_form.typed_values(request.form), errors), 422
-    flash(f"Campaign {campaign.name} created.", "success")
+    flash(_("Campaign %(name)s created.") % {"name": campaign.name}, "success")
     return redirect(url_for("signage.campaign", campaign_id=campaign.id))
 
 
@@ -470,7 +479,7 @@ def campaign(campaign_id: int) -> Any:
     if request.method == "POST":
         saved, errors = _save_campaign_from_form(session, campaign_id)
         if saved is not None:
-            flash("Campaign saved.", "success")
+            flash(_("Campaign saved."), "success")
             return redirect(url_for("signage.campaign", campaign_id=campaign_id))
         session.rollback()
         typed = campaign_form.typed_values(request.form)
@@ -495,10 +504,10 @@ def campaign_status(campaign_id: int) -> Any:
     except LookupError:
         raise NotFound(f"There is no campaign #{campaign_id}.") from None
     except signage_actions.SignageInputError as exc:
-        flash(f"Not changed: {exc}", "error")
+        flash(_("Not changed: %(reason)s") % {"reason": exc}, "error")
         return redirect(url_for("signage.campaign", campaign_id=campaign_id))
     session.commit()
-    flash(f"Campaign is now {status}.", "success")
+    flash(_("Campaign is now %(status)s.") % {"status": status}, "success")
     return redirect(url_for("signage.campaign", campaign_id=campaign_id))
 
 
@@ -523,7 +532,7 @@ def add_creative(campaign_id: int) -> Any:
                 session,
             )
         except (MediaError, UploadTooLarge) as exc:
-            flash(f"Creative not added: {exc}", "error")
+            flash(_("Creative not added: %(reason)s") % {"reason": exc}, "error")
             return redirect(back)
         form["media_sha256"] = asset.sha256
     values = {key: value for key, value in form.items() if value}
@@ -538,10 +547,10 @@ def add_creative(campaign_id: int) -> Any:
             error = str(exc)
     if error:
         session.rollback()
-        flash(f"Creative not added: {error}", "error")
+        flash(_("Creative not added: %(reason)s") % {"reason": error}, "error")
     else:
         session.commit()
-        flash(f"Creative {args['name']} added.", "success")
+        flash(_("Creative %(name)s added.") % {"name": args["name"]}, "success")
     return redirect(back)
 
 
@@ -670,7 +679,7 @@ def _local_to_utc(text: str, tz: str, field: str) -> str | None:
 def triggers() -> str:
     args, errors = load_filters(TriggerQuerySchema(), TRIGGERS_PER_PAGE)
     for error in errors:
-        flash(f"Ignored filter {error}", "error")
+        flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     limit, offset = args.pop("limit"), args.pop("offset")
     session = get_session()
     page = queries.list_trigger_events(session, queries.TriggerFilters(**args), limit, offset)
@@ -709,12 +718,19 @@ def override() -> Any:
                 error = str(exc)
         if error:
             session.rollback()
-            flash(f"Override not sent: {error}", "error")
+            flash(_("Override not sent: %(reason)s") % {"reason": error}, "error")
         else:
             session.commit()
             flash(
-                f"Override #{created.id} for zone {created.zone_id} until "
-                f"{created.expires_at:%H:%M:%S} UTC; the worker pushes it to the players.",
+                _(
+                    "Override #%(id)s for zone %(zone)s until %(until)s UTC; "
+                    "the worker pushes it to the players."
+                )
+                % {
+                    "id": created.id,
+                    "zone": created.zone_id,
+                    "until": f"{created.expires_at:%H:%M:%S}",
+                },
                 "success",
             )
         return redirect(url_for("signage.override"))

@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, flash, redirect, request, url_for
 from esl_controller.esl import stations
 from esl_controller.web.auth import login_required
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 
 bp = Blueprint("stations", __name__, url_prefix="/base-stations")
 
@@ -34,11 +35,14 @@ def add() -> Any:
             form.get("name", "").strip(),
         )
     except stations.StationError as exc:
-        flash(f"Base station not added: {exc}", "error")
+        flash(_("Base station not added: %(reason)s") % {"reason": exc}, "error")
     else:
         flash(
-            f"Base station {row.id} added; it is linked within a few seconds "
-            "and its labels appear here.",
+            _(
+                "Base station %(station)s added; it is linked within a few seconds "
+                "and its labels appear here."
+            )
+            % {"station": row.id},
             "success",
         )
     return redirect(url_for("dashboard.base_stations"))
@@ -52,7 +56,7 @@ def remove(station_id: str) -> Any:
     except LookupError as exc:
         flash(str(exc.args[0]), "error")
     except stations.StationError as exc:
-        flash(f"Not removed: {exc}", "error")
+        flash(_("Not removed: %(reason)s") % {"reason": exc}, "error")
     else:
-        flash(f"Base station {station_id} removed.", "success")
+        flash(_("Base station %(station)s removed.") % {"station": station_id}, "success")
     return redirect(url_for("dashboard.base_stations"))

@@ -13,6 +13,7 @@ from esl_controller.web import queries, sync_requests
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import PagingSchema, SyncRunQuerySchema
 
 RUNS_PER_PAGE = 25
@@ -30,7 +31,7 @@ def init_app(app: Flask) -> None:
 def runs() -> str:
     args, errors = load_filters(SyncRunQuerySchema(), RUNS_PER_PAGE)
     for error in errors:
-        flash(f"Ignored filter {error}", "error")
+        flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     session = get_session()
     page = queries.list_sync_runs(session, args.get("status"), args["limit"], args["offset"])
     return render_template(
@@ -49,9 +50,11 @@ def sync_now() -> Any:
     try:
         run = sync_requests.request_sync(get_session(), get_settings())
     except sync_requests.SyncAlreadyActive as exc:
-        flash(f"Not requested: {exc}.", "error")
+        flash(_("Not requested: %(reason)s.") % {"reason": exc}, "error")
     else:
-        flash(f"Sync #{run.id} requested; the worker starts it shortly.", "success")
+        flash(
+            _("Sync #%(id)s requested; the worker starts it shortly.") % {"id": run.id}, "success"
+        )
     return redirect(url_for("sync.runs"))
 
 
@@ -80,7 +83,8 @@ def retry(run_id: int) -> Any:
     except LookupError:
         raise NotFound(f"There is no sync run #{run_id}.") from None
     except (ValueError, sync_requests.SyncAlreadyActive) as exc:
-        flash(f"Not re-run: {exc}.", "error")
+        flash(_("Not re-run: %(reason)s.") % {"reason": exc}, "error")
         return redirect(url_for("sync.run", run_id=run_id))
-    flash(f"Re-run of #{run_id} requested as sync #{retry_run.id}.", "success")
+    rerun = {"run": run_id, "id": retry_run.id}
+    flash(_("Re-run of #%(run)s requested as sync #%(id)s.") % rerun, "success")
     return redirect(url_for("sync.run", run_id=retry_run.id))

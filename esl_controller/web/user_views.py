@@ -17,6 +17,7 @@ from esl_controller.models import Advertiser
 from esl_controller.web import auth, users
 from esl_controller.web.auth import UserError
 from esl_controller.web.database import get_session
+from esl_controller.web.i18n import gettext_ as _
 
 AUDIT_PAGE = 200
 # The families the audit page filters by: the first word of each action.
@@ -64,7 +65,7 @@ def add_user() -> Any:
     # A refused form comes back as it was typed (passwords apart), the advertiser included.
     again = url_for("people.users_page", username=username, role=role, advertiser_id=advertiser_id)
     if form.get("password", "") != form.get("confirm", ""):
-        flash("The two passwords differ; nothing was created.", "error")
+        flash(_("The two passwords differ; nothing was created."), "error")
         return redirect(again)
     session = get_session()
     try:
@@ -73,10 +74,10 @@ def add_user() -> Any:
         )
     except UserError as exc:
         session.rollback()
-        flash(f"Could not create the user: {exc}.", "error")
+        flash(_("Could not create the user: %(reason)s.") % {"reason": exc}, "error")
         return redirect(again)
     session.commit()
-    flash(f"Created {role} {username}.", "success")
+    flash(_("Created %(role)s %(username)s.") % {"role": role, "username": username}, "success")
     return _back()
 
 
@@ -86,7 +87,10 @@ def _change(username: str, change: Any, done: str, *, ends_sessions: bool = True
         change(session)
     except (UserError, users.UnknownUser) as exc:
         session.rollback()
-        flash(f"Nothing changed: {exc.args[0] if exc.args else exc}.", "error")
+        flash(
+            _("Nothing changed: %(reason)s.") % {"reason": exc.args[0] if exc.args else exc},
+            "error",
+        )
         return _back()
     session.commit()
     flash(done, "success")
@@ -102,7 +106,8 @@ def disable_user(username: str) -> Any:
     return _change(
         username,
         lambda session: users.set_disabled(session, current_user.username, username, True),
-        f"Disabled {username}; their sessions and token stop working now.",
+        _("Disabled %(username)s; their sessions and token stop working now.")
+        % {"username": username},
     )
 
 
@@ -112,7 +117,7 @@ def enable_user(username: str) -> Any:
     return _change(
         username,
         lambda session: users.set_disabled(session, current_user.username, username, False),
-        f"Enabled {username}.",
+        _("Enabled %(username)s.") % {"username": username},
         ends_sessions=False,
     )
 
@@ -123,7 +128,7 @@ def delete_user(username: str) -> Any:
     return _change(
         username,
         lambda session: users.delete_user(session, current_user.username, username),
-        f"Deleted {username}.",
+        _("Deleted %(username)s.") % {"username": username},
     )
 
 
@@ -133,7 +138,8 @@ def log_out_user(username: str) -> Any:
     return _change(
         username,
         lambda session: users.log_out_everywhere(session, current_user.username, username),
-        f"Logged {username} out everywhere and revoked their API token.",
+        _("Logged %(username)s out everywhere and revoked their API token.")
+        % {"username": username},
     )
 
 
@@ -142,7 +148,7 @@ def log_out_user(username: str) -> Any:
 def set_password(username: str) -> Any:
     password = request.form.get("password", "")
     if password != request.form.get("confirm", ""):
-        flash("The two passwords differ; nothing changed.", "error")
+        flash(_("The two passwords differ; nothing changed."), "error")
         return _back()
     return _change(
         username,
@@ -167,10 +173,10 @@ def change_own_password() -> Any:
     session = get_session()
     user = users.get_user(session, current_user.username)
     if not check_password_hash(user.password_hash, form.get("current", "")):
-        flash("Your current password is not right; nothing changed.", "error")
+        flash(_("Your current password is not right; nothing changed."), "error")
         return redirect(url_for("people.account"))
     if form.get("password", "") != form.get("confirm", ""):
-        flash("The two new passwords differ; nothing changed.", "error")
+        flash(_("The two new passwords differ; nothing changed."), "error")
         return redirect(url_for("people.account"))
     try:
         user = users.change_password(
@@ -178,11 +184,11 @@ def change_own_password() -> Any:
         )
     except UserError as exc:
         session.rollback()
-        flash(f"Nothing changed: {exc}.", "error")
+        flash(_("Nothing changed: %(reason)s.") % {"reason": exc}, "error")
         return redirect(url_for("people.account"))
     session.commit()
     flask_session[auth.EPOCH_KEY] = user.session_epoch  # this session stays logged in
-    flash("Your password is changed; your other sessions are logged out.", "success")
+    flash(_("Your password is changed; your other sessions are logged out."), "success")
     return redirect(url_for("people.account"))
 
 
@@ -192,7 +198,7 @@ def log_out_everywhere() -> Any:
     session = get_session()
     users.log_out_everywhere(session, current_user.username, current_user.username)
     session.commit()
-    flash("You are logged out everywhere, and your API token is revoked.", "success")
+    flash(_("You are logged out everywhere, and your API token is revoked."), "success")
     return redirect(url_for("auth.login"))
 
 

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import Engine
 
+from tests.support.dashboard_pages import staff_pages
 from tests.support.sync_runs import add_failed_run
 from tests.web.ads_seed import BUYER, Ads, ads_fixture  # noqa: F401 (fixture)
 from tests.web.conftest import ADMIN, Seed, browser_log_in
@@ -19,16 +20,6 @@ from tests.web.signage_support import Signage, settings, signage  # noqa: F401 (
 
 pytestmark = pytest.mark.browser
 
-# Endpoints that answer a GET with something other than a page for a logged-in admin.
-NOT_PAGES = {
-    "healthz",
-    "screen_api.events",  # the screen's event stream
-    "screens.service_worker",
-    "auth.login",  # checked logged out, below
-    "screens.screen",  # checked as a screen sees it, below
-    "portal.campaigns",  # checked as a buyer, below
-    "test_crash",  # checked with the seeded pages, below
-}
 SERIOUS = ("serious", "critical")
 DALIA_GTIN = "5901234123457"
 
@@ -49,17 +40,6 @@ def app(app: Flask) -> Flask:
 def failed_sync_run(engine: Engine, seed: Seed) -> int:
     """A failed sync with a refused record, so the sync pages show their error parts."""
     return add_failed_run(engine, fetched=3)
-
-
-def staff_pages(app: Flask) -> list[str]:
-    return sorted(
-        rule.rule
-        for rule in app.url_map.iter_rules()
-        if "GET" in rule.methods
-        and not rule.arguments
-        and not rule.rule.startswith("/api/")
-        and rule.endpoint not in NOT_PAGES
-    )
 
 
 def serious_violations(page, path: str) -> list[tuple[str, str, list]]:

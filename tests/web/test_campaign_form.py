@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -16,6 +17,7 @@ from sqlmodel import Session
 from esl_controller import audit
 from esl_controller.models import Advertiser, Campaign, Store
 from esl_controller.web.campaign_form import SENTENCES, field_errors
+from tests.web.conftest import MANAGER, log_in
 from tests.web.signage_support import (  # noqa: F401 (fixtures)
     Signage,
     post_form,
@@ -221,3 +223,24 @@ def test_a_chain_campaign_is_aimed_at_stores_and_zone_kinds(
         saved = session.scalars(select(Campaign)).one()
     assert json.loads(saved.targeting)["stores"] == ["store-1"]
     assert json.loads(saved.targeting)["zone_kinds"] == ["dairy"]
+
+
+def test_a_romanian_manager_reads_each_problem_in_romanian(app: Flask, advertiser_id: int) -> None:
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ro-RO,ro;q=0.9"
+    log_in(client, *MANAGER)
+    form = {
+        **good_form(advertiser_id),
+        "priority": "999",
+        "ends_at": "2026-06-30T08:00",
+        "dayparts": "breakfast",
+    }
+    html = post_form(client, CAMPAIGNS, form, page=CAMPAIGNS).get_data(as_text=True)
+    assert error_near(html, "priority") == (
+        "Prioritatea este un număr întreg de la 0 (cea mai mică) la 100 (cea mai mare)."
+    )
+    assert error_near(html, "ends_at") == "Campania trebuie să se încheie după ce începe."
+    assert "3 valori trebuie schimbate; fiecare este marcată mai jos." in html
+    edited = {**good_form(advertiser_id), "cpm": "3.205"}
+    html = post_form(client, CAMPAIGNS, edited, page=CAMPAIGNS).get_data(as_text=True)
+    assert error_near(html, "cpm") == "Prețurile în RON au cel mult 2 zecimale."

@@ -43,8 +43,7 @@ def test_an_unknown_api_path_is_json(admin_client):
     assert response.is_json and "error" in response.get_json()
 
 
-def test_a_crash_is_a_styled_500_that_shows_nothing_of_its_cause(crashing_app):
-    client = crashing_app.test_client()
+def test_a_crash_is_a_styled_500_that_shows_nothing_of_its_cause(crashing_app, client):
     assert log_in(client, "alice", "alice-password-1").status_code == 302
     response = client.get("/test-crash")
     assert response.status_code == 500

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +21,13 @@ from esl_controller.web import i18n
 from tests.web.conftest import MANAGER, SCREENSHOT_DIR, log_in
 
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)s")
+# What `pybabel extract` reads (docs/operations.md): gettext's own words plus the web's.
+EXTRACT_KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "gettext_": None,
+    "ngettext_": (1, 2),
+    "term": ((1, "c"), 2),
+}
 LAST_SEEN = datetime(2026, 12, 2, 6, 0, 0, tzinfo=UTC)
 
 
@@ -116,16 +123,25 @@ def test_every_romanian_message_is_translated_and_keeps_its_placeholders() -> No
     catalog = read_po(
         (i18n.CATALOGUE_DIR / "ro" / "LC_MESSAGES" / "dashboard.po").open("rb"), locale="ro"
     )
+    plural_forms = catalog.num_plurals
     for message in pot:
         if not message.id:
             continue
-        translated = catalog.get(message.id)
-        assert translated is not None and translated.string, f"{message.id!r} untranslated"
+        translated = catalog.get(message.id, context=message.context)
+        assert translated is not None, f"{message.id!r} untranslated"
         assert not translated.fuzzy
-        assert PLACEHOLDER.findall(translated.string) == PLACEHOLDER.findall(message.id) or (
-            sorted(PLACEHOLDER.findall(translated.string))
-            == sorted(PLACEHOLDER.findall(message.id))
-        )
+        if isinstance(message.id, tuple):  # ngettext: every Romanian form, placeholders kept
+            forms = translated.string
+            assert len(forms) == plural_forms and all(forms), f"{message.id!r} lacks a form"
+            for form in forms:
+                assert sorted(PLACEHOLDER.findall(form)) == sorted(
+                    PLACEHOLDER.findall(message.id[1])
+                )
+            continue
+        assert translated.string, f"{message.id!r} untranslated"
+        assert sorted(PLACEHOLDER.findall(translated.string)) == sorted(
+            PLACEHOLDER.findall(message.id)
+        ), message.id
 
 
 def test_the_catalogue_template_holds_every_wrapped_word() -> None:
@@ -135,12 +151,16 @@ def test_the_catalogue_template_holds_every_wrapped_word() -> None:
     method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found = {
-        message
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(web), method_map, options, keywords={"_": None, "gettext_": None}
+        (context, message)
+        for _file, _line, message, _comments, context in extract_from_dir(
+            str(web), method_map, options, keywords=EXTRACT_KEYWORDS
         )
     }
-    pot = {m.id for m in read_po((i18n.CATALOGUE_DIR / "dashboard.pot").open("rb")) if m.id}
+    pot = {
+        (m.context, m.id)
+        for m in read_po((i18n.CATALOGUE_DIR / "dashboard.pot").open("rb"))
+        if m.id
+    }
     assert found and found <= pot
 
 

@@ -29,6 +29,7 @@ def _attempt(client: FlaskClient, username: str, password: str):
 def _client(app: Flask, address: str = "127.0.0.1") -> FlaskClient:
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.9"  # the words asserted below
     return client
 
 

@@ -31,14 +31,18 @@
       const span = document.createElement("span");
       span.className = "muted";
       span.id = "unsaved-note";
-      span.textContent = "Changes not saved yet.";
+      span.textContent = status.dataset.textUnsaved || "Changes not saved yet.";
       bar.appendChild(span);
     }
   }
 
   function announce(row) {
     const position = rows().indexOf(row) + 1;
-    status.textContent = caption(row) + " is now item " + position + " of " + rows().length + ".";
+    const template = status.dataset.textMoved || "{item} is now item {position} of {count}.";
+    status.textContent = template
+      .replace("{item}", caption(row))
+      .replace("{position}", position)
+      .replace("{count}", rows().length);
   }
 
   list.addEventListener("click", function (event) {

@@ -5,6 +5,14 @@
 "use strict";
 
 const SYNC_REFRESH_MS = 2000;
+
+// The stamp's words come from the page (data-text-* on #refreshed), in the page's language.
+function words(element, key, values) {
+  let text = element.dataset[key] || "";
+  for (const [name, value] of Object.entries(values)) text = text.replace("{" + name + "}", value);
+  return text;
+}
+
 function showDuration(element, seconds) {
   element.textContent = seconds == null ? "" : seconds + " s";
 }
@@ -39,10 +47,10 @@ async function refresh(element) {
       return false;
     }
     const stamp = document.getElementById("refreshed");
-    if (stamp) stamp.textContent = "Last refreshed " + new Date().toLocaleTimeString() + ".";
+    if (stamp) stamp.textContent = words(stamp, "textRefreshed", { time: new Date().toLocaleTimeString() });
   } catch (error) {
     const stamp = document.getElementById("refreshed");
-    if (stamp) stamp.textContent = "Refresh failed: " + error.message;
+    if (stamp) stamp.textContent = words(stamp, "textFailed", { reason: error.message });
   }
   return true;
 }
