@@ -15,15 +15,17 @@ from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.esl.stations import known_drivers
 from esl_controller.labels.auto_template import AUTO_TEMPLATE
 from esl_controller.labels.render_pool import shared_renderer
+from esl_controller.models import Label
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import (
     FlashRequestSchema,
     IncidentQuerySchema,
     LabelQuerySchema,
 )
+from esl_controller.web.store_scope import current_store_id, require_in_store, store_settings
 
 ETA_SOURCES = {
     "station": "station's estimate",
@@ -73,7 +75,9 @@ def load_filters(schema: Schema, page_size: int) -> tuple[dict[str, Any], list[s
 @bp.get("/")
 @login_required
 def overview() -> str:
-    return render_template("overview.html", summary=queries.summary(get_session()))
+    return render_template(
+        "overview.html", summary=queries.summary(get_session(), current_store_id())
+    )
 
 
 @bp.get("/labels")
@@ -84,14 +88,16 @@ def labels() -> str:
         flash(f"Ignored filter {error}", "error")
     limit, offset = args.pop("limit"), args.pop("offset")
     session = get_session()
-    page = queries.list_labels(session, queries.LabelFilters(**args), limit, offset)
+    page = queries.list_labels(
+        session, queries.LabelFilters(**args), limit, offset, current_store_id()
+    )
     return render_template(
         "labels.html",
         page=page,
         filters=args,
         states=queries.LABEL_STATES,
-        stations=queries.base_station_ids(session),
-        templates=queries.label_templates_in_use(session),
+        stations=queries.base_station_ids(session, current_store_id()),
+        templates=queries.label_templates_in_use(session, current_store_id()),
     )
 
 
@@ -99,7 +105,7 @@ def labels() -> str:
 @login_required
 def label(label_id: str) -> str:
     session = get_session()
-    detail = queries.label_detail(session, label_id)
+    detail = queries.label_detail(session, label_id, current_store_id())
     if detail is None:
         raise NotFound(f"There is no label {label_id!r}.")
     return render_template(
@@ -109,7 +115,7 @@ def label(label_id: str) -> str:
         colours=LED_COLOURS,
         patterns=LED_PATTERNS,
         max_seconds=LED_MAX_SECONDS,
-        link_templates=link_template_names(get_settings()),
+        link_templates=link_template_names(store_settings()),
     )
 
 
@@ -122,8 +128,9 @@ def link_template_names(settings: Settings) -> list[str]:
 @bp.post("/labels/<label_id>/repush")
 @login_required
 def repush(label_id: str) -> Any:
+    require_in_store(Label, label_id, "label")
     try:
-        message = commands.repush_label(get_session(), label_id, get_settings())
+        message = commands.repush_label(get_session(), label_id, store_settings())
     except LookupError:
         raise NotFound(f"There is no label {label_id!r}.") from None
     except ValueError as exc:
@@ -143,6 +150,7 @@ def repush(label_id: str) -> Any:
 @bp.post("/labels/<label_id>/flash")
 @login_required
 def flash_led(label_id: str) -> Any:
+    require_in_store(Label, label_id, "label")
     try:
         args = FlashRequestSchema().load(
             {
@@ -187,7 +195,7 @@ def _whole_number(text: str) -> int | str:
 def base_stations() -> str:
     return render_template(
         "base_stations.html",
-        stations=queries.list_base_stations(get_session()),
+        stations=queries.list_base_stations(get_session(), current_store_id()),
         drivers=known_drivers(),
         eta_sources=ETA_SOURCES,
     )

@@ -25,7 +25,8 @@ from flask import Flask, g, request, session
 from markupsafe import Markup
 
 from esl_controller.models import Store
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
+from esl_controller.web.store_scope import current_store_id
 
 CATALOGUE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "dashboard"
@@ -133,7 +134,7 @@ def language_choices() -> list[tuple[str, str]]:
 
 def _store() -> Store | None:
     if "ui_store" not in g:
-        g.ui_store = get_session().get(Store, get_settings().store_id)
+        g.ui_store = get_session().get(Store, current_store_id())
     return g.ui_store
 
 
@@ -146,17 +147,25 @@ def store_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def store_zone_name() -> str:
     return store_zone().key
 
 
-def format_moment(moment: datetime | None) -> Markup | str:
+def format_moment(moment: datetime | None, zone_name: str | None = None) -> Markup | str:
     """A stored time (UTC; naive means UTC) as the store's wall clock with the zone named:
-    "2 Dec 2026, 08:00:00 Europe/Bucharest". The ISO instant rides in a <time> element."""
+    "2 Dec 2026, 08:00:00 Europe/Bucharest". The ISO instant rides in a <time> element.
+    `zone_name` shows it on another store's clock (the chain page, one row per store)."""
     if moment is None:
         return gettext_("never")
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    zone = store_zone()
+    zone = store_zone() if zone_name is None else _zone_named(zone_name)
     local = aware.astimezone(zone)
     text = format_datetime(local, "medium", tzinfo=zone, locale=format_locale())
     return Markup('<time datetime="{}">{} {}</time>').format(
