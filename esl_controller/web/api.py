@@ -38,7 +38,12 @@ from esl_controller.web.schemas import (
     UserListSchema,
     UserSchema,
 )
-from esl_controller.web.store_scope import current_store_id, require_in_store, store_settings
+from esl_controller.web.store_scope import (
+    args_without_store,
+    current_store_id,
+    require_in_store,
+    store_settings,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -89,7 +94,7 @@ def json_errors_for_api(error: HTTPException) -> Any:
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
-    return schema.load(request.args.to_dict())
+    return schema.load(args_without_store())
 
 
 def load_body(schema: Schema) -> dict[str, Any]:

@@ -25,7 +25,12 @@ from esl_controller.web.schemas import (
     IncidentQuerySchema,
     LabelQuerySchema,
 )
-from esl_controller.web.store_scope import current_store_id, require_in_store, store_settings
+from esl_controller.web.store_scope import (
+    args_without_store,
+    current_store_id,
+    require_in_store,
+    store_settings,
+)
 
 ETA_SOURCES = {
     "station": "station's estimate",
@@ -62,7 +67,7 @@ def page_url(offset: int) -> str:
 
 def load_filters(schema: Schema, page_size: int) -> tuple[dict[str, Any], list[str]]:
     """Query-string filters, validated; a bad one is dropped with a message, not a crash."""
-    raw = {key: value for key, value in request.args.items() if value.strip()}
+    raw = {key: value for key, value in args_without_store().items() if value.strip()}
     raw["limit"] = str(page_size)
     try:
         return schema.load(raw), []

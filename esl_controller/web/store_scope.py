@@ -112,3 +112,9 @@ def require_in_store(model: Any, row_id: str, noun: str) -> None:
     row = get_session().get(model, row_id)
     if row is None or row.store_id != current_store_id():
         abort(404, description=f"unknown {noun} {row_id!r}")
+
+
+def args_without_store() -> dict[str, str]:
+    """The query string without `store` (which this module has already read), for the
+    schemas that refuse a field they do not know."""
+    return {key: value for key, value in request.args.items() if key != STORE_ARG}
