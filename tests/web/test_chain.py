@@ -326,3 +326,26 @@ def test_a_chain_on_postgresql(pg_engine: Engine, settings: Settings):
         health = chain_health(session, datetime(2026, 1, 15, tzinfo=UTC), settings.store_id)
     assert [row.store_id for row in health.stores] == ["store-1", "north", "south"]
     assert health.totals.labels_total == sum(len(s.label_states) for s in CHAIN)
+
+
+def test_a_player_or_zone_of_another_store_is_refused_naming_it(
+    client: FlaskClient, engine: Engine, chain: Chain
+):
+    token = bearer(chain.north_manager_token)
+    taken = client.post(
+        "/api/v1/players",
+        headers=token,
+        json={"id": SOUTH.player_id(0), "name": "Till 1", "zone": "north-entrance"},
+    )
+    assert taken.status_code == 409
+    assert f"already registered in store {SOUTH.id}" in taken.get_json()["error"]
+    zone = client.post(
+        "/api/v1/players",
+        headers=token,
+        json={"id": "north-p9", "name": "Till 9", "zone": "south-entrance"},
+    )
+    assert zone.status_code == 422
+    assert "belongs to store south" in str(zone.get_json())
+    with Session(engine) as session:
+        assert session.get(Player, "north-p9") is None
+        assert session.get_one(Player, SOUTH.player_id(0)).store_id == SOUTH.id
