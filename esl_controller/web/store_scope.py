@@ -17,7 +17,7 @@ from flask import Flask, abort, g, request
 from flask import session as flask_session
 from sqlalchemy import select
 from sqlalchemy.sql import Select
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 
 from esl_controller.config import Settings
 from esl_controller.models import Store
@@ -54,32 +54,31 @@ def is_head_office(user: auth.SessionUser | None = None) -> bool:
 def current_store_id() -> str:
     """The store this request reads and changes (see the module docstring)."""
     if "current_store_id" not in g:
-        g.current_store_id = _resolve(auth.requester())
+        store_id, refusal = _resolve(auth.requester())
+        # Kept even when refused: the error page itself is drawn in the user's own store.
+        g.current_store_id = store_id
+        if refusal is not None:
+            raise refusal
     return g.current_store_id
 
 
-def own_store_id() -> str | None:
-    """The requester's own store, or None for head office (and anonymous requests)."""
-    user = auth.requester()
-    return user.store_id if user is not None else None
-
-
-def _resolve(user: auth.SessionUser | None) -> str:
+def _resolve(user: auth.SessionUser | None) -> tuple[str, HTTPException | None]:
     asked = request.args.get(STORE_ARG, "").strip()
     if user is not None and user.store_id is not None:
         if asked and asked != user.store_id:
-            raise Forbidden(f"This account works in store {user.store_id} only.")
-        return user.store_id
-    if asked:
-        if get_session().get(Store, asked) is None:
-            abort(404, description=f"There is no store {asked!r}.")
-        if user is not None and not request.path.startswith("/api/"):
-            flask_session[SESSION_KEY] = asked
-        return asked
+            return user.store_id, Forbidden(f"This account works in store {user.store_id} only.")
+        return user.store_id, None
+    fallback = get_settings().store_id
     chosen = flask_session.get(SESSION_KEY)
     if user is not None and chosen and get_session().get(Store, chosen) is not None:
-        return chosen
-    return get_settings().store_id
+        fallback = chosen
+    if not asked:
+        return fallback, None
+    if get_session().get(Store, asked) is None:
+        return fallback, NotFound(f"There is no store {asked!r}.")
+    if user is not None and not request.path.startswith("/api/"):
+        flask_session[SESSION_KEY] = asked
+    return asked, None
 
 
 def _check_asked_store() -> None:

@@ -156,6 +156,11 @@ def test_a_store_manager_asking_for_another_store_is_refused(
     page = nora_client.get("/labels?store=south")
     assert page.status_code == 403
     assert "This account works in store north only." in page.get_data(as_text=True)
+    # A browser that names no language gets the page in the store's locale, drawn in their
+    # own store: the refusal itself never asks for the refused store again.
+    nora_client.environ_base.pop("HTTP_ACCEPT_LANGUAGE")
+    assert nora_client.get("/labels?store=south").status_code == 403
+    assert nora_client.get("/labels?store=nowhere").status_code == 403
     # Their own store by name is fine.
     assert nora_client.get("/labels?store=north").status_code == 200
     assert nora_client.get("/chain").status_code == 403
