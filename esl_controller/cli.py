@@ -540,16 +540,24 @@ ROLE_NAMES = ("admin", "manager", "buyer", "sensor", "player")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLE_NAMES), default="manager")
 @click.option("--advertiser", "advertiser_id", type=int, help="a buyer's advertiser id")
+@click.option(
+    "--store", "store_id", help="the one store this user sees (none: head office, every store)"
+)
 @click.password_option()
-def user_add(username: str, role: str, advertiser_id: int | None, password: str) -> None:
-    """Add a user; a buyer needs --advertiser."""
+def user_add(
+    username: str, role: str, advertiser_id: int | None, store_id: str | None, password: str
+) -> None:
+    """Add a user; a buyer needs --advertiser; --store limits them to one store."""
     from esl_controller.audit import CLI_ACTOR
     from esl_controller.web.users import add_user
 
     _user_change(
-        lambda session: add_user(session, CLI_ACTOR, username, password, role, advertiser_id)
+        lambda session: add_user(
+            session, CLI_ACTOR, username, password, role, advertiser_id, store_id
+        )
     )
-    click.echo(f"created {role} {username}")
+    where = f" of store {store_id}" if store_id else ""
+    click.echo(f"created {role} {username}{where}")
 
 
 @user.command("list")
@@ -560,6 +568,7 @@ def user_list() -> None:
     with _user_session() as session:
         for item in list_users(session):
             advertiser = f" advertiser={item.advertiser_id}" if item.advertiser_id else ""
+            advertiser += f" store={item.store_id}" if item.store_id else ""
             status = "disabled" if item.disabled else "active"
             token = "token" if item.api_token_hash else "no-token"
             click.echo(f"{item.username}\t{item.role}{advertiser}\t{status}\t{token}")

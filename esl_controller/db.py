@@ -26,7 +26,7 @@ from esl_controller import models
 from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -274,6 +274,15 @@ def _v15_zone_kinds(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_zone_kind ON zone (kind)"))
 
 
+def _v16_user_store(conn: Connection) -> None:
+    """Users belong to one store or (NULL) to head office, which sees every store."""
+    present = {column["name"] for column in inspect(conn).get_columns("user")}
+    if "store_id" not in present:
+        # SQLite adds a column with a foreign key only when its default is NULL, as here.
+        conn.execute(text('ALTER TABLE "user" ADD COLUMN store_id VARCHAR REFERENCES store (id)'))
+    conn.execute(text('CREATE INDEX IF NOT EXISTS ix_user_store_id ON "user" (store_id)'))
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -290,6 +299,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     13: _v13_browser_screens,
     14: _v14_integers_64_bit,
     15: _v15_zone_kinds,
+    16: _v16_user_store,
 }
 
 

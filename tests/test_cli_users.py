@@ -11,7 +11,7 @@ from sqlmodel import Session
 from esl_controller import audit, db
 from esl_controller.cli import ROLE_NAMES, main
 from esl_controller.config import Settings
-from esl_controller.models import Advertiser, User
+from esl_controller.models import Advertiser, Store, User
 from esl_controller.web.auth import ROLES, authenticate_token, check_password
 
 PASSWORD = "cli-password-1"
@@ -116,3 +116,18 @@ def test_tokens_are_listed_revoked_and_end_with_logout_all(cli_engine):
         assert authenticate_token(session, first) is None
         assert authenticate_token(session, second) is None
         assert _user(cli_engine, "screen-1").session_epoch == 1
+
+
+def test_user_add_with_a_store_limits_them_to_it(cli_engine):
+    refused = _run("add", "nora", "--role", "manager", "--store", "north", "--password", PASSWORD)
+    assert refused.exit_code != 0
+    assert "there is no store 'north'" in refused.output and "Traceback" not in refused.output
+    assert _user(cli_engine, "nora") is None
+    with db.session_scope(cli_engine) as session:
+        session.add(Store(id="north", name="North Mall"))
+    assert (
+        "created manager nora of store north" in _add("nora", "manager", "--store", "north").output
+    )
+    _add("hq", "admin")
+    assert (_user(cli_engine, "nora").store_id, _user(cli_engine, "hq").store_id) == ("north", None)
+    assert "nora\tmanager store=north\tactive\tno-token" in _run("list").output

@@ -29,6 +29,8 @@ class User(SQLModel, table=True):
     role: str = "manager"  # admin | manager | sensor | buyer | player
     api_token_hash: str | None = Field(default=None, index=True)
     advertiser_id: int | None = None  # a buyer sees only this advertiser's campaigns
+    # NULL: head office, every store of the chain; set: that store only.
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     disabled: bool = False  # a disabled user can neither log in nor use a token
     # Copied into the login session; raising it ends every session of the user at once.
     session_epoch: int = 0

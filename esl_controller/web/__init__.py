@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         auth,
         catalogue_api,
         catalogue_views,
+        chain_views,
         dashboard,
         database,
         error_pages,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         signage_views,
         station_views,
         stations_api,
+        store_scope,
         sync_views,
         user_views,
     )
@@ -85,9 +87,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     request_limits.init_app(app)  # first: its limits hold before CSRF reads any form
     database.init_app(app)
     auth.init_app(app)
+    store_scope.init_app(app)  # after auth: the store depends on who asks
     error_pages.init_app(app)
     i18n.init_app(app)  # before the pages: every template may use its words and filters
     dashboard.init_app(app)
+    chain_views.init_app(app)
     sync_views.init_app(app)
     catalogue_views.init_app(app)
     signage_views.init_app(app)

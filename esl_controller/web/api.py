@@ -14,9 +14,9 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from esl_controller.esl import commands
-from esl_controller.models import OutboxMessage, User
+from esl_controller.models import Label, OutboxMessage, User
 from esl_controller.web import auth, queries, sync_requests, users
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.schemas import (
     BaseStationListSchema,
     CommandQueuedSchema,
@@ -37,6 +37,12 @@ from esl_controller.web.schemas import (
     UserCreateSchema,
     UserListSchema,
     UserSchema,
+)
+from esl_controller.web.store_scope import (
+    args_without_store,
+    current_store_id,
+    require_in_store,
+    store_settings,
 )
 
 API_PREFIX = "/api/v1"
@@ -88,7 +94,7 @@ def json_errors_for_api(error: HTTPException) -> Any:
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
-    return schema.load(request.args.to_dict())
+    return schema.load(args_without_store())
 
 
 def load_body(schema: Schema) -> dict[str, Any]:
@@ -141,7 +147,7 @@ def summary() -> Any:
               schema: SummarySchema
         401: Unauthorized
     """
-    return SummarySchema().dump(queries.summary(get_session()).as_dict())
+    return SummarySchema().dump(queries.summary(get_session(), current_store_id()).as_dict())
 
 
 @bp.get("/labels")
@@ -166,7 +172,9 @@ def list_labels() -> Any:
     """
     args = load_query(LabelQuerySchema())
     limit, offset = args.pop("limit"), args.pop("offset")
-    page = queries.list_labels(get_session(), queries.LabelFilters(**args), limit, offset)
+    page = queries.list_labels(
+        get_session(), queries.LabelFilters(**args), limit, offset, current_store_id()
+    )
     return LabelPageSchema().dump(page)
 
 
@@ -190,7 +198,7 @@ def get_label(label_id: str) -> Any:
         404: NotFound
     """
     session = get_session()
-    detail = queries.label_detail(session, label_id)
+    detail = queries.label_detail(session, label_id, current_store_id())
     if detail is None:
         raise ApiError(404, f"unknown label {label_id!r}")
     detail["outbox"] = queries.label_outbox_history(session, label_id)
@@ -217,8 +225,9 @@ def label_preview(label_id: str) -> Any:
         404: NotFound
         422: Unprocessable
     """
+    require_in_store(Label, label_id, "label")
     png = run_label_command(
-        lambda: commands.label_preview_png(get_session(), label_id, get_settings())
+        lambda: commands.label_preview_png(get_session(), label_id, store_settings())
     )
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"  # prices change; never show a stale one
@@ -241,7 +250,9 @@ def list_base_stations() -> Any:
               schema: BaseStationListSchema
         401: Unauthorized
     """
-    return BaseStationListSchema().dump({"items": queries.list_base_stations(get_session())})
+    return BaseStationListSchema().dump(
+        {"items": queries.list_base_stations(get_session(), current_store_id())}
+    )
 
 
 @bp.get("/incidents")
@@ -301,8 +312,9 @@ def repush(label_id: str) -> Any:
         404: NotFound
         422: Unprocessable
     """
+    require_in_store(Label, label_id, "label")
     message = run_label_command(
-        lambda: commands.repush_label(get_session(), label_id, get_settings())
+        lambda: commands.repush_label(get_session(), label_id, store_settings())
     )
     return CommandQueuedSchema().dump(command_result(label_id, message)), 202
 
@@ -332,6 +344,7 @@ def flash_led(label_id: str) -> Any:
         401: Unauthorized
         404: NotFound
     """
+    require_in_store(Label, label_id, "label")
     args = load_body(FlashRequestSchema())
     message = run_label_command(
         lambda: commands.flash_led(
@@ -435,7 +448,7 @@ def request_sync() -> Any:
     args = SyncRequestSchema().load(body)
     session = get_session()
     try:
-        run = sync_requests.request_sync(session, get_settings(), full=args["full"])
+        run = sync_requests.request_sync(session, store_settings(), full=args["full"])
     except sync_requests.SyncAlreadyActive as exc:
         raise ApiError(409, str(exc)) from exc
     return SyncRunSchema().dump(queries.sync_run_detail(session, run.id)), 202
@@ -484,6 +497,7 @@ def _user_body(user: User) -> dict[str, Any]:
         "username": user.username,
         "role": user.role,
         "advertiser_id": user.advertiser_id,
+        "store_id": user.store_id,
         "disabled": user.disabled,
         "has_api_token": user.api_token_hash is not None,
     }
@@ -506,7 +520,8 @@ def list_users() -> Any:
         401: Unauthorized
         403: Forbidden
     """
-    items = [_user_body(user) for user in users.list_users(get_session())]
+    listed = users.list_users(get_session(), within_store=g.api_user.store_id)
+    items = [_user_body(user) for user in listed]
     return UserListSchema().dump({"items": items})
 
 
@@ -520,7 +535,9 @@ def create_user() -> Any:
       summary: Create a dashboard and API user
       description: >
         A buyer needs `advertiser_id`, the advertiser whose campaigns they see; no other
-        role takes one.
+        role takes one. `store_id` limits the user to one store; without it they are head
+        office and see every store. A store's own admin creates users of that store only
+        (403 for another).
       requestBody:
         required: true
         content:
@@ -543,6 +560,7 @@ def create_user() -> Any:
     """
     args = load_body(UserCreateSchema())
     session = get_session()
+    store_id = _store_for_new_user(args["store_id"])
     try:
         user = users.add_user(
             session,
@@ -551,6 +569,7 @@ def create_user() -> Any:
             args["password"],
             args["role"],
             args["advertiser_id"],
+            store_id,
         )
     except auth.DuplicateUser as exc:
         raise ApiError(409, str(exc)) from exc
@@ -558,6 +577,16 @@ def create_user() -> Any:
         raise ApiError(400, str(exc)) from exc
     session.commit()
     return UserSchema().dump(_user_body(user)), 201
+
+
+def _store_for_new_user(asked: str | None) -> str | None:
+    """A store's own admin creates users of that store only; head office chooses."""
+    own = g.api_user.store_id
+    if own is None:
+        return asked
+    if asked not in (None, own):
+        raise ApiError(403, f"this account manages the users of store {own} only")
+    return own
 
 
 @bp.post("/users/<username>/token")
@@ -588,6 +617,7 @@ def issue_token(username: str) -> Any:
     """
     session = get_session()
     try:
+        users.get_user(session, username, within_store=g.api_user.store_id)
         token = auth.issue_api_token(session, username)
     except LookupError as exc:
         raise ApiError(404, str(exc)) from exc
@@ -596,10 +626,12 @@ def issue_token(username: str) -> Any:
     return jsonify(token=token), 201
 
 
-def _user_change(change: Any) -> Any:
-    """Run one change of `users.py` and commit it: 404 unknown user, 409 refused."""
+def _user_change(username: str, change: Any) -> Any:
+    """Run one change of `users.py` and commit it: 404 unknown user (or one of another
+    store, to a store's own admin), 409 refused."""
     session = get_session()
     try:
+        users.get_user(session, username, within_store=g.api_user.store_id)
         user = change(session)
     except users.UnknownUser as exc:
         raise ApiError(404, str(exc)) from exc
@@ -634,7 +666,9 @@ def disable_user(username: str) -> Any:
           content: {application/json: {schema: ErrorSchema}}
     """
     actor = g.api_user.username
-    return _user_change(lambda session: users.set_disabled(session, actor, username, True))
+    return _user_change(
+        username, lambda session: users.set_disabled(session, actor, username, True)
+    )
 
 
 @bp.post("/users/<username>/enable")
@@ -654,7 +688,9 @@ def enable_user(username: str) -> Any:
         404: NotFound
     """
     actor = g.api_user.username
-    return _user_change(lambda session: users.set_disabled(session, actor, username, False))
+    return _user_change(
+        username, lambda session: users.set_disabled(session, actor, username, False)
+    )
 
 
 @bp.delete("/users/<username>")
@@ -677,7 +713,7 @@ def delete_user(username: str) -> Any:
           content: {application/json: {schema: ErrorSchema}}
     """
     actor = g.api_user.username
-    return _user_change(lambda session: users.delete_user(session, actor, username))
+    return _user_change(username, lambda session: users.delete_user(session, actor, username))
 
 
 @bp.post("/users/<username>/password")
@@ -706,7 +742,9 @@ def change_password(username: str) -> Any:
     _self_or_admin(username)
     password = load_body(PasswordChangeSchema())["password"]
     actor = g.api_user.username
-    return _user_change(lambda session: users.change_password(session, actor, username, password))
+    return _user_change(
+        username, lambda session: users.change_password(session, actor, username, password)
+    )
 
 
 @bp.post("/users/<username>/logout-all")
@@ -728,7 +766,9 @@ def log_out_everywhere(username: str) -> Any:
     """
     _self_or_admin(username)
     actor = g.api_user.username
-    return _user_change(lambda session: users.log_out_everywhere(session, actor, username))
+    return _user_change(
+        username, lambda session: users.log_out_everywhere(session, actor, username)
+    )
 
 
 # --- health ----------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from esl_controller.clock import utcnow
-from esl_controller.models import Advertiser, User
+from esl_controller.models import Advertiser, Store, User
 from esl_controller.web import login_throttle
 from esl_controller.web.database import get_session
 from esl_controller.web.i18n import N_
@@ -85,12 +85,17 @@ class SessionUser(UserMixin):
     username: str
     role: str
     advertiser_id: int | None = None  # set for buyers only
+    store_id: str | None = None  # None: head office, every store
 
     @classmethod
     def of(cls, user: User) -> SessionUser:
         assert user.id is not None
         return cls(
-            id=user.id, username=user.username, role=user.role, advertiser_id=user.advertiser_id
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            advertiser_id=user.advertiser_id,
+            store_id=user.store_id,
         )
 
     def get_id(self) -> str:
@@ -128,16 +133,20 @@ def create_user(
     password: str,
     role: str,
     advertiser_id: int | None = None,
+    store_id: str | None = None,
 ) -> User:
     """Add a user; raise UserError for a bad name, a taken name, a short password or role.
 
     A buyer belongs to exactly one advertiser (`advertiser_id`); no other role has one.
+    A user with a `store_id` sees that store only; without one, every store (head office).
     """
     if not USERNAME_PATTERN.match(username):
         raise UserError("username must be 1-64 letters, digits or . _ @ -")
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     _check_advertiser(session, role, advertiser_id)
+    if store_id is not None and session.get(Store, store_id) is None:
+        raise UserError(f"there is no store {store_id!r}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     if find_user(session, username) is not None:
@@ -147,6 +156,7 @@ def create_user(
         password_hash=generate_password_hash(password),
         role=role,
         advertiser_id=advertiser_id,
+        store_id=store_id,
     )
     session.add(user)
     session.flush()
@@ -307,6 +317,13 @@ def api_auth(roles: Iterable[str] = STAFF_ROLES) -> Callable[[View], View]:
 
 def has_bearer_header() -> bool:
     return "Authorization" in request.headers
+
+
+def requester() -> SessionUser | None:
+    """Whoever is asking: a Bearer token's user, else the logged-in session's, else None."""
+    if "requester" not in g:
+        g.requester = _api_user()
+    return g.requester
 
 
 def _api_user() -> SessionUser | None:

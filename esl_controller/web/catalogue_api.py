@@ -26,8 +26,9 @@ from esl_controller.web.catalogue_actions import (
     set_manual_price,
     set_manual_promotion,
 )
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.schemas import PagingSchema
+from esl_controller.web.store_scope import current_store_id, store_settings
 
 bp = api_blueprint("catalogue_api", __name__)
 
@@ -153,7 +154,7 @@ def list_products() -> Any:
     """
     args = load_query(ProductQuerySchema())
     page = catalogue_queries.search_products(
-        get_session(), get_settings().store_id, args.get("q"), args["limit"], args["offset"],
+        get_session(), current_store_id(), args.get("q"), args["limit"], args["offset"],
         utcnow(),
     )  # fmt: skip
     return ProductPageSchema().dump(page)
@@ -181,9 +182,7 @@ def get_product(gtin: str) -> Any:
         401: Unauthorized
         404: NotFound
     """
-    detail = catalogue_queries.product_detail(
-        get_session(), get_settings().store_id, gtin, utcnow()
-    )
+    detail = catalogue_queries.product_detail(get_session(), current_store_id(), gtin, utcnow())
     if detail is None:
         raise ApiError(404, f"no product with GTIN {gtin!r} in this store")
     detail["product_labels"] = detail["labels"]
@@ -223,7 +222,7 @@ def manual_price(gtin: str) -> Any:
         lambda: set_manual_price(
             get_session(),
             current_app.extensions["esl"].engine,
-            get_settings(),
+            store_settings(),
             gtin,
             body["price_minor"],
             body["reason"],
@@ -264,7 +263,7 @@ def manual_promotion(gtin: str) -> Any:
         lambda: set_manual_promotion(
             get_session(),
             current_app.extensions["esl"].engine,
-            get_settings(),
+            store_settings(),
             gtin,
             body["price_minor"],
             body["first_day"],

@@ -31,11 +31,12 @@ from esl_controller.web import catalogue_queries
 from esl_controller.web.auth import login_required
 from esl_controller.web.catalogue_actions import set_manual_price, set_manual_promotion
 from esl_controller.web.catalogue_queries import aware
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.i18n import ngettext_
 from esl_controller.web.price_chart import step_chart
 from esl_controller.web.revenue_views import format_money
+from esl_controller.web.store_scope import current_store_id, store_settings
 
 PRODUCTS_PER_PAGE = 50
 MAX_QUERY_LENGTH = 100
@@ -69,7 +70,7 @@ def _offset() -> int:
 def products() -> str:
     q = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
     page = catalogue_queries.search_products(
-        get_session(), get_settings().store_id, q, PRODUCTS_PER_PAGE, _offset(), utcnow()
+        get_session(), current_store_id(), q, PRODUCTS_PER_PAGE, _offset(), utcnow()
     )
     return render_template("products.html", page=page, q=q)
 
@@ -89,7 +90,7 @@ def _product_page(
     """The product's page; after a refusal, `refused_form` ("price" or "promotion") shows
     what was typed and what is wrong, with status 400."""
     now = utcnow()
-    detail = catalogue_queries.product_detail(get_session(), get_settings().store_id, gtin, now)
+    detail = catalogue_queries.product_detail(get_session(), current_store_id(), gtin, now)
     if detail is None:
         raise NotFound(f"There is no product with GTIN {gtin!r} in this store.")
     currency = detail["currency"]
@@ -115,7 +116,7 @@ def _product_page(
 def manual_price(gtin: str) -> Any:
     typed = {key: request.form.get(key, "") for key in ("price", "reason")}
     session = get_session()
-    product = catalogue_queries.find_product(session, get_settings().store_id, gtin)
+    product = catalogue_queries.find_product(session, current_store_id(), gtin)
     if product is None:
         raise NotFound(f"There is no product with GTIN {gtin!r} in this store.")
     problems: dict[str, str] = {}
@@ -134,7 +135,7 @@ def manual_price(gtin: str) -> Any:
         outcome = set_manual_price(
             session,
             current_app.extensions["esl"].engine,
-            get_settings(),
+            store_settings(),
             gtin,
             price_minor,
             typed["reason"],
@@ -161,7 +162,7 @@ def manual_price(gtin: str) -> Any:
 def manual_promotion(gtin: str) -> Any:
     typed = {key: request.form.get(key, "") for key in ("price", "starts", "ends", "reason")}
     session = get_session()
-    product = catalogue_queries.find_product(session, get_settings().store_id, gtin)
+    product = catalogue_queries.find_product(session, current_store_id(), gtin)
     if product is None:
         raise NotFound(f"There is no product with GTIN {gtin!r} in this store.")
     problems: dict[str, str] = {}
@@ -176,7 +177,7 @@ def manual_promotion(gtin: str) -> Any:
         outcome = set_manual_promotion(
             session,
             current_app.extensions["esl"].engine,
-            get_settings(),
+            store_settings(),
             gtin,
             price_minor,
             first_day,
@@ -229,5 +230,5 @@ def promotions() -> str:
     except ValueError as exc:
         flash(_("Ignored the month: %(reason)s") % {"reason": exc}, "error")
         month = catalogue_queries.Month.parse(None, today)
-    view = catalogue_queries.promotions_in_month(get_session(), get_settings().store_id, month)
+    view = catalogue_queries.promotions_in_month(get_session(), current_store_id(), month)
     return render_template("promotions.html", view=view)

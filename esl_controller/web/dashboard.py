@@ -14,15 +14,22 @@ from esl_controller.esl import commands, label_links
 from esl_controller.esl.link import LED_COLOURS, LED_MAX_SECONDS, LED_PATTERNS
 from esl_controller.esl.stations import known_drivers
 from esl_controller.labels.render_pool import shared_renderer
+from esl_controller.models import Label
 from esl_controller.web import queries
 from esl_controller.web.auth import login_required
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import N_
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import (
     FlashRequestSchema,
     IncidentQuerySchema,
     LabelQuerySchema,
+)
+from esl_controller.web.store_scope import (
+    args_without_store,
+    current_store_id,
+    require_in_store,
+    store_settings,
 )
 
 ETA_SOURCES = {
@@ -60,7 +67,7 @@ def page_url(offset: int) -> str:
 
 def load_filters(schema: Schema, page_size: int) -> tuple[dict[str, Any], list[str]]:
     """Query-string filters, validated; a bad one is dropped with a message, not a crash."""
-    raw = {key: value for key, value in request.args.items() if value.strip()}
+    raw = {key: value for key, value in args_without_store().items() if value.strip()}
     raw["limit"] = str(page_size)
     try:
         return schema.load(raw), []
@@ -73,7 +80,9 @@ def load_filters(schema: Schema, page_size: int) -> tuple[dict[str, Any], list[s
 @bp.get("/")
 @login_required
 def overview() -> str:
-    return render_template("overview.html", summary=queries.summary(get_session()))
+    return render_template(
+        "overview.html", summary=queries.summary(get_session(), current_store_id())
+    )
 
 
 @bp.get("/labels")
@@ -84,14 +93,16 @@ def labels() -> str:
         flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     limit, offset = args.pop("limit"), args.pop("offset")
     session = get_session()
-    page = queries.list_labels(session, queries.LabelFilters(**args), limit, offset)
+    page = queries.list_labels(
+        session, queries.LabelFilters(**args), limit, offset, current_store_id()
+    )
     return render_template(
         "labels.html",
         page=page,
         filters=args,
         states=queries.LABEL_STATES,
-        stations=queries.base_station_ids(session),
-        templates=queries.label_templates_in_use(session),
+        stations=queries.base_station_ids(session, current_store_id()),
+        templates=queries.label_templates_in_use(session, current_store_id()),
     )
 
 
@@ -99,7 +110,7 @@ def labels() -> str:
 @login_required
 def label(label_id: str) -> str:
     session = get_session()
-    detail = queries.label_detail(session, label_id)
+    detail = queries.label_detail(session, label_id, current_store_id())
     if detail is None:
         raise NotFound(f"There is no label {label_id!r}.")
     return render_template(
@@ -109,7 +120,7 @@ def label(label_id: str) -> str:
         colours=LED_COLOURS,
         patterns=LED_PATTERNS,
         max_seconds=LED_MAX_SECONDS,
-        link_templates=link_template_names(get_settings(), detail["model"]),
+        link_templates=link_template_names(store_settings(), detail["model"]),
     )
 
 
@@ -122,8 +133,9 @@ def link_template_names(settings: Settings, model: str) -> list[str]:
 @bp.post("/labels/<label_id>/repush")
 @login_required
 def repush(label_id: str) -> Any:
+    require_in_store(Label, label_id, "label")
     try:
-        message = commands.repush_label(get_session(), label_id, get_settings())
+        message = commands.repush_label(get_session(), label_id, store_settings())
     except LookupError:
         raise NotFound(f"There is no label {label_id!r}.") from None
     except ValueError as exc:
@@ -143,6 +155,7 @@ def repush(label_id: str) -> Any:
 @bp.post("/labels/<label_id>/flash")
 @login_required
 def flash_led(label_id: str) -> Any:
+    require_in_store(Label, label_id, "label")
     try:
         args = FlashRequestSchema().load(
             {
@@ -187,7 +200,7 @@ def _whole_number(text: str) -> int | str:
 def base_stations() -> str:
     return render_template(
         "base_stations.html",
-        stations=queries.list_base_stations(get_session()),
+        stations=queries.list_base_stations(get_session(), current_store_id()),
         drivers=known_drivers(),
         eta_sources=ETA_SOURCES,
     )

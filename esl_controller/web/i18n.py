@@ -21,7 +21,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from markupsafe import Markup
 
 from esl_controller.models import Store
@@ -157,9 +157,16 @@ def language_choices() -> list[tuple[str, str]]:
 # --- the store's clock ----------------------------------------------------------------
 
 
+# app.extensions key of the callable that names the request's store. web.store_scope sets
+# it: the store depends on who asks, and who asks is auth's, which speaks through this module.
+CURRENT_STORE = "esl.current_store"
+
+
 def _store() -> Store | None:
     if "ui_store" not in g:
-        g.ui_store = get_session().get(Store, get_settings().store_id)
+        current = current_app.extensions.get(CURRENT_STORE)
+        store_id = current() if current is not None else get_settings().store_id
+        g.ui_store = get_session().get(Store, store_id)
     return g.ui_store
 
 
@@ -172,17 +179,25 @@ def store_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def store_zone_name() -> str:
     return store_zone().key
 
 
-def format_moment(moment: datetime | None) -> Markup | str:
+def format_moment(moment: datetime | None, zone_name: str | None = None) -> Markup | str:
     """A stored time (UTC; naive means UTC) as the store's wall clock with the zone named:
-    "2 Dec 2026, 08:00:00 Europe/Bucharest". The ISO instant rides in a <time> element."""
+    "2 Dec 2026, 08:00:00 Europe/Bucharest". The ISO instant rides in a <time> element.
+    `zone_name` shows it on another store's clock (the chain page, one row per store)."""
     if moment is None:
         return gettext_("never")
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    zone = store_zone()
+    zone = store_zone() if zone_name is None else _zone_named(zone_name)
     local = aware.astimezone(zone)
     text = format_datetime(local, "medium", tzinfo=zone, locale=format_locale())
     return Markup('<time datetime="{}">{} {}</time>').format(

@@ -7,9 +7,10 @@ from flask_login import current_user
 
 from esl_controller.esl import link_import
 from esl_controller.web.auth import login_required
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.request_limits import UploadTooLarge, read_upload
+from esl_controller.web.store_scope import store_settings
 
 bp = Blueprint("label_import", __name__, url_prefix="/label-import")
 
@@ -34,7 +35,7 @@ def upload() -> tuple[str, int]:
     try:
         report = link_import.import_links(
             session,
-            get_settings(),
+            store_settings(),
             read_upload(upload.stream),
             actor=current_user.username,
             relink=request.form.get("relink") == "1",

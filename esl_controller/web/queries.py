@@ -36,6 +36,7 @@ from esl_controller.models import (
     TriggerEvent,
     Zone,
 )
+from esl_controller.web.store_scope import scoped
 
 LABEL_STATES = ("acked", "pending", "sent", "failed", "unbound")
 UNDELIVERED_OUTBOX_STATES = ("pending", "sent")
@@ -104,13 +105,14 @@ class Summary:
         }
 
 
-def summary(session: Session) -> Summary:
+def summary(session: Session, store_id: str | None = None) -> Summary:
+    """Counts for one store (`store_id`), or for the whole database when it is None."""
     by_state = dict.fromkeys(LABEL_STATES, 0)
-    for state, count in session.execute(select(Label.state, func.count()).group_by(Label.state)):
+    label_states = scoped(select(Label.state, func.count()), Label, store_id)
+    for state, count in session.execute(label_states.group_by(Label.state)):
         by_state[state] = count
-    online = dict(
-        session.execute(select(BaseStation.online, func.count()).group_by(BaseStation.online)).all()
-    )
+    station_states = scoped(select(BaseStation.online, func.count()), BaseStation, store_id)
+    online = dict(session.execute(station_states.group_by(BaseStation.online)).all())
     queue = session.scalar(
         select(func.count())
         .select_from(OutboxMessage)
@@ -123,7 +125,10 @@ def summary(session: Session) -> Summary:
         stations_offline=online.get(False, 0),
         outbox_queue=queue or 0,
         incidents_by_kind=incident_counts(session),
-        labels_new=session.scalar(select(func.count()).select_from(Label).where(IS_NEW_LABEL)) or 0,
+        labels_new=session.scalar(
+            scoped(select(func.count()).select_from(Label).where(IS_NEW_LABEL), Label, store_id)
+        )
+        or 0,
     )
 
 
@@ -186,15 +191,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_labels(session: Session, filters: LabelFilters, limit: int, offset: int) -> Page:
-    filtered = _apply_label_filters(_label_columns(), filters)
+def list_labels(
+    session: Session, filters: LabelFilters, limit: int, offset: int, store_id: str | None = None
+) -> Page:
+    filtered = scoped(_apply_label_filters(_label_columns(), filters), Label, store_id)
     total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
     rows = session.execute(filtered.order_by(Label.id).limit(limit).offset(offset)).mappings()
     return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
-def label_detail(session: Session, label_id: str) -> dict[str, Any] | None:
-    row = session.execute(_label_columns().where(Label.id == label_id)).mappings().first()
+def label_detail(
+    session: Session, label_id: str, store_id: str | None = None
+) -> dict[str, Any] | None:
+    query = scoped(_label_columns().where(Label.id == label_id), Label, store_id)
+    row = session.execute(query).mappings().first()
     return dict(row) if row else None
 
 
@@ -218,20 +228,21 @@ def label_outbox_history(session: Session, label_id: str, limit: int = 10) -> li
     return [dict(row) for row in rows]
 
 
-def label_templates_in_use(session: Session) -> list[str]:
-    return list(session.scalars(select(Label.template).distinct().order_by(Label.template)))
+def label_templates_in_use(session: Session, store_id: str | None = None) -> list[str]:
+    query = scoped(select(Label.template).distinct(), Label, store_id)
+    return list(session.scalars(query.order_by(Label.template)))
 
 
 # --- base stations and incidents -------------------------------------------------------
 
 
-def list_base_stations(session: Session) -> list[dict[str, Any]]:
+def list_base_stations(session: Session, store_id: str | None = None) -> list[dict[str, Any]]:
     label_counts = (
         select(Label.base_station_id, func.count().label("labels"))
         .group_by(Label.base_station_id)
         .subquery()
     )
-    rows = session.execute(
+    query = scoped(
         select(
             BaseStation.id,
             BaseStation.name,
@@ -244,8 +255,11 @@ def list_base_stations(session: Session) -> list[dict[str, Any]]:
             func.coalesce(label_counts.c.labels, 0).label("labels"),
         )
         .outerjoin(label_counts, label_counts.c.base_station_id == BaseStation.id)
-        .order_by(BaseStation.id)
-    ).mappings()
+        .order_by(BaseStation.id),
+        BaseStation,
+        store_id,
+    )
+    rows = session.execute(query).mappings()
     return [_with_health(session, dict(row)) for row in rows]
 
 
@@ -265,8 +279,9 @@ def _with_health(session: Session, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def base_station_ids(session: Session) -> list[str]:
-    return list(session.scalars(select(BaseStation.id).order_by(BaseStation.id)))
+def base_station_ids(session: Session, store_id: str | None = None) -> list[str]:
+    query = scoped(select(BaseStation.id), BaseStation, store_id)
+    return list(session.scalars(query.order_by(BaseStation.id)))
 
 
 def list_incidents(session: Session, kind: str | None, limit: int, offset: int) -> Page:
@@ -361,11 +376,13 @@ def _override_summary(override: Override) -> dict[str, Any]:
     }
 
 
-def list_players(session: Session, include_archived: bool = False) -> list[dict[str, Any]]:
+def list_players(
+    session: Session, include_archived: bool = False, store_id: str | None = None
+) -> list[dict[str, Any]]:
     """Players by zone, each with the override it should be showing now (if any)."""
     now = utcnow()
     overrides = active_overrides_by_zone(session, now)
-    query = select(Player).order_by(Player.zone_id, Player.id)
+    query = scoped(select(Player).order_by(Player.zone_id, Player.id), Player, store_id)
     if not include_archived:
         query = query.where(Player.archived.is_(False))
     result = []
@@ -382,8 +399,8 @@ def list_players(session: Session, include_archived: bool = False) -> list[dict[
     return result
 
 
-def list_zones(session: Session) -> list[str]:
-    return list(session.scalars(select(Zone.id).order_by(Zone.id)))
+def list_zones(session: Session, store_id: str | None = None) -> list[str]:
+    return list(session.scalars(scoped(select(Zone.id), Zone, store_id).order_by(Zone.id)))
 
 
 def playlist_summary(row: PlaylistFile | None, name: str, on_disk: bool) -> dict[str, Any]:

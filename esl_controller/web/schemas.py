@@ -92,6 +92,12 @@ class UserCreateSchema(Schema):
         load_default=None,
         metadata={"description": "the advertiser a buyer buys for (buyers only, required)"},
     )
+    store_id = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "the one store the user sees; none: head office, every store"},
+    )
 
 
 class PasswordChangeSchema(Schema):
@@ -289,6 +295,7 @@ class UserSchema(Schema):
     username = fields.String()
     role = fields.String()
     advertiser_id = BoundedInteger(allow_none=True)
+    store_id = fields.String(allow_none=True)
     disabled = fields.Boolean()
     has_api_token = fields.Boolean()
 

@@ -21,11 +21,12 @@ from sqlmodel import Session
 
 from esl_controller.clock import utcnow
 from esl_controller.incidents import record_incident
-from esl_controller.models import ScreenHealth, User
+from esl_controller.models import Player, ScreenHealth, User
 from esl_controller.signage import protocol
 from esl_controller.signage.drivers.browser import mailbox
 from esl_controller.web import auth, screen_pairing
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
+from esl_controller.web.store_scope import current_store_id
 
 STREAM_POLL_S = 0.1  # how often an open stream looks for new commands
 KEEPALIVE_S = 5.0  # a comment line, so a vanished page frees its thread soon
@@ -108,6 +109,12 @@ def claim_pairing() -> Any:
     return jsonify(paired=True, player=credential.player, token=credential.token)
 
 
+def _store_of_player(session: Session, player_id: str) -> str:
+    """A screen belongs to its player's store, whichever store the request names."""
+    player = session.get(Player, player_id)
+    return player.store_id if player is not None else current_store_id()
+
+
 # --- the command stream -----------------------------------------------------------------------
 
 
@@ -125,7 +132,7 @@ def events() -> Response:
     player = g.api_user.username
     user_id = g.api_user.id
     engine = current_app.extensions["esl"].engine
-    store = get_settings().store_id
+    store = _store_of_player(get_session(), player)
 
     def stream() -> Iterator[str]:
         # The cursor is taken before the playlist is read: a playlist the worker writes in
@@ -231,7 +238,7 @@ def post_status() -> Any:
         raise _ScreenApiError(400, str(exc)) from None
     session = get_session()
     now = utcnow()
-    mailbox.post_report(session, get_settings().store_id, player, mailbox.STATUS, payload)
+    mailbox.post_report(session, _store_of_player(session, player), player, mailbox.STATUS, payload)
     health = _health(session, player, args)
     health.heartbeat_at = now
     health.now_playing = status.now_playing
@@ -260,7 +267,7 @@ def post_plays() -> Any:
     player = g.api_user.username
     session = get_session()
     payload = json.dumps(args["plays"], separators=(",", ":"), ensure_ascii=False).encode()
-    mailbox.post_report(session, get_settings().store_id, player, mailbox.POP, payload)
+    mailbox.post_report(session, _store_of_player(session, player), player, mailbox.POP, payload)
     health = _health(session, player, args)
     health.last_play_at = utcnow()
     session.add(health)

@@ -84,6 +84,8 @@ def _player(
         except signage_actions.SignageInputError as exc:
             raise PairingError(str(exc)) from None
         return player, True
+    if player.store_id != settings.store_id:
+        raise PairingError(f"player {player_id!r} is registered in store {player.store_id}")
     if player.archived:
         raise PairingError(f"player {player_id!r} is archived")
     return player, False

@@ -24,7 +24,8 @@ from esl_controller.labels.content import content_fingerprint
 from esl_controller.signage.slide_content import SlideContent, build_slide_content
 from esl_controller.signage.slide_store import product_contents
 from esl_controller.web.auth import PLAYER_ROLE, STAFF_ROLES, api_auth
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
+from esl_controller.web.store_scope import store_settings
 
 SLIDE_TEMPLATE = "screen_slide"
 # As the dashboard's policy, except that the screen page (same origin) may frame the slide.
@@ -51,7 +52,7 @@ def slide(gtin: str) -> Any:
         gtin = validate_gtin(gtin)
     except InvalidGTIN as exc:
         return _missing(f"not a valid GTIN: {exc}")
-    settings = get_settings()
+    settings = store_settings()
     content = product_contents(get_session(), settings.store_id, [gtin], utcnow()).get(gtin)
     if content is None:
         return _missing(f"no product {gtin} on sale in this store")
@@ -72,7 +73,7 @@ def slide(gtin: str) -> Any:
 def font(name: str) -> Any:
     if name not in SLIDE_FONTS:
         raise NotFound(f"no slide font {name}; the slide uses {', '.join(SLIDE_FONTS)}")
-    path = get_settings().templates_dir / "fonts" / name
+    path = store_settings().templates_dir / "fonts" / name
     response = send_file(path.resolve(), mimetype="font/ttf", conditional=True)
     response.headers["Cache-Control"] = FONT_CACHE
     return response

@@ -22,14 +22,15 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from esl_controller.clock import utcnow
-from esl_controller.models import ScreenHealth, User
+from esl_controller.models import Player, ScreenHealth, User
 from esl_controller.signage import protocol
 from esl_controller.signage.drivers.browser import mailbox
 from esl_controller.web import screen_pairing
 from esl_controller.web.auth import PLAYER_ROLE, login_required
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import PlayerCreateSchema
+from esl_controller.web.store_scope import current_store_id, require_in_store, store_settings
 
 PLAYER_VERSION = "1.0.0"  # of web/static/screen; the page reports it with every batch
 SCREEN_STATIC = "static/screen"
@@ -79,7 +80,7 @@ def screen_health(session: Session) -> dict[str, dict[str, Any]]:
     rows = {row.player_id: row.model_dump() for row in session.scalars(select(ScreenHealth))}
     for player in paired:
         rows.setdefault(player, {"player_id": player})
-    store = get_settings().store_id
+    store = current_store_id()
     for player, row in rows.items():
         row["paired"] = player in paired
         row["thumbnail"] = _thumbnail(session, store, player, row.get("now_playing"))
@@ -119,7 +120,7 @@ def pair() -> Any:
     try:
         player = screen_pairing.pair(
             session,
-            get_settings(),
+            store_settings(),
             form["code"],
             player_id=args["id"],
             zone=args["zone"],
@@ -143,6 +144,7 @@ def pair() -> Any:
 @bp.post("/signage/players/<player_id>/revoke")
 @login_required
 def revoke(player_id: str) -> Any:
+    require_in_store(Player, player_id, "player")
     session = get_session()
     if screen_pairing.revoke(session, player_id, actor=current_user.username):
         session.commit()

@@ -8,10 +8,12 @@ from flask import Flask, g, jsonify
 from marshmallow import Schema, fields, validate
 
 from esl_controller.clock import utcnow
+from esl_controller.models import Player
 from esl_controller.web import auth, screen_pairing
 from esl_controller.web.api import ApiError, api_blueprint, load_body
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.schemas import PlayerCreateSchema
+from esl_controller.web.store_scope import require_in_store, store_settings
 
 bp = api_blueprint("screens_api", __name__)
 
@@ -61,7 +63,7 @@ def pair_screen() -> Any:
     try:
         player = screen_pairing.pair(
             session,
-            get_settings(),
+            store_settings(),
             args["code"],
             player_id=args["id"],
             zone=args["zone"],
@@ -94,6 +96,7 @@ def revoke_screen(player_id: str) -> Any:
         404:
           description: the player has no screen credential
     """
+    require_in_store(Player, player_id, "player")
     session = get_session()
     if not screen_pairing.revoke(session, player_id, actor=g.api_user.username):
         raise ApiError(404, f"player {player_id!r} has no screen credential")

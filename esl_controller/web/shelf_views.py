@@ -17,8 +17,9 @@ from flask_login import current_user
 from esl_controller.esl import label_links
 from esl_controller.models import Product
 from esl_controller.web.auth import login_required
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
+from esl_controller.web.store_scope import store_settings
 
 bp = Blueprint("shelf", __name__, url_prefix="/shelf")
 MAX_CODE_LENGTH = 64
@@ -51,7 +52,7 @@ def link() -> Any:
     try:
         label = label_links.link_label(
             session,
-            get_settings(),
+            store_settings(),
             label_id,
             gtin,
             template,
@@ -96,7 +97,7 @@ def link() -> Any:
 def unlink(label_id: str) -> Any:
     try:
         label_links.unlink_label(
-            get_session(), get_settings(), label_id, actor=current_user.username
+            get_session(), store_settings(), label_id, actor=current_user.username
         )
     except LookupError as exc:
         flash(str(exc.args[0]), "error")

@@ -88,6 +88,10 @@ def store_timezone(session: Session, settings: Settings) -> str:
 def ensure_zone(session: Session, settings: Settings, zone_id: str) -> Zone:
     """The zone, created on the fly the first time a player or override names it."""
     zone = session.get(Zone, zone_id)
+    if zone is not None and zone.store_id != settings.store_id:
+        raise SignageInputError(
+            "zone", f"zone {zone_id!r} belongs to store {zone.store_id}; pick one of this store"
+        )
     if zone is not None:
         return zone
     if session.get(Store, settings.store_id) is None:
@@ -101,8 +105,10 @@ def ensure_zone(session: Session, settings: Settings, zone_id: str) -> Zone:
 def register_player(
     session: Session, settings: Settings, player_id: str, name: str, zone_id: str
 ) -> Player:
-    if session.get(Player, player_id) is not None:
-        raise DuplicateError("id", f"player {player_id!r} is already registered")
+    existing = session.get(Player, player_id)
+    if existing is not None:
+        where = "" if existing.store_id == settings.store_id else f" in store {existing.store_id}"
+        raise DuplicateError("id", f"player {player_id!r} is already registered{where}")
     ensure_zone(session, settings, zone_id)
     player = Player(id=player_id, store_id=settings.store_id, zone_id=zone_id, name=name)
     session.add(player)
@@ -357,7 +363,8 @@ def create_manual_override(
     An announcement is rendered to a slide and stored as media, because players show
     images, videos and web pages, not bare text.
     """
-    if session.get(Zone, values["zone"]) is None:
+    zone = session.get(Zone, values["zone"])
+    if zone is None or zone.store_id != settings.store_id:
         raise SignageInputError("zone", f"there is no zone {values['zone']!r}")
     now = now or utcnow()
     item = _override_item(session, settings, values, now)

@@ -12,12 +12,12 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 
 from esl_controller.clock import utcnow
-from esl_controller.models import Override
+from esl_controller.models import Override, Player
 from esl_controller.signage.media import MediaError, store_media
 from esl_controller.signage.playlists import PlaylistError
 from esl_controller.web import auth, queries, signage_actions
 from esl_controller.web.api import ApiError, api_blueprint, load_body, load_query
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.request_limits import UploadTooLarge, parses_its_own_body, read_upload
 from esl_controller.web.schemas import (
     AdvertiserCreateSchema,
@@ -44,6 +44,7 @@ from esl_controller.web.schemas import (
     TriggerQuerySchema,
     TriggerRefusedSchema,
 )
+from esl_controller.web.store_scope import current_store_id, require_in_store, store_settings
 from esl_controller.web.trigger_intake import (
     NotASensorAccount,
     TriggerRateLimited,
@@ -95,7 +96,9 @@ def list_players() -> Any:
         401: Unauthorized
     """
     include_archived = request.args.get("archived") in ("1", "true")
-    items = queries.list_players(get_session(), include_archived=include_archived)
+    items = queries.list_players(
+        get_session(), include_archived=include_archived, store_id=current_store_id()
+    )
     return PlayerListSchema().dump({"items": items})
 
 
@@ -129,7 +132,7 @@ def register_player() -> Any:
     args = load_body(PlayerCreateSchema())
     session = get_session()
     player = signage_actions.register_player(
-        session, get_settings(), args["id"], args["name"], args["zone"]
+        session, store_settings(), args["id"], args["name"], args["zone"]
     )
     session.commit()
     return PlayerSchema().dump(_player_body(player.id)), 201
@@ -157,6 +160,7 @@ def archive_player(player_id: str) -> Any:
         401: Unauthorized
         404: NotFound
     """
+    require_in_store(Player, player_id, "player")
     session = get_session()
     not_found(lambda: signage_actions.archive_player(session, player_id))
     session.commit()
@@ -164,7 +168,7 @@ def archive_player(player_id: str) -> Any:
 
 
 def _player_body(player_id: str) -> dict[str, Any]:
-    rows = queries.list_players(get_session(), include_archived=True)
+    rows = queries.list_players(get_session(), include_archived=True, store_id=current_store_id())
     return next(row for row in rows if row["id"] == player_id)
 
 
@@ -187,7 +191,7 @@ def list_playlists() -> Any:
               schema: PlaylistListSchema
         401: Unauthorized
     """
-    names = signage_actions.playlist_names(get_settings())
+    names = signage_actions.playlist_names(store_settings())
     return PlaylistListSchema().dump({"items": queries.list_playlists(get_session(), names)})
 
 
@@ -247,7 +251,7 @@ def put_playlist(name: str) -> Any:
     session = get_session()
     try:
         signage_actions.save_playlist(
-            session, get_settings(), name, args["text"], actor=g.api_user.username
+            session, store_settings(), name, args["text"], actor=g.api_user.username
         )
     except PlaylistError as exc:
         session.commit()  # the error stays on the playlist's row for the list page
@@ -257,7 +261,7 @@ def put_playlist(name: str) -> Any:
 
 
 def _playlist_body(name: str) -> dict[str, Any]:
-    settings = get_settings()
+    settings = store_settings()
     text = signage_actions.read_playlist_text(settings, name)
     row = queries.list_playlists(get_session(), [name] if text is not None else [])
     found = [item for item in row if item["name"] == name]
@@ -282,7 +286,7 @@ def list_media() -> Any:
               schema: MediaAssetListSchema
         401: Unauthorized
     """
-    items = queries.list_media(get_session(), get_settings().resolved_media_base_url)
+    items = queries.list_media(get_session(), store_settings().resolved_media_base_url)
     return MediaAssetListSchema().dump({"items": items})
 
 
@@ -319,7 +323,7 @@ def upload_media() -> Any:
     asset = upload_from_request(get_session())
     get_session().commit()
     return MediaAssetSchema().dump(
-        queries.media_row(asset, get_settings().resolved_media_base_url)
+        queries.media_row(asset, store_settings().resolved_media_base_url)
     ), 201
 
 
@@ -333,7 +337,7 @@ def upload_from_request(session: Any) -> Any:
     except UploadTooLarge as exc:
         raise ApiError(413, str(exc)) from exc
     try:
-        return store_media(get_settings(), data, upload.filename, upload.mimetype or "", session)
+        return store_media(store_settings(), data, upload.filename, upload.mimetype or "", session)
     except MediaError as exc:
         raise ApiError(400, str(exc)) from exc
 
@@ -578,7 +582,7 @@ def add_creative(campaign_id: int) -> Any:
     values = load_body(CreativeInputSchema())
     session = get_session()
     creative = not_found(
-        lambda: signage_actions.add_creative(session, get_settings(), campaign_id, values)
+        lambda: signage_actions.add_creative(session, store_settings(), campaign_id, values)
     )
     session.commit()
     return CreativeSchema().dump(creative.model_dump()), 201
@@ -623,7 +627,7 @@ def create_override() -> Any:
     values = load_body(OverrideCreateSchema())
     session = get_session()
     override = signage_actions.create_manual_override(
-        session, get_settings(), values, created_by=g.api_user.username
+        session, store_settings(), values, created_by=g.api_user.username
     )
     session.commit()
     return OverrideRowSchema().dump(override_body(override)), 201
@@ -707,7 +711,7 @@ def post_trigger() -> Any:
     session = get_session()
     try:
         event = receive_trigger(
-            session, get_settings(), read_body(request.stream), g.api_user.username, utcnow()
+            session, store_settings(), read_body(request.stream), g.api_user.username, utcnow()
         )
     except NotASensorAccount as exc:
         return {"error": str(exc)}, 403

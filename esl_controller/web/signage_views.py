@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
+from esl_controller.models import Player
 from esl_controller.signage.media import MAX_MEDIA_BYTES, MediaError, media_path, store_media
 from esl_controller.signage.playlist_draft import (
     DraftError,
@@ -37,7 +38,7 @@ from esl_controller.web import (
 )
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.request_limits import UploadTooLarge, read_upload
 from esl_controller.web.schemas import (
@@ -51,6 +52,7 @@ from esl_controller.web.schemas import (
     TriggerQuerySchema,
 )
 from esl_controller.web.screen_views import screen_health
+from esl_controller.web.store_scope import current_store_id, require_in_store, store_settings
 
 TRIGGERS_PER_PAGE = 50
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -112,14 +114,18 @@ def _split(text: str) -> list[str]:
 @login_required
 def players() -> str:
     session = get_session()
-    rows = queries.list_players(session, include_archived=request.args.get("archived") == "1")
+    rows = queries.list_players(
+        session,
+        include_archived=request.args.get("archived") == "1",
+        store_id=current_store_id(),
+    )
     by_zone: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_zone.setdefault(row["zone_id"], []).append(row)
     return render_template(
         "signage_players.html",
         by_zone=by_zone,
-        zones=queries.list_zones(session),
+        zones=queries.list_zones(session, current_store_id()),
         screens=screen_health(session),
     )
 
@@ -135,7 +141,7 @@ def register_player() -> Any:
     session = get_session()
     try:
         signage_actions.register_player(
-            session, get_settings(), args["id"], args["name"], args["zone"]
+            session, store_settings(), args["id"], args["name"], args["zone"]
         )
     except signage_actions.SignageInputError as exc:
         flash(_("Player not registered: %(reason)s") % {"reason": exc}, "error")
@@ -149,6 +155,7 @@ def register_player() -> Any:
 @bp.post("/players/<player_id>/archive")
 @login_required
 def archive_player(player_id: str) -> Any:
+    require_in_store(Player, player_id, "player")
     session = get_session()
     try:
         signage_actions.archive_player(session, player_id)
@@ -165,7 +172,7 @@ def archive_player(player_id: str) -> Any:
 @bp.get("/playlists")
 @login_required
 def playlists() -> str:
-    settings = get_settings()
+    settings = store_settings()
     session = get_session()
     return render_template(
         "signage_playlists.html",
@@ -179,7 +186,7 @@ def playlists() -> str:
 def new_playlist() -> Any:
     name = request.form.get("name", "").strip()
     try:
-        signage_actions.playlist_path(get_settings(), name)
+        signage_actions.playlist_path(store_settings(), name)
     except signage_actions.SignageInputError as exc:
         flash(_("Not created: %(reason)s") % {"reason": exc}, "error")
         return redirect(url_for("signage.playlists"))
@@ -190,7 +197,7 @@ def new_playlist() -> Any:
 @login_required
 def playlist(name: str) -> Any:
     """The editor page; a POST here is the YAML editor's save (for power users)."""
-    settings = get_settings()
+    settings = store_settings()
     try:
         saved_text = signage_actions.read_playlist_text(settings, name)
     except signage_actions.SignageInputError:
@@ -222,7 +229,7 @@ def playlist(name: str) -> Any:
 def edit_playlist_items(name: str) -> Any:
     """The editor without YAML: every button posts the whole form, so nothing typed is lost;
     only "Save" writes the file."""
-    settings = get_settings()
+    settings = store_settings()
     try:
         saved_text = signage_actions.read_playlist_text(settings, name)
     except signage_actions.SignageInputError:
@@ -278,7 +285,7 @@ def _upload_into(session: Any, draft: PlaylistDraft) -> tuple[PlaylistDraft, lis
         return draft, ["Choose a file to upload first."]
     try:
         asset = store_media(
-            get_settings(),
+            store_settings(),
             read_upload(upload.stream),
             upload.filename,
             upload.mimetype or "",
@@ -293,7 +300,7 @@ def _upload_into(session: Any, draft: PlaylistDraft) -> tuple[PlaylistDraft, lis
 
 def _saved_draft(session: Any, name: str, saved_text: str | None) -> PlaylistDraft | None:
     """The saved file as a draft; None when it does not parse (only YAML can fix it)."""
-    settings = get_settings()
+    settings = store_settings()
     if saved_text is None:
         return PlaylistDraft(title=name)
     try:
@@ -319,7 +326,7 @@ def _playlist_page(
     unsaved: bool = False,
     base_digest: str | None = None,
 ) -> Any:
-    settings = get_settings()
+    settings = store_settings()
     session = get_session()
     summary = queries.list_playlists(session, [name] if saved_text is not None else [])
     status = next((row for row in summary if row["name"] == name), None)
@@ -360,7 +367,7 @@ def _thumbnail_url(kind: str, key: str) -> str:
 @bp.get("/thumbnails/media/<sha256>")
 @login_required
 def media_thumbnail(sha256: str) -> Any:
-    settings = get_settings()
+    settings = store_settings()
     if not signage_actions.media_asset_present(get_session(), settings, sha256):
         raise NotFound("no such media")
     path = media_path(settings, sha256)
@@ -370,7 +377,7 @@ def media_thumbnail(sha256: str) -> Any:
 @bp.get("/thumbnails/file/<filename>")
 @login_required
 def file_thumbnail(filename: str) -> Any:
-    settings = get_settings()
+    settings = store_settings()
     if filename not in playlist_editor.media_folder_files(settings):
         raise NotFound("no such file in the media folder")
     path = settings.playlists_dir / signage_actions.MEDIA_SUBDIR / filename
@@ -400,7 +407,7 @@ def upload_media() -> Any:
     session = get_session()
     try:
         asset = store_media(
-            get_settings(),
+            store_settings(),
             read_upload(upload.stream),
             upload.filename,
             upload.mimetype or "",
@@ -484,7 +491,7 @@ def campaign(campaign_id: int) -> Any:
         session.rollback()
         typed = campaign_form.typed_values(request.form)
     detail = queries.campaign_detail(session, campaign_id)
-    settings = get_settings()
+    settings = store_settings()
     return render_template(
         "signage_campaign.html",
         campaign=detail,
@@ -515,7 +522,7 @@ def campaign_status(campaign_id: int) -> Any:
 @login_required
 def add_creative(campaign_id: int) -> Any:
     session = get_session()
-    settings = get_settings()
+    settings = store_settings()
     back = url_for("signage.campaign", campaign_id=campaign_id)
     form = {
         key: request.form.get(key, "").strip()
@@ -562,7 +569,7 @@ def _campaign_form_context(
 ) -> dict[str, Any]:
     """Choices for the campaign form and its values: as typed when it was refused, else the
     campaign's (times in store-local time)."""
-    tz = signage_actions.store_timezone(session, get_settings())
+    tz = signage_actions.store_timezone(session, store_settings())
     local = {}
     if detail is not None:
         for key in ("starts_at", "ends_at"):
@@ -571,7 +578,7 @@ def _campaign_form_context(
     return {
         "stores": chain_targeting.store_ids(session),
         "zone_kinds": chain_targeting.zone_kinds(session),
-        "zones": queries.list_zones(session),
+        "zones": queries.list_zones(session, current_store_id()),
         "weekdays": WEEKDAYS,
         "trigger_kinds": TRIGGER_KINDS,
         "age_bands": AGE_BANDS,
@@ -587,7 +594,7 @@ def _campaign_form_context(
 
 def _save_campaign_from_form(session: Any, campaign_id: int | None) -> tuple[Any, dict[str, str]]:
     """The saved campaign and no errors, or None and a sentence per refused form field."""
-    tz = signage_actions.store_timezone(session, get_settings())
+    tz = signage_actions.store_timezone(session, store_settings())
     currency = request.form.get("currency", "").strip().upper()
     try:
         values = campaign_values(request.form, tz)
@@ -690,7 +697,7 @@ def triggers() -> str:
         counts=queries.trigger_counts(session),
         outcomes=TRIGGER_OUTCOMES,
         kinds=TRIGGER_KINDS,
-        zones=queries.list_zones(session),
+        zones=queries.list_zones(session, current_store_id()),
     )
 
 
@@ -712,7 +719,7 @@ def override() -> Any:
         if args is not None:
             try:
                 created = signage_actions.create_manual_override(
-                    session, get_settings(), args, created_by=current_user.username
+                    session, store_settings(), args, created_by=current_user.username
                 )
             except signage_actions.SignageInputError as exc:
                 error = str(exc)
@@ -734,10 +741,10 @@ def override() -> Any:
                 "success",
             )
         return redirect(url_for("signage.override"))
-    settings = get_settings()
+    settings = store_settings()
     return render_template(
         "signage_override.html",
-        zones=queries.list_zones(session),
+        zones=queries.list_zones(session, current_store_id()),
         overrides=queries.recent_overrides(session),
         media=queries.list_media(session, settings.resolved_media_base_url),
     )

@@ -8,8 +8,9 @@ from flask import Blueprint, Flask, flash, redirect, request, url_for
 
 from esl_controller.esl import stations
 from esl_controller.web.auth import login_required
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
+from esl_controller.web.store_scope import store_settings
 
 bp = Blueprint("stations", __name__, url_prefix="/base-stations")
 
@@ -28,7 +29,7 @@ def add() -> Any:
     try:
         row = stations.add_station(
             get_session(),
-            get_settings(),
+            store_settings(),
             station_id,
             form.get("driver", "mqtt"),
             options,
@@ -52,7 +53,7 @@ def add() -> Any:
 @login_required
 def remove(station_id: str) -> Any:
     try:
-        stations.remove_station(get_session(), get_settings(), station_id)
+        stations.remove_station(get_session(), store_settings(), station_id)
     except LookupError as exc:
         flash(str(exc.args[0]), "error")
     except stations.StationError as exc:

@@ -16,7 +16,8 @@ from esl_controller.topic_levels import MAX_ID_LENGTH
 from esl_controller.web import auth
 from esl_controller.web.api import ApiError, api_blueprint, load_body
 from esl_controller.web.bounded_fields import BoundedInteger
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
+from esl_controller.web.store_scope import store_settings
 
 bp = api_blueprint("stations_api", __name__)
 
@@ -114,7 +115,12 @@ def add_base_station() -> Any:
     body = load_body(StationCreateSchema())
     try:
         row = stations.add_station(
-            get_session(), get_settings(), body["id"], body["driver"], body["options"], body["name"]
+            get_session(),
+            store_settings(),
+            body["id"],
+            body["driver"],
+            body["options"],
+            body["name"],
         )
     except stations.StationError as exc:
         raise ApiError(400, str(exc)) from exc
@@ -150,7 +156,7 @@ def rename_base_station(station_id: str) -> Any:
     """
     body = load_body(StationRenameSchema())
     try:
-        row = stations.rename_station(get_session(), get_settings(), station_id, body["name"])
+        row = stations.rename_station(get_session(), store_settings(), station_id, body["name"])
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
     return _created(row)
@@ -176,7 +182,7 @@ def remove_base_station(station_id: str) -> Any:
         409: {description: the station still has labels}
     """
     try:
-        stations.remove_station(get_session(), get_settings(), station_id)
+        stations.remove_station(get_session(), store_settings(), station_id)
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
     except stations.StationError as exc:
@@ -225,7 +231,7 @@ def link_label(label_id: str) -> Any:
     try:
         row = label_links.link_label(
             get_session(),
-            get_settings(),
+            store_settings(),
             label_id,
             body["gtin"],
             body["template"],
@@ -262,7 +268,7 @@ def unlink_label(label_id: str) -> Any:
     """
     try:
         row = label_links.unlink_label(
-            get_session(), get_settings(), label_id, actor=g.api_user.username
+            get_session(), store_settings(), label_id, actor=g.api_user.username
         )
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0])) from exc
@@ -299,7 +305,7 @@ def import_label_links() -> Any:
     try:
         report = link_import.import_links(
             session,
-            get_settings(),
+            store_settings(),
             request.get_data(),
             actor=g.api_user.username,
             relink=request.args.get("relink", "").lower() in ("1", "true", "yes"),

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from esl_controller import audit
-from esl_controller.models import Advertiser
+from esl_controller.models import Advertiser, Store
 from esl_controller.web import auth, users
 from esl_controller.web.auth import UserError
 from esl_controller.web.database import get_session
@@ -42,9 +42,13 @@ def _back() -> Any:
 def users_page() -> str:
     session = get_session()
     advertisers = list(session.scalars(select(Advertiser).order_by(Advertiser.name)))
+    own_store = current_user.store_id
+    stores = list(session.scalars(select(Store).order_by(Store.name, Store.id)))
     return render_template(
         "users.html",
-        users=users.list_users(session),
+        users=users.list_users(session, within_store=own_store),
+        stores=stores if own_store is None and len(stores) > 1 else [],
+        store_names={store.id: store.name for store in stores},
         roles=auth.ROLES,
         advertisers=advertisers,
         advertiser_names={advertiser.id: advertiser.name for advertiser in advertisers},
@@ -64,13 +68,21 @@ def add_user() -> Any:
         advertiser_id = None  # the select keeps its value when the role changes
     # A refused form comes back as it was typed (passwords apart), the advertiser included.
     again = url_for("people.users_page", username=username, role=role, advertiser_id=advertiser_id)
+    # A store's own admin adds users of that store; head office picks one or none.
+    store_id = current_user.store_id or form.get("store_id", "").strip() or None
     if form.get("password", "") != form.get("confirm", ""):
         flash(_("The two passwords differ; nothing was created."), "error")
         return redirect(again)
     session = get_session()
     try:
         users.add_user(
-            session, current_user.username, username, form.get("password", ""), role, advertiser_id
+            session,
+            current_user.username,
+            username,
+            form.get("password", ""),
+            role,
+            advertiser_id,
+            store_id,
         )
     except UserError as exc:
         session.rollback()
@@ -84,6 +96,7 @@ def add_user() -> Any:
 def _change(username: str, change: Any, done: str, *, ends_sessions: bool = True) -> Any:
     session = get_session()
     try:
+        users.get_user(session, username, within_store=current_user.store_id)
         change(session)
     except (UserError, users.UnknownUser) as exc:
         session.rollback()

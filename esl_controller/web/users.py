@@ -30,9 +30,11 @@ def target(username: str) -> str:
     return f"user:{username}"
 
 
-def get_user(session: Session, username: str) -> User:
+def get_user(session: Session, username: str, within_store: str | None = None) -> User:
+    """The user; a store's admin (`within_store`) finds only the users of that store, so
+    another store's user is unknown to them rather than refused."""
     user = find_user(session, username)
-    if user is None:
+    if user is None or (within_store is not None and user.store_id != within_store):
         raise UnknownUser(f"there is no user {username!r}")
     return user
 
@@ -44,17 +46,24 @@ def add_user(
     password: str,
     role: str,
     advertiser_id: int | None = None,
+    store_id: str | None = None,
 ) -> User:
-    user = create_user(session, username, password, role, advertiser_id)
+    user = create_user(session, username, password, role, advertiser_id, store_id)
     detail: dict[str, object] = {"role": role}
     if advertiser_id is not None:
         detail["advertiser_id"] = advertiser_id
+    if store_id is not None:
+        detail["store_id"] = store_id
     audit.record(session, actor=actor, action="user.add", target=target(username), detail=detail)
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.username)))
+def list_users(session: Session, within_store: str | None = None) -> list[User]:
+    """Every user, or only those of one store (what a store's own admin manages)."""
+    query = select(User).order_by(User.username)
+    if within_store is not None:
+        query = query.where(User.store_id == within_store)
+    return list(session.scalars(query))
 
 
 def set_disabled(session: Session, actor: str, username: str, disabled: bool) -> User:

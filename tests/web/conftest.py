@@ -32,6 +32,7 @@ from esl_controller.models import (
 )
 from esl_controller.web import create_app
 from esl_controller.web.auth import create_user, issue_api_token
+from tests.support.head_office_stores import NORTH, SOUTH, add_chain_stores, add_store_user
 from tests.support.slide_products import add_player, add_situations
 
 ADMIN = ("alice", "alice-password-1")
@@ -349,3 +350,27 @@ def slide_screen_token(engine: Engine, settings: Settings, seed: Seed) -> str:
     """Products in crafted price situations (promo slides) and a paired screen's token."""
     add_situations(engine, settings.store_id)
     return add_player(engine)
+
+
+# --- a chain: two more stores beside the seeded one, and users of one store -----------------
+
+NORTH_MANAGER = ("nora", "nora-password-1")
+NORTH_ADMIN = ("nick", "nick-password-1")
+SOUTH_MANAGER = ("sam", "sam-password-1")
+
+
+@dataclass(frozen=True)
+class Chain:
+    north_manager_token: str
+    south_manager_token: str
+
+
+@pytest.fixture
+def chain(engine: Engine, seed: Seed) -> Chain:
+    """Stores north and south (tests/support/head_office_stores.py) beside the seeded store, a
+    manager in each and an admin of north; the seeded alice and bob are head office."""
+    add_chain_stores(engine)
+    north = add_store_user(engine, *NORTH_MANAGER, "manager", NORTH.id)
+    add_store_user(engine, *NORTH_ADMIN, "admin", NORTH.id)
+    south = add_store_user(engine, *SOUTH_MANAGER, "manager", SOUTH.id)
+    return Chain(north_manager_token=north, south_manager_token=south)

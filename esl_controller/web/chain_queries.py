@@ -1,0 +1,140 @@
+"""The head-office read side: one row of health per store and the chain's totals.
+
+Every figure is one grouped aggregate over the whole chain (never a query per store), so
+the page costs the same for three stores or three hundred.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from esl_controller.models import BaseStation, Incident, Label, Player, Store, SyncRun
+from esl_controller.web.queries import LABEL_STATES
+
+RECENT_INCIDENTS = timedelta(hours=24)
+
+
+@dataclass
+class StoreHealth:
+    store_id: str
+    name: str
+    timezone: str
+    labels_by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABEL_STATES, 0))
+    stations_online: int = 0
+    stations_offline: int = 0
+    screens_online: int = 0
+    screens_offline: int = 0
+    incidents_recent: int = 0
+    last_sync_status: str | None = None
+    last_sync_at: datetime | None = None
+
+    @property
+    def labels_total(self) -> int:
+        return sum(self.labels_by_state.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "store_id": self.store_id,
+            "name": self.name,
+            "timezone": self.timezone,
+            "labels": {"by_state": self.labels_by_state, "total": self.labels_total},
+            "base_stations": {"online": self.stations_online, "offline": self.stations_offline},
+            "screens": {"online": self.screens_online, "offline": self.screens_offline},
+            "incidents_recent": self.incidents_recent,
+            "last_sync": {"status": self.last_sync_status, "at": _iso(self.last_sync_at)},
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+@dataclass(frozen=True)
+class ChainHealth:
+    stores: list[StoreHealth]
+
+    @property
+    def totals(self) -> StoreHealth:
+        """The chain as one row: every count the sum of the stores' counts."""
+        total = StoreHealth(store_id="", name="", timezone="UTC")
+        for row in self.stores:
+            for state, count in row.labels_by_state.items():
+                total.labels_by_state[state] += count
+            total.stations_online += row.stations_online
+            total.stations_offline += row.stations_offline
+            total.screens_online += row.screens_online
+            total.screens_offline += row.screens_offline
+            total.incidents_recent += row.incidents_recent
+        return total
+
+    def as_dict(self) -> dict[str, Any]:
+        totals = self.totals.as_dict()
+        for per_store_only in ("store_id", "name", "timezone", "last_sync"):
+            totals.pop(per_store_only)
+        return {"stores": [row.as_dict() for row in self.stores], "totals": totals}
+
+
+def chain_health(session: Session, now: datetime, home_store_id: str) -> ChainHealth:
+    """Health of every store. `home_store_id` is the configured ESL_STORE_ID: the store
+    that owns the rows of tables that do not yet name their store (see `_unscoped`)."""
+    stores = {
+        store.id: StoreHealth(store.id, store.name, store.timezone)
+        for store in session.scalars(select(Store).order_by(Store.name, Store.id))
+    }
+    by_state = select(Label.store_id, Label.state, func.count()).group_by(
+        Label.store_id, Label.state
+    )
+    for store_id, state, count in session.execute(by_state):
+        if store_id in stores:
+            stores[store_id].labels_by_state[state] = count
+    stations = select(BaseStation.store_id, BaseStation.online, func.count()).group_by(
+        BaseStation.store_id, BaseStation.online
+    )
+    for store_id, online, count in session.execute(stations):
+        if store_id in stores:
+            row = stores[store_id]
+            if online:
+                row.stations_online = count
+            else:
+                row.stations_offline = count
+    screens = (
+        select(Player.store_id, Player.online, func.count())
+        .where(Player.archived.is_(False))
+        .group_by(Player.store_id, Player.online)
+    )
+    for store_id, online, count in session.execute(screens):
+        if store_id in stores:
+            row = stores[store_id]
+            if online:
+                row.screens_online = count
+            else:
+                row.screens_offline = count
+    home = stores.get(home_store_id)
+    if home is not None:
+        _unscoped(session, now, home)
+    return ChainHealth(list(stores.values()))
+
+
+def _unscoped(session: Session, now: datetime, home: StoreHealth) -> None:
+    """Sync runs and incidents do not name their store yet: until they do, every one is
+    the configured store's, as it is in a single-store database. Once they carry
+    store_id, these become grouped queries like the labels' above."""
+    home.incidents_recent = int(
+        session.scalar(
+            select(func.coalesce(func.sum(Incident.count), 0)).where(
+                Incident.created_at >= now - RECENT_INCIDENTS
+            )
+        )
+        or 0
+    )
+    run = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1)).first()
+    if run is not None:
+        home.last_sync_status = run.status
+        home.last_sync_at = run.finished_at or run.started_at or run.requested_at
