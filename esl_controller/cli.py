@@ -77,7 +77,8 @@ def demo(products: int, stations: int, airtime: float, port: int, exit_when_deli
     "lease to run out instead of exiting.",
 )
 def worker(wait_for_lease: bool) -> None:
-    """The MQTT session, scheduler and outbox. Exactly one per store database."""
+    """The MQTT session, scheduler and outbox of the store ESL_STORE_ID. Exactly one per store."""
+    from esl_controller.stores import UnknownStore
     from esl_controller.worker import Worker
     from esl_controller.worker_lease import LEASE_SECONDS, WorkerAlreadyRunning
 
@@ -88,6 +89,8 @@ def worker(wait_for_lease: bool) -> None:
         try:
             running = Worker(settings).start()
             break
+        except UnknownStore as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
         except WorkerAlreadyRunning as exc:
             if not wait_for_lease:
                 raise click.ClickException(str(exc)) from exc
@@ -199,7 +202,13 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+        shelf = ShelfRefresher(
+            engine,
+            pool,
+            settings.delisted_template,
+            settings.fake_discount,
+            store_id=settings.store_id,
+        )
         dirty = partial(shelf.everything, rerender=everything or force, resend=force)
         report = shelf.refresh(dirty, progress)
     bar.close()
@@ -230,7 +239,13 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+        shelf = ShelfRefresher(
+            engine,
+            pool,
+            settings.delisted_template,
+            settings.fake_discount,
+            store_id=settings.store_id,
+        )
         runner = SyncRunner(
             engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
@@ -293,7 +308,13 @@ def history_import(file: Path) -> None:
         click.echo(f"  row {row}: {reason}", err=True)
     if summary.product_ids:
         with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-            shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+            shelf = ShelfRefresher(
+                engine,
+                pool,
+                settings.delisted_template,
+                settings.fake_discount,
+                store_id=settings.store_id,
+            )
             report = shelf.refresh(partial(shelf.products, sorted(summary.product_ids)))
         click.echo(f"labels: rendered {report.rendered}, queued {report.queued}")
 
@@ -447,6 +468,15 @@ def _add_deploy_commands() -> None:
     from esl_controller.deploy.cli import deploy
 
     main.add_command(deploy)
+
+
+def _add_store_commands() -> None:
+    from esl_controller.store_cli import store
+
+    main.add_command(store)
+
+
+_add_store_commands()
 
 
 _add_deploy_commands()

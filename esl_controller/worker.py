@@ -1,4 +1,4 @@
-"""The worker process: MQTT session, dispatcher, render pool and scheduler, one per database.
+"""The worker process: MQTT session, dispatcher, render pool and scheduler, one per store.
 
 Composition only; each part holds its own idea. `Worker.start()` brings them up in an
 order that loses nothing: the outbox is recovered before the first publish, and the
@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from esl_controller import db, worker_lease
+from esl_controller import db, stores, worker_lease
 from esl_controller.ads.checkpoints import take_checkpoint
 from esl_controller.ads.delivery import run_due_deliveries
 from esl_controller.ads.ingest import PlayIngestor
@@ -55,12 +55,23 @@ class Worker:
         self.sync: SyncRunner | None = None
 
     def start(self, wait_for_broker: float = 30.0) -> Worker:
+        """Raises stores.UnknownStore for a store the database does not have (a database
+        with no store at all is a single store being installed: it gets its row) and
+        worker_lease.WorkerAlreadyRunning when another worker runs this store."""
         db.init_db(self.engine)
-        worker_lease.acquire(self.engine, self.holder)
+        with db.session_scope(self.engine) as session:
+            store = self.settings.store_id
+            stores.bootstrap_store(session, store)
+            self.settings = stores.effective_settings(session, self.settings, store)
+        worker_lease.acquire(self.engine, self.store_id, self.holder)
         self.pool = RenderPool(self.settings.render_workers, self.settings.templates_dir)
         self.pool.__enter__()
         self.shelf = ShelfRefresher(
-            self.engine, self.pool, self.settings.delisted_template, self.settings.fake_discount
+            self.engine,
+            self.pool,
+            self.settings.delisted_template,
+            self.settings.fake_discount,
+            store_id=self.store_id,
         )
         self.mqtt = MqttClient(
             self.settings.mqtt_url,
@@ -130,7 +141,7 @@ class Worker:
             self.mqtt.stop()
         if self.pool:
             self.pool.__exit__(None, None, None)
-        worker_lease.release(self.engine, self.holder)
+        worker_lease.release(self.engine, self.store_id, self.holder)
 
     # Every way a label gets a new image goes through the shelf refresher.
 
@@ -178,7 +189,11 @@ class Worker:
         take_checkpoint(self.engine, self.settings, utcnow())
 
     def _renew_lease(self) -> None:
-        worker_lease.acquire(self.engine, self.holder)
+        worker_lease.acquire(self.engine, self.store_id, self.holder)
+
+    @property
+    def store_id(self) -> str:
+        return self.settings.store_id
 
 
 def sync_trigger(settings: Settings) -> BaseTrigger:

@@ -14,6 +14,7 @@ class SyncRun(SQLModel, table=True):
 
     __tablename__ = "sync_run"
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     feed: str  # json | csv | odoo
     trigger: str = "schedule"  # schedule | manual | cli | retry
     # requested (by the dashboard, picked up by the worker) | running | succeeded | failed
@@ -48,6 +49,7 @@ class FeedPageState(SQLModel, table=True):
 
     __tablename__ = "feed_page_state"
     key: str = Field(primary_key=True)  # e.g. "json:products:<cursor>" ("" = first page)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     etag: str
     next_cursor: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
@@ -58,6 +60,7 @@ class DeadLetter(SQLModel, table=True):
 
     __tablename__ = "dead_letter"
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     run_id: int = Field(foreign_key="sync_run.id", index=True)
     kind: str = "product"  # product | promotion
     record_key: str = ""  # GTIN, promotion id or row number: what the manager searches for
@@ -72,6 +75,7 @@ class FeedState(SQLModel, table=True):
 
     __tablename__ = "feed_state"
     key: str = Field(primary_key=True)  # e.g. "json:products"
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     watermark: datetime | None = None
     etag: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -65,6 +65,7 @@ class Override(SQLModel, table=True):
     """Content replacing a player's schedule until it expires (or is reverted)."""
 
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     zone_id: str = Field(foreign_key="zone.id", index=True)
     player_id: str | None = Field(default=None, foreign_key="player.id")  # None: whole zone
     kind: str = "campaign"  # campaign | promo_slide | manual
@@ -85,6 +86,7 @@ class TriggerEvent(SQLModel, table=True):
     __tablename__ = "trigger_event"
     __table_args__ = (Index("ix_trigger_event_time", "received_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     sensor_id: str = Field(index=True)
     kind: str  # audience | zone | loyalty
     zone_id: str | None = None
@@ -103,6 +105,7 @@ class TriggerAggregate(SQLModel, table=True):
     __tablename__ = "trigger_aggregate"
     __table_args__ = (UniqueConstraint("hour", "zone_id", "kind", "outcome"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     hour: datetime
     zone_id: str = ""
     kind: str
@@ -118,6 +121,7 @@ class TriggerRateWindow(SQLModel, table=True):
     __tablename__ = "trigger_rate_window"
     __table_args__ = (UniqueConstraint("sensor_id", "window_index"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     sensor_id: str
     window_index: int  # whole windows since the epoch
     count: int = 0  # posts in the window, refused ones included

@@ -34,7 +34,8 @@ def request_sync(
     session: Session, settings: Settings, *, full: bool = True, trigger: str = "manual"
 ) -> SyncRun:
     """A new requested run for the configured feed, committed; `SyncAlreadyActive` if busy."""
-    return _add_request(session, SyncRun(feed=settings.erp_feed, trigger=trigger, full=full))
+    run = SyncRun(store_id=settings.store_id, feed=settings.erp_feed, trigger=trigger, full=full)
+    return _add_request(session, run)
 
 
 def request_retry(session: Session, run_id: int) -> SyncRun:
@@ -50,7 +51,12 @@ def request_retry(session: Session, run_id: int) -> SyncRun:
             f"sync run #{run_id} is {failed.status}; only a failed or skipped run is re-run"
         )
     retry = SyncRun(
-        feed=failed.feed, trigger="retry", full=failed.full, since=failed.since, retry_of=run_id
+        store_id=failed.store_id,
+        feed=failed.feed,
+        trigger="retry",
+        full=failed.full,
+        since=failed.since,
+        retry_of=run_id,
     )
     return _add_request(session, retry)
 
