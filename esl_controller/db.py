@@ -283,6 +283,10 @@ def _v14_stores(conn: Connection) -> None:
         conn.execute(
             text(f"UPDATE {table} SET key = store_id || '/' || key WHERE store_id IS NOT NULL")
         )
+    if conn.dialect.name == "postgresql":
+        # A database created fresh on PostgreSQL (not migrated through step 6) got an
+        # INTEGER here, which refuses every image whose CRC32 is past 2**31.
+        conn.execute(text("ALTER TABLE outbox ALTER COLUMN crc32 TYPE BIGINT"))
     if only_store is not None:
         for key in _V14_STORE_KEYS:
             conn.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Column, MetaData, Table, inspect, text
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -23,7 +23,12 @@ def _create_version_13(engine: Engine) -> None:
     old = MetaData()
     for table in SQLModel.metadata.sorted_tables:
         dropped = NEW_COLUMNS.get(table.name, set())
-        columns: list[Column] = [c._copy() for c in table.columns if c.name not in dropped]
+        columns: list[Column] = [
+            # a fresh PostgreSQL database got a 32-bit CRC column until step 14
+            Column("crc32", Integer) if (table.name, c.name) == ("outbox", "crc32") else c._copy()
+            for c in table.columns
+            if c.name not in dropped
+        ]
         Table(table.name, old, *columns)
     with engine.begin() as conn:
         old.create_all(conn)
@@ -135,6 +140,9 @@ def _step_14_on(engine: Engine) -> None:
     assert not keys & {"worker_lease", "refresh_watermark"}
     indexes = {index["name"] for index in inspect(engine).get_indexes("outbox")}
     assert "ix_outbox_store_id" in indexes
+    with engine.begin() as conn:  # a CRC32 past 2**31, as half of all images have
+        conn.execute(text("UPDATE outbox SET crc32 = 4173090064"))
+    assert _column(engine, "SELECT crc32 FROM outbox") == [4173090064]
 
 
 def test_step_14_upgrades_sqlite(engine: Engine) -> None:

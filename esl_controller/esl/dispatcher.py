@@ -145,9 +145,10 @@ def _sql(statement: str) -> TextClause:
     return clause.bindparams(*(bindparam(name, type_=UTCDateTime()) for name in times))
 
 
+# The hash is bound twice; PostgreSQL wants one type for both (text vs varchar otherwise).
 _MARK_SHOWN = _sql(
-    "UPDATE label SET shown_hash = :hash, shown_seq = :seq, last_error = NULL, "
-    "state = CASE WHEN content_hash = :hash THEN 'acked' ELSE state END "
+    "UPDATE label SET shown_hash = CAST(:hash AS VARCHAR), shown_seq = :seq, last_error = NULL, "
+    "state = CASE WHEN content_hash = CAST(:hash AS VARCHAR) THEN 'acked' ELSE state END "
     "WHERE id = :label AND shown_seq < :seq"
 )
 _TELEMETRY = _sql(

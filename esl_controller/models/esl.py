@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary
+from sqlalchemy import BigInteger, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from esl_controller.clock import utcnow
@@ -70,7 +70,8 @@ class OutboxMessage(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     colour_mode: str | None = None
-    crc32: int | None = None
+    # CRC32 is unsigned 32-bit: past 2**31 it needs a BIGINT on PostgreSQL.
+    crc32: int | None = Field(default=None, sa_column=Column(BigInteger))
     params: str = "{}"
     content_hash: str | None = None
     state: str = "pending"  # esl.states.OutboxState
