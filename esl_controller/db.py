@@ -254,6 +254,24 @@ _V14_STORE_OF: dict[str, str | None] = {
 _V14_STORE_KEYS = ("worker_lease", "sync_lock", "refresh_watermark", "promotions_checked_until")
 
 
+def _v14_trigger_aggregate_per_store(conn: Connection) -> None:
+    """Hourly trigger counts are unique per store. Only PostgreSQL needs it (a chain); a
+    SQLite database holds one store and keeps its constraint, which SQLite cannot drop."""
+    old = ["hour", "zone_id", "kind", "outcome"]
+    for constraint in inspect(conn).get_unique_constraints("trigger_aggregate"):
+        if constraint["column_names"] == old and constraint["name"]:
+            conn.execute(
+                text(f'ALTER TABLE trigger_aggregate DROP CONSTRAINT "{constraint["name"]}"')
+            )
+    conn.execute(
+        text(
+            "ALTER TABLE trigger_aggregate ADD CONSTRAINT "
+            "trigger_aggregate_store_id_hour_zone_id_kind_outcome_key "
+            "UNIQUE (store_id, hour, zone_id, kind, outcome)"
+        )
+    )
+
+
 def _v14_stores(conn: Connection) -> None:
     """A chain on one database: every per-store table names its store (found through the
     row's label, zone or player, otherwise the database's single store), stores carry their
@@ -284,6 +302,7 @@ def _v14_stores(conn: Connection) -> None:
             text(f"UPDATE {table} SET key = store_id || '/' || key WHERE store_id IS NOT NULL")
         )
     if conn.dialect.name == "postgresql":
+        _v14_trigger_aggregate_per_store(conn)
         # A database created fresh on PostgreSQL (not migrated through step 6) got an
         # INTEGER here, which refuses every image whose CRC32 is past 2**31.
         conn.execute(text("ALTER TABLE outbox ALTER COLUMN crc32 TYPE BIGINT"))

@@ -111,6 +111,12 @@ def effective_settings(session: Session, settings: Settings, store_id: str) -> S
     )
 
 
+def existing_store_id(session: Session, store_id: str) -> str | None:
+    """`store_id` when its row exists, else None: what a row written outside any worker
+    (by the web) can name as its store before the first worker has created it."""
+    return store_id if session.get(Store, store_id) is not None else None
+
+
 def bootstrap_store(session: Session, store_id: str) -> Store | None:
     """A database with no store yet is a single store being installed: its first worker
     creates the row for its own id (environment defaults) and goes on as one store always

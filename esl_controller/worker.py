@@ -91,7 +91,7 @@ class Worker:
             self.engine,
             self.settings,
             channels,
-            ingestor=PlayIngestor(self.engine, self.settings),
+            ingestor=PlayIngestor(self.engine, self.settings, only_store=self.store_id),
         ).start()
         self.mqtt.start(wait=wait_for_broker)
         self.sync = SyncRunner(self.engine, self.settings, self._refresh_products)

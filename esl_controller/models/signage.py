@@ -103,7 +103,8 @@ class TriggerAggregate(SQLModel, table=True):
     """What is kept of raw trigger events after the retention: counts per hour."""
 
     __tablename__ = "trigger_aggregate"
-    __table_args__ = (UniqueConstraint("hour", "zone_id", "kind", "outcome"),)
+    # Zone-less counts (refusals) of two stores share hour, kind and outcome: the store too.
+    __table_args__ = (UniqueConstraint("store_id", "hour", "zone_id", "kind", "outcome"),)
     id: int | None = Field(default=None, primary_key=True)
     store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     hour: datetime

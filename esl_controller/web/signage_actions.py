@@ -351,12 +351,14 @@ def create_manual_override(
     An announcement is rendered to a slide and stored as media, because players show
     images, videos and web pages, not bare text.
     """
-    if session.get(Zone, values["zone"]) is None:
+    zone = session.get(Zone, values["zone"])
+    if zone is None:
         raise SignageInputError("zone", f"there is no zone {values['zone']!r}")
     now = now or utcnow()
     item = _override_item(session, settings, values, now)
     override = Override(
         id=reserve_override_ids_in(session.connection(), 1)[0],
+        store_id=zone.store_id,  # the worker of that store shows it
         zone_id=values["zone"],
         kind="manual",
         content=item_json(item),

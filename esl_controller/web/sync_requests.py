@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from esl_controller.config import Settings
 from esl_controller.models import SyncRun
+from esl_controller.stores import existing_store_id
 
 ACTIVE_STATUSES = ("requested", "running")
 RETRYABLE_STATUSES = ("failed", "skipped")  # skipped: another sync held the lock
@@ -34,7 +35,8 @@ def request_sync(
     session: Session, settings: Settings, *, full: bool = True, trigger: str = "manual"
 ) -> SyncRun:
     """A new requested run for the configured feed, committed; `SyncAlreadyActive` if busy."""
-    run = SyncRun(store_id=settings.store_id, feed=settings.erp_feed, trigger=trigger, full=full)
+    store_id = existing_store_id(session, settings.store_id)
+    run = SyncRun(store_id=store_id, feed=settings.erp_feed, trigger=trigger, full=full)
     return _add_request(session, run)
 
 
