@@ -178,15 +178,19 @@ class Worker:
         return run
 
     def _deliver_reports(self) -> None:
+        if not worker_lease.runs_chain_jobs(self.engine, self.holder):
+            return
         run = run_due_deliveries(self.engine, self.settings, utcnow())
         if run.created or run.sent or run.failed:
             log.info("report deliveries: %s", run)
 
     def _roll_up_impressions(self) -> None:
-        roll_up_impressions(self.engine, self.settings, utcnow())
+        if worker_lease.runs_chain_jobs(self.engine, self.holder):
+            roll_up_impressions(self.engine, self.settings, utcnow())
 
     def _checkpoint_impressions(self) -> None:
-        take_checkpoint(self.engine, self.settings, utcnow())
+        if worker_lease.runs_chain_jobs(self.engine, self.holder):
+            take_checkpoint(self.engine, self.settings, utcnow())
 
     def _renew_lease(self) -> None:
         worker_lease.acquire(self.engine, self.store_id, self.holder)

@@ -23,6 +23,7 @@ __all__ = [
     "holder_name",
     "lease_key",
     "release",
+    "runs_chain_jobs",
 ]
 
 LEASE_SECONDS = 30.0
@@ -59,3 +60,26 @@ def acquire(engine: Engine, store_id: str, holder: str, now: datetime | None = N
 
 def release(engine: Engine, store_id: str, holder: str) -> None:
     lease.release(engine, lease_key(store_id), holder)
+    lease.release(engine, CHAIN_JOBS_KEY, holder)
+
+
+# The jobs over the whole database rather than one store (report deliveries to buyers, the
+# impression roll-up and its checkpoints) run in one worker of the chain at a time:
+# whichever holds this lease, renewed each time it runs one; another takes over once the
+# holder has been gone for a term.
+CHAIN_JOBS_KEY = "chain_jobs"
+CHAIN_JOBS_SECONDS = 180.0
+
+
+def runs_chain_jobs(engine: Engine, holder: str, now: datetime | None = None) -> bool:
+    """Take or renew the chain-jobs lease; False while another worker of the chain has it."""
+    try:
+        lease.acquire(engine, CHAIN_JOBS_KEY, holder, CHAIN_JOBS_SECONDS, now=now)
+    except lease.LeaseHeld as held:
+        if not lease.holder_gone(held.holder):
+            return False
+        try:
+            lease.take_over(engine, CHAIN_JOBS_KEY, holder, CHAIN_JOBS_SECONDS, held.holder, now)
+        except lease.LeaseHeld:
+            return False
+    return True

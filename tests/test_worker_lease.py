@@ -54,3 +54,18 @@ def test_released_lease_lets_the_next_worker_start(engine) -> None:
     worker_lease.acquire(engine, "store-1", "host:1")
     worker_lease.release(engine, "store-1", "host:1")
     worker_lease.acquire(engine, "store-1", "host:2")
+
+
+def test_one_worker_of_the_chain_runs_the_chain_wide_jobs_until_it_is_gone(engine) -> None:
+    assert worker_lease.runs_chain_jobs(engine, "host:1")
+    assert not worker_lease.runs_chain_jobs(engine, "host:2")
+    assert worker_lease.runs_chain_jobs(engine, "host:1")  # renewed by its holder
+    later = utcnow() + timedelta(seconds=worker_lease.CHAIN_JOBS_SECONDS + 1)
+    assert worker_lease.runs_chain_jobs(engine, "host:2", now=later)
+
+
+def test_a_worker_that_stops_hands_the_chain_wide_jobs_on(engine) -> None:
+    worker_lease.acquire(engine, "store-1", "host:1")
+    assert worker_lease.runs_chain_jobs(engine, "host:1")
+    worker_lease.release(engine, "store-1", "host:1")
+    assert worker_lease.runs_chain_jobs(engine, "host:2")

@@ -99,8 +99,12 @@ def ensure_zone(session: Session, settings: Settings, zone_id: str) -> Zone:
 def register_player(
     session: Session, settings: Settings, player_id: str, name: str, zone_id: str
 ) -> Player:
-    if session.get(Player, player_id) is not None:
-        raise DuplicateError("id", f"player {player_id!r} is already registered")
+    existing = session.get(Player, player_id)
+    if existing is not None:
+        # Player ids are unique across the chain: say whose it is.
+        raise DuplicateError(
+            "id", f"player {player_id!r} is already registered in store {existing.store_id!r}"
+        )
     ensure_zone(session, settings, zone_id)
     player = Player(id=player_id, store_id=settings.store_id, zone_id=zone_id, name=name)
     session.add(player)
