@@ -218,6 +218,18 @@ def refresh(everything: bool, force: bool) -> None:
     )
 
 
+def _store_settings(engine, settings: Settings) -> Settings:
+    """ESL_STORE_ID's settings as its worker runs on them; an unknown store is a message."""
+    from esl_controller import db, stores
+
+    try:
+        with db.session_scope(engine) as session:
+            stores.bootstrap_store(session, settings.store_id)
+            return stores.effective_settings(session, settings, settings.store_id)
+    except stores.UnknownStore as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+
+
 @main.command()
 @click.option("--full", is_flag=True, help="Full snapshot (delists absent products).")
 def sync(full: bool) -> None:
@@ -232,6 +244,7 @@ def sync(full: bool) -> None:
     settings = Settings.from_env()
     engine = db.make_engine(settings.resolved_database_url)
     db.init_db(engine)
+    settings = _store_settings(engine, settings)  # the store's own feed, as its worker syncs
     bar = tqdm(unit="record", desc="syncing")
 
     def progress(run) -> None:

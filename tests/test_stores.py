@@ -179,3 +179,32 @@ def test_only_a_database_without_stores_gets_one_by_itself(session: Session) -> 
     assert stores.bootstrap_store(session, "store-1") is not None
     assert stores.bootstrap_store(session, "store-2") is None
     assert [row.id for row in stores.list_stores(session)] == ["store-1"]
+
+
+def test_sync_reads_the_feed_on_the_store_row_not_the_environments(cli_engine, monkeypatch):
+    from sqlalchemy import func
+
+    from esl_controller.models import Product
+    from esl_controller.sims.erp import ErpSimulator
+
+    monkeypatch.setenv("ESL_ERP_URL", "http://127.0.0.1:9/nothing-listens-here")
+    monkeypatch.setenv("ESL_ERP_TOKEN", "t0k")
+    monkeypatch.setenv("ESL_STORE_ID", "buc-01")
+    with ErpSimulator(products=12, store_id="buc-01", token="t0k") as erp:
+        added = _store("add", "buc-01", "--name", "Unirii", *BUCHAREST, "--erp-feed", erp.url)
+        assert added.exit_code == 0, added.output
+        result = CliRunner().invoke(main, ["sync", "--full"])
+    assert result.exit_code == 0, result.output
+    with Session(cli_engine) as session:
+        stored = session.scalar(
+            select(func.count()).select_from(Product).where(Product.store_id == "buc-01")
+        )
+    assert stored == 12
+
+
+def test_sync_for_a_store_the_chain_does_not_have_says_how_to_add_it(cli_engine, monkeypatch):
+    assert _store("add", "buc-01", "--name", "Unirii", *BUCHAREST).exit_code == 0
+    monkeypatch.setenv("ESL_STORE_ID", "cluj-01")
+    result = CliRunner().invoke(main, ["sync"])
+    assert result.exit_code != 0
+    assert "esl-controller store add cluj-01" in result.output

@@ -670,6 +670,7 @@ class _Batch:
                 "bad_declared_audience",
                 player_id,
                 f"declared audience unreadable, counted 1 per play: {problem}",
+                store_id=self.context.players[player_id].store_id,
             )
 
     def result(self) -> IngestResult:

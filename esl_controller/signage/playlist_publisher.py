@@ -287,4 +287,4 @@ class PlaylistPublisher:
     def _report_once(self, session: Session, kind: str, subject: str, message: str) -> None:
         if (kind, subject) not in self._reported:
             self._reported.add((kind, subject))
-            record_incident(session, kind, subject, message)
+            record_incident(session, kind, subject, message, store_id=self.settings.store_id)
