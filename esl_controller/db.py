@@ -258,11 +258,14 @@ def _v14_trigger_aggregate_per_store(conn: Connection) -> None:
     """Hourly trigger counts are unique per store. Only PostgreSQL needs it (a chain); a
     SQLite database holds one store and keeps its constraint, which SQLite cannot drop."""
     old = ["hour", "zone_id", "kind", "outcome"]
-    for constraint in inspect(conn).get_unique_constraints("trigger_aggregate"):
+    constraints = inspect(conn).get_unique_constraints("trigger_aggregate")
+    for constraint in constraints:
         if constraint["column_names"] == old and constraint["name"]:
             conn.execute(
                 text(f'ALTER TABLE trigger_aggregate DROP CONSTRAINT "{constraint["name"]}"')
             )
+    if any(c["column_names"] == ["store_id", *old] for c in constraints):
+        return  # created at this version already, or the step ran before
     conn.execute(
         text(
             "ALTER TABLE trigger_aggregate ADD CONSTRAINT "
@@ -299,7 +302,10 @@ def _v14_stores(conn: Connection) -> None:
     # name); `||` concatenates on both databases.
     for table in ("feed_state", "feed_page_state"):
         conn.execute(
-            text(f"UPDATE {table} SET key = store_id || '/' || key WHERE store_id IS NOT NULL")
+            text(
+                f"UPDATE {table} SET key = store_id || '/' || key WHERE store_id IS NOT NULL "
+                "AND substr(key, 1, length(store_id) + 1) <> store_id || '/'"
+            )
         )
     if conn.dialect.name == "postgresql":
         _v14_trigger_aggregate_per_store(conn)

@@ -166,3 +166,33 @@ def test_step_14_finds_each_row_its_store_through_its_label_or_player(engine: En
     assert plays == {"play-north": "north", "play-south": "south"}
     # Nothing to join through and no single store: left for a person to say, not guessed.
     assert _column(engine, "SELECT store_id FROM sync_run") == [None]
+
+
+def _step_14_twice_on(engine: Engine) -> None:
+    """A database wound back past step 14 (as the people test does) goes through it again
+    without doubling a key or a constraint."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO store (id, name, locale, currency, timezone) VALUES ('s1', 's1', "
+                "'ro_RO', 'RON', 'UTC')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO feed_state (key, store_id, updated_at) "
+                "VALUES ('s1/json:products', 's1', :now)"
+            ),
+            {"now": utcnow()},
+        )
+        conn.execute(text("UPDATE schema_meta SET value = '13' WHERE key = 'schema_version'"))
+    assert db.init_db(engine) == db.SCHEMA_VERSION
+    assert _column(engine, "SELECT key FROM feed_state") == ["s1/json:products"]
+
+
+def test_step_14_runs_twice_on_sqlite(engine: Engine) -> None:
+    _step_14_twice_on(engine)
+
+
+def test_step_14_runs_twice_on_postgresql(pg_engine: Engine) -> None:
+    _step_14_twice_on(pg_engine)

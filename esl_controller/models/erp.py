@@ -48,7 +48,7 @@ class FeedPageState(SQLModel, table=True):
     pointed to, so a 304 for that page can be skipped without losing the pages after it."""
 
     __tablename__ = "feed_page_state"
-    key: str = Field(primary_key=True)  # e.g. "json:products:<cursor>" ("" = first page)
+    key: str = Field(primary_key=True)  # e.g. "store-1/json:products:<cursor>" ("" = first page)
     store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     etag: str
     next_cursor: str | None = None
@@ -74,7 +74,7 @@ class FeedState(SQLModel, table=True):
     """Per feed and stream: the modified-since watermark and the last ETag."""
 
     __tablename__ = "feed_state"
-    key: str = Field(primary_key=True)  # e.g. "json:products"
+    key: str = Field(primary_key=True)  # e.g. "store-1/json:products"
     store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     watermark: datetime | None = None
     etag: str | None = None
