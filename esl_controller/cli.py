@@ -35,8 +35,9 @@ def _production_settings() -> Settings:
     return settings
 
 
-def _wait_for_signal() -> None:
-    stop = threading.Event()
+def _wait_for_signal(stop: threading.Event | None = None) -> None:
+    """Until SIGINT or SIGTERM, or until someone sets `stop`."""
+    stop = stop or threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
@@ -85,9 +86,15 @@ def worker(wait_for_lease: bool) -> None:
     settings = _production_settings()
     if not settings.mqtt_url:
         settings = settings.with_overrides(mqtt_url="mqtt://127.0.0.1:1883")
+    stop, lost = threading.Event(), []
+
+    def lease_lost(why: str) -> None:
+        lost.append(why)
+        stop.set()
+
     while True:
         try:
-            running = Worker(settings).start()
+            running = Worker(settings, on_lease_lost=lease_lost).start()
             break
         except UnknownStore as exc:
             raise click.ClickException(str(exc.args[0])) from exc
@@ -97,9 +104,11 @@ def worker(wait_for_lease: bool) -> None:
             logging.getLogger(__name__).warning("%s; waiting", exc)
             time.sleep(LEASE_SECONDS / 6)
     try:
-        _wait_for_signal()
+        _wait_for_signal(stop)
     finally:
         running.stop()
+    if lost:  # exits non-zero: systemd restarts it, and it waits for or refuses the store
+        raise click.ClickException(f"stopped, another worker took over: {lost[0]}")
 
 
 @main.command()

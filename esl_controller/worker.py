@@ -41,8 +41,18 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        on_lease_lost: Callable[[str], None] | None = None,
+    ) -> None:
+        """`on_lease_lost(why)`: called when another worker has taken this store's lease (this
+        one was presumed dead, e.g. paused past the lease); the command stops the process
+        then, so two workers never serve one store. Without it the loss is only logged."""
         self.settings = settings
+        self.on_lease_lost = on_lease_lost
         self.engine = engine or db.make_engine(settings.resolved_database_url)
         self.holder = worker_lease.holder_name()
         self.mqtt: MqttClient | None = None
@@ -193,7 +203,12 @@ class Worker:
             take_checkpoint(self.engine, self.settings, utcnow())
 
     def _renew_lease(self) -> None:
-        worker_lease.acquire(self.engine, self.store_id, self.holder)
+        try:
+            worker_lease.acquire(self.engine, self.store_id, self.holder)
+        except worker_lease.WorkerAlreadyRunning as lost:
+            log.error("store %s: this worker lost its lease: %s", self.store_id, lost)
+            if self.on_lease_lost is not None:
+                self.on_lease_lost(str(lost))
 
     @property
     def store_id(self) -> str:

@@ -69,3 +69,17 @@ def test_a_worker_that_stops_hands_the_chain_wide_jobs_on(engine) -> None:
     assert worker_lease.runs_chain_jobs(engine, "host:1")
     worker_lease.release(engine, "store-1", "host:1")
     assert worker_lease.runs_chain_jobs(engine, "host:2")
+
+
+def test_a_worker_whose_lease_another_took_says_so_to_its_command(engine, settings) -> None:
+    from esl_controller.worker import Worker
+
+    lost: list[str] = []
+    worker = Worker(settings, engine, on_lease_lost=lost.append)
+    worker_lease.acquire(engine, settings.store_id, worker.holder)
+    worker._renew_lease()
+    assert lost == []
+    key = worker_lease.lease_key(settings.store_id)
+    lease.take_over(engine, key, "elsewhere:7:new", worker_lease.LEASE_SECONDS, worker.holder)
+    worker._renew_lease()
+    assert len(lost) == 1 and "elsewhere:7:new" in lost[0]
