@@ -24,12 +24,15 @@ def record(
     target: str,
     detail: Mapping[str, object] | None = None,
     at: datetime | None = None,
+    store_id: str | None = None,
 ) -> AuditEntry:
     """Add one entry to the session (the caller's commit makes it durable with the change).
 
     `detail` must hold only what the change itself wrote: never a password, a token or a
-    value that was refused."""
+    value that was refused. `store_id` is the store the change was made in; None for a
+    change to the whole chain."""
     entry = AuditEntry(
+        store_id=store_id,
         at=at or utcnow(),
         actor=actor,
         action=action,

@@ -35,8 +35,9 @@ def _production_settings() -> Settings:
     return settings
 
 
-def _wait_for_signal() -> None:
-    stop = threading.Event()
+def _wait_for_signal(stop: threading.Event | None = None) -> None:
+    """Until SIGINT or SIGTERM, or until someone sets `stop`."""
+    stop = stop or threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
@@ -77,26 +78,37 @@ def demo(products: int, stations: int, airtime: float, port: int, exit_when_deli
     "lease to run out instead of exiting.",
 )
 def worker(wait_for_lease: bool) -> None:
-    """The MQTT session, scheduler and outbox. Exactly one per store database."""
+    """The MQTT session, scheduler and outbox of the store ESL_STORE_ID. Exactly one per store."""
+    from esl_controller.stores import UnknownStore
     from esl_controller.worker import Worker
     from esl_controller.worker_lease import LEASE_SECONDS, WorkerAlreadyRunning
 
     settings = _production_settings()
     if not settings.mqtt_url:
         settings = settings.with_overrides(mqtt_url="mqtt://127.0.0.1:1883")
+    stop, lost = threading.Event(), []
+
+    def lease_lost(why: str) -> None:
+        lost.append(why)
+        stop.set()
+
     while True:
         try:
-            running = Worker(settings).start()
+            running = Worker(settings, on_lease_lost=lease_lost).start()
             break
+        except UnknownStore as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
         except WorkerAlreadyRunning as exc:
             if not wait_for_lease:
                 raise click.ClickException(str(exc)) from exc
             logging.getLogger(__name__).warning("%s; waiting", exc)
             time.sleep(LEASE_SECONDS / 6)
     try:
-        _wait_for_signal()
+        _wait_for_signal(stop)
     finally:
         running.stop()
+    if lost:  # exits non-zero: systemd restarts it, and it waits for or refuses the store
+        raise click.ClickException(f"stopped, another worker took over: {lost[0]}")
 
 
 @main.command()
@@ -199,7 +211,13 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+        shelf = ShelfRefresher(
+            engine,
+            pool,
+            settings.delisted_template,
+            settings.fake_discount,
+            store_id=settings.store_id,
+        )
         dirty = partial(shelf.everything, rerender=everything or force, resend=force)
         report = shelf.refresh(dirty, progress)
     bar.close()
@@ -207,6 +225,18 @@ def refresh(everything: bool, force: bool) -> None:
         f"rendered {report.rendered}, queued {report.queued}, unchanged {report.unchanged}, "
         f"errors {dict(report.errors) or 0}"
     )
+
+
+def _store_settings(engine, settings: Settings) -> Settings:
+    """ESL_STORE_ID's settings as its worker runs on them; an unknown store is a message."""
+    from esl_controller import db, stores
+
+    try:
+        with db.session_scope(engine) as session:
+            stores.bootstrap_store(session, settings.store_id)
+            return stores.effective_settings(session, settings, settings.store_id)
+    except stores.UnknownStore as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
 
 
 @main.command()
@@ -223,6 +253,7 @@ def sync(full: bool) -> None:
     settings = Settings.from_env()
     engine = db.make_engine(settings.resolved_database_url)
     db.init_db(engine)
+    settings = _store_settings(engine, settings)  # the store's own feed, as its worker syncs
     bar = tqdm(unit="record", desc="syncing")
 
     def progress(run) -> None:
@@ -230,7 +261,13 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+        shelf = ShelfRefresher(
+            engine,
+            pool,
+            settings.delisted_template,
+            settings.fake_discount,
+            store_id=settings.store_id,
+        )
         runner = SyncRunner(
             engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
@@ -293,7 +330,13 @@ def history_import(file: Path) -> None:
         click.echo(f"  row {row}: {reason}", err=True)
     if summary.product_ids:
         with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-            shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+            shelf = ShelfRefresher(
+                engine,
+                pool,
+                settings.delisted_template,
+                settings.fake_discount,
+                store_id=settings.store_id,
+            )
             report = shelf.refresh(partial(shelf.products, sorted(summary.product_ids)))
         click.echo(f"labels: rendered {report.rendered}, queued {report.queued}")
 
@@ -496,6 +539,15 @@ def _add_deploy_commands() -> None:
     from esl_controller.deploy.cli import deploy
 
     main.add_command(deploy)
+
+
+def _add_store_commands() -> None:
+    from esl_controller.store_cli import store
+
+    main.add_command(store)
+
+
+_add_store_commands()
 
 
 _add_deploy_commands()

@@ -26,7 +26,7 @@ from esl_controller import models
 from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -283,6 +283,92 @@ def _v16_user_store(conn: Connection) -> None:
     conn.execute(text('CREATE INDEX IF NOT EXISTS ix_user_store_id ON "user" (store_id)'))
 
 
+# Per-store tables that had no store column until step 17, each with the query that finds
+# the store of a row through what it belongs to (None: nothing to join through).
+_V17_STORE_OF: dict[str, str | None] = {
+    "outbox": "SELECT store_id FROM label WHERE label.id = outbox.label_id",
+    "sync_run": None,
+    "dead_letter": None,
+    "feed_state": None,
+    "feed_page_state": None,
+    "incident": None,
+    "override": "SELECT store_id FROM zone WHERE zone.id = override.zone_id",
+    "play": "SELECT store_id FROM player WHERE player.id = play.player_id",
+    "rejected_play": "SELECT store_id FROM player WHERE player.id = rejected_play.player_id",
+    "trigger_event": "SELECT store_id FROM zone WHERE zone.id = trigger_event.zone_id",
+    "trigger_aggregate": "SELECT store_id FROM zone WHERE zone.id = trigger_aggregate.zone_id",
+    "trigger_rate_window": None,
+    "screen_health": "SELECT store_id FROM player WHERE player.id = screen_health.player_id",
+    "screen_pairing": "SELECT store_id FROM player WHERE player.id = screen_pairing.player_id",
+    "audit_entry": None,
+}
+# Leases and bookmarks in schema_meta that belonged to the one store of the database.
+_V17_STORE_KEYS = ("worker_lease", "sync_lock", "refresh_watermark", "promotions_checked_until")
+
+
+def _v17_trigger_aggregate_per_store(conn: Connection) -> None:
+    """Hourly trigger counts are unique per store. Only PostgreSQL needs it (a chain); a
+    SQLite database holds one store and keeps its constraint, which SQLite cannot drop."""
+    old = ["hour", "zone_id", "kind", "outcome"]
+    constraints = inspect(conn).get_unique_constraints("trigger_aggregate")
+    for constraint in constraints:
+        if constraint["column_names"] == old and constraint["name"]:
+            conn.execute(
+                text(f'ALTER TABLE trigger_aggregate DROP CONSTRAINT "{constraint["name"]}"')
+            )
+    if any(c["column_names"] == ["store_id", *old] for c in constraints):
+        return  # created at this version already, or the step ran before
+    conn.execute(
+        text(
+            "ALTER TABLE trigger_aggregate ADD CONSTRAINT "
+            "trigger_aggregate_store_id_hour_zone_id_kind_outcome_key "
+            "UNIQUE (store_id, hour, zone_id, kind, outcome)"
+        )
+    )
+
+
+def _v17_stores(conn: Connection) -> None:
+    """A chain on one database: every per-store table names its store (found through the
+    row's label, zone or player, otherwise the database's single store), stores carry their
+    own ERP feed and delisting guard, and the worker's lease and bookmarks are per store."""
+    present = {column["name"] for column in inspect(conn).get_columns("store")}
+    for column, sql_type in (("erp_feed_url", "VARCHAR"), ("delisting_ratio", "FLOAT")):
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE store ADD COLUMN {column} {sql_type}"))
+    stores = conn.execute(text("SELECT id FROM store")).scalars().all()
+    only_store = stores[0] if len(stores) == 1 else None
+    for table, store_of in _V17_STORE_OF.items():
+        if "store_id" not in {column["name"] for column in inspect(conn).get_columns(table)}:
+            conn.execute(
+                text(f"ALTER TABLE {table} ADD COLUMN store_id VARCHAR REFERENCES store (id)")
+            )
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_store_id ON {table} (store_id)"))
+        if store_of:
+            conn.execute(text(f"UPDATE {table} SET store_id = ({store_of}) WHERE store_id IS NULL"))
+        if only_store is not None:
+            conn.execute(
+                text(f"UPDATE {table} SET store_id = :store WHERE store_id IS NULL"),
+                {"store": only_store},
+            )
+    # Feed watermarks and page ETags are keyed by store too (stores may read feeds of one
+    # name); `||` concatenates on both databases.
+    for table in ("feed_state", "feed_page_state"):
+        conn.execute(
+            text(
+                f"UPDATE {table} SET key = store_id || '/' || key WHERE store_id IS NOT NULL "
+                "AND substr(key, 1, length(store_id) + 1) <> store_id || '/'"
+            )
+        )
+    if conn.dialect.name == "postgresql":
+        _v17_trigger_aggregate_per_store(conn)
+    if only_store is not None:
+        for key in _V17_STORE_KEYS:
+            conn.execute(
+                text("UPDATE schema_meta SET key = :scoped WHERE key = :key"),
+                {"key": key, "scoped": f"{key}:{only_store}"},
+            )
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -300,6 +386,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     14: _v14_integers_64_bit,
     15: _v15_zone_kinds,
     16: _v16_user_store,
+    17: _v17_stores,
 }
 
 

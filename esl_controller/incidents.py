@@ -44,34 +44,53 @@ STORM_AFTER = 20
 STORM_SUBJECT = "(more this minute)"
 
 
-def record_incident(session: Session, kind: str, subject: str, message: str) -> None:
+def record_incident(
+    session: Session, kind: str, subject: str, message: str, store_id: str | None = None
+) -> None:
+    """`store_id`: the store whose manager should see it (None: not tied to one store).
+    A storm is counted per store, so one store's storm never hides another's incidents."""
     now = utcnow()
     minute = now.replace(second=0, microsecond=0)
     recent = session.scalar(
         select(func.count())
         .select_from(Incident)
-        .where(Incident.kind == kind, Incident.created_at >= minute)
+        .where(Incident.kind == kind, Incident.created_at >= minute, _same_store(store_id))
     )
     if recent < STORM_AFTER:
         log.warning("%s [%s]: %s", kind, subject, message)
-        session.add(Incident(kind=kind, subject=subject[:200], message=message[:2000]))
+        session.add(
+            Incident(store_id=store_id, kind=kind, subject=subject[:200], message=message[:2000])
+        )
         return
-    _fold_into_storm(session, kind, minute, now, message)
+    _fold_into_storm(session, kind, minute, now, message, store_id)
+
+
+def _same_store(store_id: str | None):
+    if store_id is None:
+        return Incident.store_id.is_(None)
+    return Incident.store_id == store_id
 
 
 def _fold_into_storm(
-    session: Session, kind: str, minute: datetime, now: datetime, message: str
+    session: Session,
+    kind: str,
+    minute: datetime,
+    now: datetime,
+    message: str,
+    store_id: str | None,
 ) -> None:
     storm = session.scalars(
         select(Incident).where(
             Incident.kind == kind,
             Incident.subject == STORM_SUBJECT,
             Incident.created_at >= minute,
+            _same_store(store_id),
         )
     ).first()
     if storm is None:
         log.warning("%s: more than %d this minute; counting the rest in one row", kind, STORM_AFTER)
         storm = Incident(
+            store_id=store_id,
             kind=kind,
             subject=STORM_SUBJECT,
             message=f"and more like: {message[:1900]}",

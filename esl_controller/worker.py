@@ -1,4 +1,4 @@
-"""The worker process: MQTT session, dispatcher, render pool and scheduler, one per database.
+"""The worker process: MQTT session, dispatcher, render pool and scheduler, one per store.
 
 Composition only; each part holds its own idea. `Worker.start()` brings them up in an
 order that loses nothing: the outbox is recovered before the first publish, and the
@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from esl_controller import db, worker_lease
+from esl_controller import db, stores, worker_lease
 from esl_controller.ads.checkpoints import take_checkpoint
 from esl_controller.ads.delivery import run_due_deliveries
 from esl_controller.ads.ingest import PlayIngestor
@@ -41,8 +41,18 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        on_lease_lost: Callable[[str], None] | None = None,
+    ) -> None:
+        """`on_lease_lost(why)`: called when another worker has taken this store's lease (this
+        one was presumed dead, e.g. paused past the lease); the command stops the process
+        then, so two workers never serve one store. Without it the loss is only logged."""
         self.settings = settings
+        self.on_lease_lost = on_lease_lost
         self.engine = engine or db.make_engine(settings.resolved_database_url)
         self.holder = worker_lease.holder_name()
         self.mqtt: MqttClient | None = None
@@ -55,12 +65,23 @@ class Worker:
         self.sync: SyncRunner | None = None
 
     def start(self, wait_for_broker: float = 30.0) -> Worker:
+        """Raises stores.UnknownStore for a store the database does not have (a database
+        with no store at all is a single store being installed: it gets its row) and
+        worker_lease.WorkerAlreadyRunning when another worker runs this store."""
         db.init_db(self.engine)
-        worker_lease.acquire(self.engine, self.holder)
+        with db.session_scope(self.engine) as session:
+            store = self.settings.store_id
+            stores.bootstrap_store(session, store)
+            self.settings = stores.effective_settings(session, self.settings, store)
+        worker_lease.acquire(self.engine, self.store_id, self.holder)
         self.pool = RenderPool(self.settings.render_workers, self.settings.templates_dir)
         self.pool.__enter__()
         self.shelf = ShelfRefresher(
-            self.engine, self.pool, self.settings.delisted_template, self.settings.fake_discount
+            self.engine,
+            self.pool,
+            self.settings.delisted_template,
+            self.settings.fake_discount,
+            store_id=self.store_id,
         )
         self.mqtt = MqttClient(
             self.settings.mqtt_url,
@@ -80,7 +101,7 @@ class Worker:
             self.engine,
             self.settings,
             channels,
-            ingestor=PlayIngestor(self.engine, self.settings),
+            ingestor=PlayIngestor(self.engine, self.settings, only_store=self.store_id),
         ).start()
         self.mqtt.start(wait=wait_for_broker)
         self.sync = SyncRunner(self.engine, self.settings, self._refresh_products)
@@ -130,7 +151,7 @@ class Worker:
             self.mqtt.stop()
         if self.pool:
             self.pool.__exit__(None, None, None)
-        worker_lease.release(self.engine, self.holder)
+        worker_lease.release(self.engine, self.store_id, self.holder)
 
     # Every way a label gets a new image goes through the shelf refresher.
 
@@ -167,18 +188,31 @@ class Worker:
         return run
 
     def _deliver_reports(self) -> None:
+        if not worker_lease.runs_chain_jobs(self.engine, self.holder):
+            return
         run = run_due_deliveries(self.engine, self.settings, utcnow())
         if run.created or run.sent or run.failed:
             log.info("report deliveries: %s", run)
 
     def _roll_up_impressions(self) -> None:
-        roll_up_impressions(self.engine, self.settings, utcnow())
+        if worker_lease.runs_chain_jobs(self.engine, self.holder):
+            roll_up_impressions(self.engine, self.settings, utcnow())
 
     def _checkpoint_impressions(self) -> None:
-        take_checkpoint(self.engine, self.settings, utcnow())
+        if worker_lease.runs_chain_jobs(self.engine, self.holder):
+            take_checkpoint(self.engine, self.settings, utcnow())
 
     def _renew_lease(self) -> None:
-        worker_lease.acquire(self.engine, self.holder)
+        try:
+            worker_lease.acquire(self.engine, self.store_id, self.holder)
+        except worker_lease.WorkerAlreadyRunning as lost:
+            log.error("store %s: this worker lost its lease: %s", self.store_id, lost)
+            if self.on_lease_lost is not None:
+                self.on_lease_lost(str(lost))
+
+    @property
+    def store_id(self) -> str:
+        return self.settings.store_id
 
 
 def sync_trigger(settings: Settings) -> BaseTrigger:

@@ -182,7 +182,15 @@ def test_a_sync_requested_from_the_dashboard_runs_in_the_worker_and_relabels(
         assert wait_until(lambda: acked(engine) == 30)
         changed = erp.change_prices(3)
         with Session(engine) as s:
-            s.add(SyncRun(feed="json", trigger="manual", status="requested", full=False))
+            s.add(
+                SyncRun(
+                    store_id=settings.store_id,
+                    feed="json",
+                    trigger="manual",
+                    status="requested",
+                    full=False,
+                )
+            )
             s.commit()
 
         def finished() -> SyncRun | None:
@@ -219,7 +227,7 @@ def test_a_promotion_flips_its_labels_at_its_start_without_a_sync(
     from datetime import timedelta
 
     from esl_controller.clock import utcnow
-    from esl_controller.esl.shelf_refresher import PROMOTION_CHECK_KEY, _set_meta_time
+    from esl_controller.esl.shelf_refresher import PROMOTION_CHECK_KEY, _set_meta_time, store_key
     from esl_controller.models import Promotion
 
     ids = seed_store(labels=3, stations=1)
@@ -229,7 +237,8 @@ def test_a_promotion_flips_its_labels_at_its_start_without_a_sync(
         worker.refresh_changed()
         assert wait_until(lambda: acked(engine) == 3)
         started = utcnow() - timedelta(seconds=30)
-        _set_meta_time(engine, PROMOTION_CHECK_KEY, started - timedelta(seconds=30))
+        checked_key = store_key(PROMOTION_CHECK_KEY, settings.store_id)
+        _set_meta_time(engine, checked_key, started - timedelta(seconds=30))
         with Session(engine) as s:
             label = s.get(Label, ids[1])
             before = label.content_hash

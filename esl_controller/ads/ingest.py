@@ -64,6 +64,7 @@ MAX_BATCH = protocol.MAX_PLAYS_PER_MESSAGE
 UNKNOWN_CREATIVE = "unknown_creative"
 WRONG_PLAYER = validation.WRONG_PLAYER
 NOT_A_PLAYER = validation.NOT_A_PLAYER
+OTHER_STORE = "other_store"  # a store's worker got a play from a screen of another store
 # Earlier plays that started this long before a play are not compared for clock jumps:
 # ads last seconds, and the lookback bounds the per-batch query.
 CLOCK_LOOKBACK = timedelta(hours=2)
@@ -117,10 +118,15 @@ class PlayIngestor:
     """Stores proof-of-play batches. `ingest` opens its own transaction; `ingest_in` joins
     the caller's session (the worker's signage service, which already writes)."""
 
-    def __init__(self, engine: Engine, settings: Settings, *, clock=utcnow) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, *, clock=utcnow, only_store: str | None = None
+    ) -> None:
+        """`only_store`: a store's worker takes plays of its own players only (a play from a
+        screen of another store is refused); None takes any store's (the web, an import)."""
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        self.only_store = only_store
 
     def ingest(
         self,
@@ -149,7 +155,10 @@ class PlayIngestor:
         nothing else: for a caller whose credential names no player, so that none of what
         it reports can be billed, yet the attempt is counted like any refused play."""
         now = self.clock()
-        rows = [_rejected_row(raw, NOT_A_PLAYER, reason, now) for raw in raw_plays[:MAX_BATCH]]
+        rows = [
+            _rejected_row(raw, NOT_A_PLAYER, reason, now, self.only_store)
+            for raw in raw_plays[:MAX_BATCH]
+        ]
         if rows:
             with Session(self.engine) as session:
                 session.execute(insert(RejectedPlay.__table__), rows)
@@ -181,7 +190,7 @@ class PlayIngestor:
         now = self.clock()
         documents = [_as_document(raw) for raw in raw_plays]
         context = _load_context(session, [document for document, _ in documents])
-        batch = _Batch(self.settings, context, now, source, authenticated_player)
+        batch = _Batch(self.settings, context, now, source, authenticated_player, self.only_store)
         for document, trusted in documents:
             batch.add(document, wire_checked=trusted)
         batch.write(session)
@@ -421,8 +430,10 @@ class _Batch:
         now: datetime,
         source: str,
         authenticated_player: str | None,
+        only_store: str | None,
     ) -> None:
         self.authenticated_player = authenticated_player
+        self.only_store = only_store
         self.settings = settings
         self.context = context
         self.now = now
@@ -457,6 +468,15 @@ class _Batch:
         )
         if isinstance(outcome, validation.RejectedReason):
             self._reject(document, outcome.code, outcome.reason)
+            return
+        player_store = self.context.players[outcome.player_id].store_id
+        if self.only_store is not None and player_store != self.only_store:
+            self._reject(
+                document,
+                OTHER_STORE,
+                f"player {outcome.player_id!r} belongs to store {player_store!r}, not to "
+                f"{self.only_store!r}; only its own store takes its plays",
+            )
             return
         problem = None if wire_checked else _wire_problem(document)
         if problem:
@@ -502,6 +522,7 @@ class _Batch:
         flag = self._clock_flag(play)
         self.plays.append(
             {
+                "store_id": player.store_id,
                 "play_id": play.play_id,
                 "player_id": play.player_id,
                 "zone_id": player.zone_id,
@@ -630,7 +651,10 @@ class _Batch:
         self.impressions.append(row)
 
     def _reject(self, document: Any, code: str, reason: str) -> None:
-        self.rejected.append(_rejected_row(document, code, reason, self.now))
+        player_id = document.get("player") if isinstance(document, Mapping) else None
+        known = self.context.players.get(player_id) if isinstance(player_id, str) else None
+        store = known.store_id if known is not None else self.only_store
+        self.rejected.append(_rejected_row(document, code, reason, self.now, store))
 
     def write(self, session: Session) -> None:
         if self.plays:
@@ -653,6 +677,7 @@ class _Batch:
                 "bad_declared_audience",
                 player_id,
                 f"declared audience unreadable, counted 1 per play: {problem}",
+                store_id=self.context.players[player_id].store_id,
             )
 
     def result(self) -> IngestResult:
@@ -694,14 +719,18 @@ def _flatten(messages: Any, path: str = "") -> list[str]:
     return [f"{path}: {messages}"]
 
 
-def _rejected_row(document: Any, code: str, reason: str, now: datetime) -> dict[str, Any]:
-    """A `RejectedPlay` row: the ids as far as they can be read, the reason, the raw play."""
+def _rejected_row(
+    document: Any, code: str, reason: str, now: datetime, store_id: str | None
+) -> dict[str, Any]:
+    """A `RejectedPlay` row: the ids as far as they can be read, the reason, the raw play;
+    `store_id` the store of its player when known (else the store that received it)."""
     if isinstance(document, protocol.Play):
         document = dict(vars(document))
     mapping = document if isinstance(document, Mapping) else {}
     play_id = mapping.get("play_id")
     player_id = mapping.get("player")
     return {
+        "store_id": store_id,
         "play_id": play_id[:128] if isinstance(play_id, str) else "",
         "player_id": player_id[:128] if isinstance(player_id, str) else "",
         "reason": f"{code}: {reason}",

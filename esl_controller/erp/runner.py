@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -61,7 +62,9 @@ class SyncRunner:
         self.settings = settings
         self.refresh_products = refresh_products
         self.feed_factory = feed_factory
-        self.handover = RowPoll("sync_requests", SYNC_REQUESTS_POLL_S, _oldest_request)
+        self.handover = RowPoll(
+            "sync_requests", SYNC_REQUESTS_POLL_S, partial(_oldest_request, settings.store_id)
+        )
 
     def run(
         self,
@@ -103,7 +106,7 @@ class SyncRunner:
     def resume(self) -> SyncOutcome | None:
         """A run whose worker died continues from its last committed page; None when no run
         is dead (a live one is left alone)."""
-        if not dead_runs(self.engine):
+        if not dead_runs(self.engine, self.settings.store_id):
             return None
         try:
             feed = self.feed_factory(self.settings)
@@ -119,7 +122,9 @@ class SyncRunner:
         now = utcnow()
         with Session(self.engine) as session:
             run = session.get(SyncRun, run_id) if run_id else None
-            run = run or SyncRun(feed=self.settings.erp_feed, trigger=trigger)
+            run = run or SyncRun(
+                store_id=self.settings.store_id, feed=self.settings.erp_feed, trigger=trigger
+            )
             run.status, run.error = SyncRunStatus.FAILED, error
             run.started_at, run.finished_at = now, now
             session.add(run)
@@ -146,11 +151,12 @@ class SyncRunner:
         )
 
 
-def _oldest_request(session: Session, _now: datetime) -> Sequence[SyncRun]:
-    """The oldest sync the dashboard asked for (one at a time: each run takes a while)."""
+def _oldest_request(store_id: str, session: Session, _now: datetime) -> Sequence[SyncRun]:
+    """The oldest sync the dashboard asked for this store (one at a time: each run takes a
+    while)."""
     return session.scalars(
         select(SyncRun)
-        .where(SyncRun.status == SyncRunStatus.REQUESTED)
+        .where(SyncRun.status == SyncRunStatus.REQUESTED, SyncRun.store_id == store_id)
         .order_by(SyncRun.id)
         .limit(1)
     ).all()

@@ -66,12 +66,12 @@ from esl_controller.erp.records import (
 )
 from esl_controller.erp.run_status import SyncPhase, SyncRunStatus
 from esl_controller.erp.sync_lock import (
-    SYNC_LOCK_KEY,
     SYNC_LOCK_SECONDS,
     LockLost,
     SyncLock,
     holder_gone,
     new_holder,
+    sync_lock_key,
 )
 from esl_controller.incidents import record_incident
 from esl_controller.models import DeadLetter, FeedPageState, FeedState, Product, SyncRun
@@ -149,11 +149,11 @@ def run_sync(
     with the error. A KeyboardInterrupt (or any BaseException) leaves the run `running`,
     to be taken over once its lock is dead. `takeover` takes the lock from a holder whose
     process is known to be gone, without waiting for its lease to expire."""
-    lock = SyncLock(engine, new_holder(), SYNC_LOCK_SECONDS)
+    lock = SyncLock(engine, new_holder(), SYNC_LOCK_SECONDS, store_id=settings.store_id)
     try:
         lock.take_over() if takeover else lock.acquire()
     except lease.LeaseHeld as held:
-        return _skipped(engine, feed, trigger, run_id, held)
+        return _skipped(engine, feed, settings.store_id, trigger, run_id, held)
     lock.start_renewing()
     try:
         context = _start(engine, feed, settings, lock, trigger, full, run_id, progress)
@@ -162,16 +162,21 @@ def run_sync(
         lock.release()
 
 
-def dead_runs(engine: Engine, feed_name: str | None = None) -> list[tuple[SyncRun, str]]:
-    """Runs left `running` whose holder is dead, newest first, each with the reason."""
-    query = select(SyncRun).where(SyncRun.status == SyncRunStatus.RUNNING)
+def dead_runs(
+    engine: Engine, store_id: str, feed_name: str | None = None
+) -> list[tuple[SyncRun, str]]:
+    """The store's runs left `running` whose holder is dead, newest first, each with the
+    reason (another store's runs are its own worker's to take over)."""
+    query = select(SyncRun).where(
+        SyncRun.status == SyncRunStatus.RUNNING, SyncRun.store_id == store_id
+    )
     if feed_name is not None:
         query = query.where(SyncRun.feed == feed_name)
     with Session(engine) as session:
         runs = list(session.execute(query.order_by(SyncRun.id.desc())).scalars())
     if not runs:
         return []
-    held = lease.current(engine, SYNC_LOCK_KEY)
+    held = lease.current(engine, sync_lock_key(store_id))
     now = utcnow()
     dead = []
     for run in runs:
@@ -198,7 +203,7 @@ def resume_interrupted(engine: Engine, feed: Feed, settings: Settings) -> SyncOu
     """Take over the newest dead run of this feed and continue it; fail older dead ones (the
     next run continues from their cursor). None when no run is dead."""
     dead = []
-    for run, why in dead_runs(engine):
+    for run, why in dead_runs(engine, settings.store_id):
         if run.feed == feed.name:
             dead.append((run, why))
         else:  # nobody will ever read that feed again here; it must not block "Sync now"
@@ -230,21 +235,28 @@ def _mark_interrupted(engine: Engine, run_id: int, error: str) -> None:
         run = session.get(SyncRun, run_id)
         if run is not None and run.status == SyncRunStatus.RUNNING:
             run.status, run.error, run.finished_at = SyncRunStatus.FAILED, error, utcnow()
-            record_incident(session, "sync_interrupted", f"sync run {run_id}", error)
+            record_incident(
+                session, "sync_interrupted", f"sync run {run_id}", error, store_id=run.store_id
+            )
 
 
 # --- starting ----------------------------------------------------------------------------
 
 
 def _skipped(
-    engine: Engine, feed: Feed, trigger: str, run_id: int | None, held: lease.LeaseHeld
+    engine: Engine,
+    feed: Feed,
+    store_id: str,
+    trigger: str,
+    run_id: int | None,
+    held: lease.LeaseHeld,
 ) -> SyncOutcome:
     reason = f"skipped: another sync is running ({held.holder}, lock until {held.until} UTC)"
     now = utcnow()
     with session_scope(engine) as session:
         run = session.get(SyncRun, run_id) if run_id is not None else None
         if run is None:
-            run = SyncRun(feed=feed.name, trigger=trigger, requested_at=now)
+            run = SyncRun(store_id=store_id, feed=feed.name, trigger=trigger, requested_at=now)
             session.add(run)
         if run.status in (SyncRunStatus.REQUESTED, SyncRunStatus.SKIPPED):
             run.status, run.error, run.finished_at = SyncRunStatus.SKIPPED, reason, now
@@ -267,8 +279,8 @@ def _start(
     continued = False
     with session_scope(engine) as session:
         run = session.get(SyncRun, run_id) if run_id is not None else None
-        if run_id is not None and run is None:
-            raise ValueError(f"sync run {run_id} does not exist")
+        if run_id is not None and (run is None or run.store_id != settings.store_id):
+            raise ValueError(f"sync run {run_id} does not exist in store {settings.store_id}")
         if run is not None and run.status not in (
             SyncRunStatus.REQUESTED,
             SyncRunStatus.RUNNING,
@@ -279,7 +291,9 @@ def _start(
             )
         resumed = run is not None and run.status == SyncRunStatus.RUNNING
         if run is None:
-            run = SyncRun(feed=feed.name, trigger=trigger, requested_at=now)
+            run = SyncRun(
+                store_id=settings.store_id, feed=feed.name, trigger=trigger, requested_at=now
+            )
             session.add(run)
             session.flush()
         if resumed:
@@ -291,6 +305,7 @@ def _start(
                 "sync_takeover",
                 f"sync run {run.id}",
                 f"taken over from {previous_holder} at {run.phase} cursor {run.resume_cursor!r}",
+                store_id=run.store_id,
             )
         else:
             _plan(session, run, feed, settings, full, now)
@@ -313,6 +328,7 @@ def _continue_failed(session: Session, run: SyncRun, full: bool | None) -> bool:
         select(SyncRun)
         .where(
             SyncRun.feed == run.feed,
+            SyncRun.store_id == run.store_id,
             SyncRun.id < run.id,
             SyncRun.status.in_((SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED)),
         )
@@ -355,7 +371,7 @@ def _plan(
     full: bool | None,
     now: datetime,
 ) -> None:
-    watermark = _feed_state(session, feed.name, "products").watermark
+    watermark = _feed_state(session, settings.store_id, feed.name, "products").watermark
     incremental = feed.supports_incremental and watermark is not None and full is not True
     run.status, run.started_at, run.finished_at = SyncRunStatus.RUNNING, now, None
     run.full = not incremental
@@ -364,9 +380,15 @@ def _plan(
     run.error = run.alert = None
 
 
-def _feed_state(session: Session, feed_name: str, stream: str) -> FeedState:
-    key = f"{feed_name}:{stream}"
-    return session.get(FeedState, key) or FeedState(key=key)
+def feed_state_key(store_id: str, feed_name: str, stream: str) -> str:
+    """Stores of a chain may read feeds of one name (each its own URL): the key names the
+    store too."""
+    return f"{store_id}/{feed_name}:{stream}"
+
+
+def _feed_state(session: Session, store_id: str, feed_name: str, stream: str) -> FeedState:
+    key = feed_state_key(store_id, feed_name, stream)
+    return session.get(FeedState, key) or FeedState(key=key, store_id=store_id)
 
 
 # --- running -----------------------------------------------------------------------------
@@ -416,7 +438,7 @@ def _page_etags(context: _RunContext) -> bool:
 
 
 def _page_key(context: _RunContext, stream: str, cursor: str | None) -> str:
-    return f"{context.feed.name}:{stream}:{cursor or ''}"
+    return f"{context.settings.store_id}/{context.feed.name}:{stream}:{cursor or ''}"
 
 
 def _page_validators(engine: Engine, context: _RunContext, stream: str) -> dict[str, PageValidator]:
@@ -436,9 +458,11 @@ def _since_and_etag(
         return None, None
     if stream == "products":
         with Session(engine) as session:
-            return run.since, _feed_state(session, context.feed.name, stream).etag
+            return run.since, _feed_state(
+                session, context.settings.store_id, context.feed.name, stream
+            ).etag
     with Session(engine) as session:
-        state = _feed_state(session, context.feed.name, stream)
+        state = _feed_state(session, context.settings.store_id, context.feed.name, stream)
     if state.watermark is None:
         return None, None
     return state.watermark - timedelta(seconds=context.settings.erp_overlap_s), state.etag
@@ -484,7 +508,7 @@ def _remember_page(
         if state is not None:
             session.delete(state)
         return
-    state = state or FeedPageState(key=key, etag=page.etag)
+    state = state or FeedPageState(key=key, etag=page.etag, store_id=context.settings.store_id)
     state.etag, state.next_cursor, state.updated_at = page.etag, page.next_cursor, now
     session.add(state)
 
@@ -497,24 +521,24 @@ def _apply_product_page(
     for key, raw, parsed in _parse_all(context, page, parse_product):
         if isinstance(parsed, RecordError):
             context.listed_gtins.add(_listed_key(parsed.key))
-            _dead_letter(session, context.run.id, "product", key, raw, parsed.field, parsed.reason)
+            _dead_letter(session, context.run, "product", key, raw, parsed.field, parsed.reason)
             continue
         context.listed_gtins.add(parsed.key)
         first_page = context.first_seen_page.setdefault(parsed.key, page_number)
         if first_page != page_number or parsed.key in on_this_page:
             # Compared as 14 digits: "036000291452" and "0036000291452" are one product.
             reason = f"duplicate gtin in this feed (first seen on page {first_page})"
-            _dead_letter(session, context.run.id, "product", parsed.gtin, raw, "gtin", reason)
+            _dead_letter(session, context.run, "product", parsed.gtin, raw, "gtin", reason)
             continue
         on_this_page.add(parsed.key)
         if parsed.stock_refused is not None:
             refused = parsed.stock_refused
             why = f"{refused.reason}; stock left as it was, the rest applied"
-            _dead_letter(session, context.run.id, "product", parsed.gtin, raw, refused.field, why)
+            _dead_letter(session, context.run, "product", parsed.gtin, raw, refused.field, why)
         if parsed.unit_refused is not None:
             refused = parsed.unit_refused
             why = f"{refused.reason}; the price applied"
-            _dead_letter(session, context.run.id, "product", parsed.gtin, raw, refused.field, why)
+            _dead_letter(session, context.run, "product", parsed.gtin, raw, refused.field, why)
         valid.append(parsed)
     return apply.apply_products(session, context.catalogue, valid, now=now, source=context.source)
 
@@ -540,14 +564,12 @@ def _apply_promotion_page(
         if isinstance(parsed, RecordError):
             if parsed.key:
                 context.listed_promotions.add(parsed.key)
-            _dead_letter(
-                session, context.run.id, "promotion", key, raw, parsed.field, parsed.reason
-            )
+            _dead_letter(session, context.run, "promotion", key, raw, parsed.field, parsed.reason)
             continue
         promotion_id = parsed.external_id
         if promotion_id in raw_by_id:
             reason = "duplicate promotion id on this page; the first one was applied"
-            _dead_letter(session, context.run.id, "promotion", promotion_id, raw, "id", reason)
+            _dead_letter(session, context.run, "promotion", promotion_id, raw, "id", reason)
             continue
         raw_by_id[promotion_id] = raw
         if isinstance(parsed, PromotionCancel):
@@ -566,7 +588,7 @@ def _apply_promotion_page(
         promotion_id = rejection.record.external_id
         _dead_letter(
             session,
-            context.run.id,
+            context.run,
             "promotion",
             promotion_id,
             raw_by_id[promotion_id],
@@ -598,7 +620,7 @@ def _parse_all(
 
 def _dead_letter(
     session: Session,
-    run_id: int,
+    run: SyncRun,
     kind: str,
     key: str,
     raw: Any,
@@ -607,7 +629,8 @@ def _dead_letter(
 ) -> None:
     session.add(
         DeadLetter(
-            run_id=run_id,
+            store_id=run.store_id,
+            run_id=run.id,
             kind=kind,
             record_key=storable_text(key[:200]),
             field=storable_text(field_name[:100]),
@@ -646,7 +669,13 @@ def _finish(engine: Engine, context: _RunContext) -> set[int]:
                 f"every one of the {run.fetched:,} records read was rejected, so nothing was "
                 "applied; see the run's dead letters"
             )
-            record_incident(session, "sync_all_rejected", f"sync run {run.id}", message)
+            record_incident(
+                session,
+                "sync_all_rejected",
+                f"sync run {run.id}",
+                message,
+                store_id=run.store_id,
+            )
             run.status, run.error, run.alert = SyncRunStatus.FAILED, message, message
             session.flush()
             context.run = run
@@ -710,7 +739,9 @@ def _delist_absent(
     )
     if refusal:
         run.alert = refusal
-        record_incident(session, "delist_refused", f"sync run {run.id}", refusal)
+        record_incident(
+            session, "delist_refused", f"sync run {run.id}", refusal, store_id=run.store_id
+        )
         return []
     ids = [context.catalogue.by_gtin[gtin].id for gtin in absent]
     apply.delist_products(session, ids, now=now)
@@ -742,7 +773,7 @@ def _store_watermark(session: Session, context: _RunContext, stream: str, run: S
     first = context.first_pages.get(stream)
     if first is not None and first.not_modified:
         return
-    state = _feed_state(session, context.feed.name, stream)
+    state = _feed_state(session, context.settings.store_id, context.feed.name, stream)
     from_first_page = first is not None and first.cursor is None
     started = context.origin_started_at or run.started_at
     state.watermark = (first.server_time if from_first_page else None) or started

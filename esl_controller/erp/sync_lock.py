@@ -1,4 +1,4 @@
-"""The sync lock: one ERP sync at a time per database, held only while its run is alive.
+"""The sync lock: one ERP sync at a time per store, held only while its run is alive.
 
 A lease (`esl_controller.lease`) renewed by a background thread every quarter of its term,
 so a run that waits on a slow ERP (a long Retry-After, a slow page) keeps it, and a run whose
@@ -18,10 +18,16 @@ from sqlalchemy.engine import Engine
 
 from esl_controller import lease
 from esl_controller.clock import utcnow
+from esl_controller.lease import holder_gone
 
 log = logging.getLogger(__name__)
 
-SYNC_LOCK_KEY = "sync_lock"
+
+def sync_lock_key(store_id: str) -> str:
+    """Each store of a chain syncs its own feed, so each has its own lock."""
+    return f"sync_lock:{store_id}"
+
+
 SYNC_LOCK_SECONDS = 120.0
 
 
@@ -33,29 +39,13 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def holder_gone(holder: str) -> bool:
-    """True when `holder` ran on this host in a process that no longer exists; False when it
-    lives or ran elsewhere (then only its lease's expiry tells)."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
-
-
 class SyncLock:
     """The lock for one run: `acquire` (or `take_over`), then `renewing()` around the run."""
 
-    def __init__(self, engine: Engine, holder: str, seconds: float = SYNC_LOCK_SECONDS) -> None:
+    def __init__(
+        self, engine: Engine, holder: str, seconds: float = SYNC_LOCK_SECONDS, *, store_id: str
+    ) -> None:
+        self.key = sync_lock_key(store_id)
         self.engine = engine
         self.holder = holder
         self.seconds = seconds
@@ -67,15 +57,15 @@ class SyncLock:
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> None:
-        lease.acquire(self.engine, SYNC_LOCK_KEY, self.holder, self.seconds)
+        lease.acquire(self.engine, self.key, self.holder, self.seconds)
 
     def take_over(self) -> None:
         """Take the lock from a dead holder; LeaseHeld when a live one has it after all."""
-        held = lease.current(self.engine, SYNC_LOCK_KEY)
+        held = lease.current(self.engine, self.key)
         if held is None or held[1] <= utcnow() or not holder_gone(held[0]):
             self.acquire()
             return
-        lease.take_over(self.engine, SYNC_LOCK_KEY, self.holder, self.seconds, held[0])
+        lease.take_over(self.engine, self.key, self.holder, self.seconds, held[0])
 
     def renew(self) -> None:
         """Extend the lease now; LockLost when another holder has taken it."""
@@ -85,7 +75,7 @@ class SyncLock:
             try:
                 self.acquire()
             except lease.LeaseHeld as held:
-                current = lease.current(self.engine, SYNC_LOCK_KEY)
+                current = lease.current(self.engine, self.key)
                 if current is not None and current[0] == self.holder:
                     return  # a racing write of our own; the lease is still ours
                 self.lost.set()
@@ -102,7 +92,7 @@ class SyncLock:
         if self._thread is not None:
             self._thread.join(timeout=5)
         if not self.lost.is_set():
-            lease.release(self.engine, SYNC_LOCK_KEY, self.holder)
+            lease.release(self.engine, self.key, self.holder)
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.seconds / 4):

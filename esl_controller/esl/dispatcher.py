@@ -266,16 +266,22 @@ class Dispatcher:
             self._thread.join(timeout=10)
 
     def recover(self) -> None:
-        """After a restart nothing is on air as far as we know: re-queue, forget presence."""
+        """After a restart nothing is on air as far as we know: re-queue, forget presence.
+        Only this store's: the other stores of a chain have workers of their own."""
+        store = self.settings.store_id
         with session_scope(self.engine) as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.SENT)
+                .where(OutboxMessage.state == OutboxState.SENT, OutboxMessage.store_id == store)
                 .values(state=OutboxState.PENDING, attempts=OutboxMessage.attempts - 1)
             )
-            session.execute(update(BaseStation).values(online=False))
             session.execute(
-                update(Label).where(Label.state == LabelState.SENT).values(state=LabelState.PENDING)
+                update(BaseStation).where(BaseStation.store_id == store).values(online=False)
+            )
+            session.execute(
+                update(Label)
+                .where(Label.state == LabelState.SENT, Label.store_id == store)
+                .values(state=LabelState.PENDING)
             )
         self._online.clear()
         self._forget_inflight()
@@ -373,7 +379,7 @@ class Dispatcher:
     def _record_safely(self, kind: str, subject: str, message: str) -> None:
         try:
             with session_scope(self.engine) as session:
-                record_incident(session, kind, subject, message)
+                self._incident(session, kind, subject, message)
         except Exception:
             log.exception("could not record a %s incident", kind)
 
@@ -390,7 +396,10 @@ class Dispatcher:
                     OutboxMessage.content_hash,
                     OutboxMessage.attempts,
                     OutboxMessage.sent_at,
-                ).where(OutboxMessage.state == OutboxState.SENT)
+                ).where(
+                    OutboxMessage.state == OutboxState.SENT,
+                    OutboxMessage.store_id == self.settings.store_id,
+                )
             ).all()
         for row in rows:
             self._track(InFlight(*row[:7], sent_at=row.sent_at or utcnow()))
@@ -416,7 +425,7 @@ class Dispatcher:
                 self._apply_heard(session, event.station, event.labels, now)
             elif isinstance(event, _Malformed):
                 self.stats.counts[event.kind] += 1
-                record_incident(session, event.kind, event.subject, event.error)
+                self._incident(session, event.kind, event.subject, event.error)
             elif isinstance(event, _Unsendable):
                 self._fail_unsendable(session, event, now)
         if confirmations:
@@ -481,7 +490,11 @@ class Dispatcher:
                 OutboxMessage.content_hash,
                 OutboxMessage.attempts,
                 OutboxMessage.base_station_id,
-            ).where(OutboxMessage.label_id == event.label, OutboxMessage.seq == event.seq)
+            ).where(
+                OutboxMessage.label_id == event.label,
+                OutboxMessage.seq == event.seq,
+                OutboxMessage.store_id == self.settings.store_id,
+            )
         ).first()
         if row is None:
             self.stats.counts["unknown_acks"] += 1
@@ -494,7 +507,7 @@ class Dispatcher:
                     f"confirmation from {event.station} for a label this store does not have",
                 )
             else:
-                record_incident(
+                self._incident(
                     session,
                     "malformed_ack",
                     event.label,
@@ -504,7 +517,7 @@ class Dispatcher:
         outbox_id, state, kind, content_hash, attempts, row_station = row
         if row_station != event.station:
             self.stats.counts["foreign_acks"] += 1
-            record_incident(
+            self._incident(
                 session,
                 "foreign_ack",
                 event.label,
@@ -565,7 +578,7 @@ class Dispatcher:
                     "hash": flight.content_hash,
                 },
             )
-            record_incident(session, "delivery_failed", flight.label_id, message)
+            self._incident(session, "delivery_failed", flight.label_id, message)
             return
         self.stats.counts["retries"] += 1
         delay = retry_delay(flight.attempts, self.settings.retry_base_s, self.settings.retry_max_s)
@@ -607,7 +620,7 @@ class Dispatcher:
         session.execute(
             update(Label).where(Label.id == event.label).values(last_error=event.reason)
         )
-        record_incident(session, "delivery_failed", event.label, event.reason)
+        self._incident(session, "delivery_failed", event.label, event.reason)
 
     # -- presence -----------------------------------------------------------------------------
 
@@ -691,7 +704,7 @@ class Dispatcher:
             try:
                 valid[validate_id("label", label.label_id)] = label
             except TopicLevelError as exc:
-                record_incident(session, "malformed_label", station, str(exc))
+                self._incident(session, "malformed_label", station, str(exc))
         if not valid:
             return
         known = dict(
@@ -745,6 +758,9 @@ class Dispatcher:
         if telemetry:
             session.connection().execute(_TELEMETRY, telemetry)
 
+    def _incident(self, session: Session, kind: str, subject: str, message: str) -> None:
+        record_incident(session, kind, subject, message, store_id=self.settings.store_id)
+
     def _record_once(self, session: Session, kind: str, subject: str, message: str) -> None:
         """Repeated reports of one thing (a ghost label, a stranger station) are one incident
         per worker run, not one per message."""
@@ -752,7 +768,7 @@ class Dispatcher:
             self.stats.counts[f"{kind}_repeats"] += 1
             return
         self._reported.add((kind, subject))
-        record_incident(session, kind, subject, message)
+        self._incident(session, kind, subject, message)
 
     def _forget_inflight(self) -> None:
         self._inflight.clear()

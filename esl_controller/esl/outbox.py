@@ -55,19 +55,20 @@ def queue_images(session: Session, images: Sequence[QueuedImage]) -> int:
         return 0
     by_id = {image.label_id: image for image in images}
     labels = session.execute(
-        select(Label.id, Label.seq, Label.content_hash, Label.base_station_id).where(
-            Label.id.in_(by_id)
-        )
+        select(
+            Label.id, Label.seq, Label.content_hash, Label.base_station_id, Label.store_id
+        ).where(Label.id.in_(by_id))
     ).all()
     now = utcnow()
     rows, label_updates = [], []
-    for label_id, seq, queued_hash, station_id in labels:
+    for label_id, seq, queued_hash, station_id, store_id in labels:
         image = by_id[label_id]
         if image.encoded.content_hash == queued_hash and not image.force:
             continue
         next_seq = seq + 1
         rows.append(
             {
+                "store_id": store_id,
                 "label_id": label_id,
                 "base_station_id": station_id,
                 "kind": CommandKind.IMAGE,
@@ -131,6 +132,7 @@ def queue_command(
         raise LookupError(f"unknown label {label_id!r}")
     label.seq += 1
     message = OutboxMessage(
+        store_id=label.store_id,
         label_id=label.id,
         base_station_id=label.base_station_id,
         kind=kind,

@@ -61,15 +61,17 @@ def refresh_labels(
     chunk_size: int = 1000,
     delisted_template: str = "not_for_sale",
     fake_discount: FakeDiscount = FakeDiscount.PLAIN,
+    store_id: str | None = None,
 ) -> RefreshReport:
-    """Render and queue the given labels (all bound labels when None).
+    """Render and queue the given labels (when None: all bound labels of `store_id`, or
+    of the whole database without one).
 
     Labels whose render inputs are unchanged are skipped unless `force`; an image equal
     to what the label shows or has queued is not sent again unless `resend` (a manager's
     explicit re-push: the radio is the bottleneck).
     """
     with Session(engine) as session:
-        ids = list(label_ids) if label_ids is not None else _bound_label_ids(session)
+        ids = list(label_ids) if label_ids is not None else _bound_label_ids(session, store_id)
     report = RefreshReport()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
@@ -83,10 +85,11 @@ def refresh_labels(
     return report
 
 
-def _bound_label_ids(session: Session) -> list[str]:
-    return list(
-        session.scalars(select(Label.id).where(Label.product_id.is_not(None)).order_by(Label.id))
-    )
+def _bound_label_ids(session: Session, store_id: str | None) -> list[str]:
+    query = select(Label.id).where(Label.product_id.is_not(None))
+    if store_id is not None:
+        query = query.where(Label.store_id == store_id)
+    return list(session.scalars(query.order_by(Label.id)))
 
 
 def _refresh_chunk(

@@ -60,8 +60,13 @@ class ShelfRefresher:
         pool: RenderPool,
         delisted_template: str,
         fake_discount: FakeDiscount = FakeDiscount.PLAIN,
+        *,
+        store_id: str,
     ) -> None:
+        """Refreshes the labels of `store_id` only: in a chain each store's worker has its
+        own refresher, scan watermark and promotion check."""
         self.engine = engine
+        self.store_id = store_id
         self.pool = pool
         self.delisted_template = delisted_template
         self.fake_discount = fake_discount
@@ -88,6 +93,7 @@ class ShelfRefresher:
                     self.engine,
                     self.pool,
                     label_ids=dirty.label_ids,
+                    store_id=self.store_id,
                     priority=dirty.priority,
                     force=dirty.force,
                     resend=dirty.resend,
@@ -113,7 +119,9 @@ class ShelfRefresher:
         self, product_ids: Iterable[int], *, priority: int = Priority.PRICE_CHANGE
     ) -> DirtyLabels:
         """The labels of products a sync (or a manager, at `Priority.MANAGER`) changed."""
-        return DirtyLabels("products", labels_of_products(self.engine, product_ids), priority)
+        return DirtyLabels(
+            "products", labels_of_products(self.engine, product_ids, self.store_id), priority
+        )
 
     def catalogue_changes(self, *, retry_errors: bool = False) -> DirtyLabels:
         """Labels whose product changed since the last scan, or that were never rendered.
@@ -126,25 +134,30 @@ class ShelfRefresher:
             never_rendered = and_(never_rendered, Label.last_error.is_(None))
         scan_started = utcnow()
         with Session(self.engine) as session:
-            since = _meta_time(session, WATERMARK_KEY) or datetime(1970, 1, 1, tzinfo=UTC)
+            since = _meta_time(session, self._key(WATERMARK_KEY)) or datetime(
+                1970, 1, 1, tzinfo=UTC
+            )
             ids = list(
                 session.scalars(
                     select(Label.id)
                     .join(Product, Product.id == Label.product_id)
-                    .where(or_(Product.updated_at > since, never_rendered))
+                    .where(
+                        Label.store_id == self.store_id,
+                        or_(Product.updated_at > since, never_rendered),
+                    )
                 )
             )
         return DirtyLabels(
             "catalogue",
             ids,
-            done=lambda: _set_meta_time(self.engine, WATERMARK_KEY, scan_started),
+            done=lambda: _set_meta_time(self.engine, self._key(WATERMARK_KEY), scan_started),
         )
 
     def promotion_flips(self, now: datetime | None = None) -> DirtyLabels:
         """Labels of products whose promotion started or ended since the last check."""
         now = now or utcnow()
         with Session(self.engine) as session:
-            since = _meta_time(session, PROMOTION_CHECK_KEY) or now
+            since = _meta_time(session, self._key(PROMOTION_CHECK_KEY)) or now
             product_ids = set(
                 session.scalars(
                     select(Promotion.product_id).where(
@@ -157,9 +170,12 @@ class ShelfRefresher:
             )
         return DirtyLabels(
             "promotions",
-            labels_of_products(self.engine, product_ids),
-            done=lambda: _set_meta_time(self.engine, PROMOTION_CHECK_KEY, now),
+            labels_of_products(self.engine, product_ids, self.store_id),
+            done=lambda: _set_meta_time(self.engine, self._key(PROMOTION_CHECK_KEY), now),
         )
+
+    def _key(self, key: str) -> str:
+        return store_key(key, self.store_id)
 
     @staticmethod
     def everything(
@@ -170,14 +186,25 @@ class ShelfRefresher:
         return DirtyLabels("everything", None, priority=priority, force=rerender, resend=resend)
 
 
-def labels_of_products(engine: Engine, product_ids: Iterable[int]) -> list[str]:
+def labels_of_products(engine: Engine, product_ids: Iterable[int], store_id: str) -> list[str]:
+    """The labels of `store_id` showing these products (a product belongs to one store, so
+    the store only keeps a caller's stray id from reaching another store's shelf)."""
     ids = sorted(product_ids)
     labels: list[str] = []
     with Session(engine) as session:
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
-            labels.extend(session.scalars(select(Label.id).where(Label.product_id.in_(chunk))))
+            labels.extend(
+                session.scalars(
+                    select(Label.id).where(Label.product_id.in_(chunk), Label.store_id == store_id)
+                )
+            )
     return labels
+
+
+def store_key(key: str, store_id: str) -> str:
+    """The schema_meta key of one store's bookmark (many stores share the table)."""
+    return f"{key}:{store_id}"
 
 
 def _meta_time(session: Session, key: str) -> datetime | None:

@@ -122,5 +122,9 @@ class StationLinks:
         self._refused.add((station_id, why))
         with session_scope(self.engine) as session:
             record_incident(
-                session, "station_refused", station_id, f"not linked ({driver} driver): {why}"
+                session,
+                "station_refused",
+                station_id,
+                f"not linked ({driver} driver): {why}",
+                store_id=self.context.settings.store_id,
             )

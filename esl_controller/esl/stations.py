@@ -47,8 +47,12 @@ def add_station(
         validate_id("base station", station_id)
     except TopicLevelError as exc:
         raise StationError(str(exc)) from None
-    if session.get(BaseStation, station_id) is not None:
-        raise StationError(f"base station {station_id!r} already exists")
+    existing = session.get(BaseStation, station_id)
+    if existing is not None:
+        # Station ids are unique across the chain: say whose it is.
+        raise StationError(
+            f"base station {station_id!r} already exists in store {existing.store_id!r}"
+        )
     checked = validated_options(settings, driver, options or {})
     station = BaseStation(
         id=station_id,

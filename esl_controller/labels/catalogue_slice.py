@@ -238,5 +238,6 @@ def mark_label_problem(
 ) -> None:
     """Why this label shows nothing new: on the label, as an incident, and in the count."""
     problems[kind] += 1
-    record_incident(session, kind, label_id, message)
+    label = session.get(Label, label_id)
+    record_incident(session, kind, label_id, message, store_id=label.store_id if label else None)
     session.execute(update(Label).where(Label.id == label_id).values(last_error=message))

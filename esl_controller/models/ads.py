@@ -58,6 +58,7 @@ class Play(SQLModel, table=True):
     """One proof of play as accepted (idempotent by the player's play id)."""
 
     play_id: str = Field(primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     player_id: str = Field(index=True)
     zone_id: str = ""
     item_id: str = ""
@@ -171,6 +172,7 @@ class ImpressionHourTotal(SQLModel, table=True):
 class RejectedPlay(SQLModel, table=True):
     __tablename__ = "rejected_play"
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     play_id: str = ""
     player_id: str = Field(default="", index=True)
     reason: str

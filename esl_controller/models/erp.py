@@ -14,6 +14,7 @@ class SyncRun(SQLModel, table=True):
 
     __tablename__ = "sync_run"
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     feed: str  # json | csv | odoo
     trigger: str = "schedule"  # schedule | manual | cli | retry
     # requested (by the dashboard, picked up by the worker) | running | succeeded | failed
@@ -47,7 +48,8 @@ class FeedPageState(SQLModel, table=True):
     pointed to, so a 304 for that page can be skipped without losing the pages after it."""
 
     __tablename__ = "feed_page_state"
-    key: str = Field(primary_key=True)  # e.g. "json:products:<cursor>" ("" = first page)
+    key: str = Field(primary_key=True)  # e.g. "store-1/json:products:<cursor>" ("" = first page)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     etag: str
     next_cursor: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
@@ -58,6 +60,7 @@ class DeadLetter(SQLModel, table=True):
 
     __tablename__ = "dead_letter"
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     run_id: int = Field(foreign_key="sync_run.id", index=True)
     kind: str = "product"  # product | promotion
     record_key: str = ""  # GTIN, promotion id or row number: what the manager searches for
@@ -71,7 +74,8 @@ class FeedState(SQLModel, table=True):
     """Per feed and stream: the modified-since watermark and the last ETag."""
 
     __tablename__ = "feed_state"
-    key: str = Field(primary_key=True)  # e.g. "json:products"
+    key: str = Field(primary_key=True)  # e.g. "store-1/json:products"
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     watermark: datetime | None = None
     etag: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)

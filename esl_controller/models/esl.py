@@ -57,6 +57,7 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_label_seq", "label_id", "seq"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     label_id: str = Field(foreign_key="label.id")
     base_station_id: str = Field(foreign_key="base_station.id")
     kind: str = "image"  # esl.link.CommandKind
@@ -69,6 +70,7 @@ class OutboxMessage(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     colour_mode: str | None = None
+    # CRC32 is unsigned 32-bit: past 2**31 it needs a BIGINT on PostgreSQL.
     crc32: int | None = None
     params: str = "{}"
     content_hash: str | None = None
@@ -99,6 +101,7 @@ class Incident(SQLModel, table=True):
 
     __table_args__ = (Index("ix_incident_kind_time", "kind", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     kind: str  # e.g. invalid_gtin, template_error, unknown_product, malformed_ack, unknown_label
     subject: str = ""  # what it is about: a GTIN, a label id, a topic
     message: str

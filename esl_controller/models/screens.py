@@ -45,6 +45,7 @@ class ScreenPairing(SQLModel, table=True):
 
     __tablename__ = "screen_pairing"
     code: str = Field(primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     claim_hash: str | None = None  # sha256 of the secret only the page that asked holds
     player_id: str | None = None  # set once a manager pairs it
     created_at: datetime = Field(default_factory=utcnow)
@@ -56,6 +57,7 @@ class ScreenHealth(SQLModel, table=True):
 
     __tablename__ = "screen_health"
     player_id: str = Field(primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     heartbeat_at: datetime | None = None
     now_playing: str | None = None
     width: int | None = None

@@ -87,6 +87,7 @@ class Override(SQLModel, table=True):
     """Content replacing a player's schedule until it expires (or is reverted)."""
 
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     zone_id: str = Field(foreign_key="zone.id", index=True)
     player_id: str | None = Field(default=None, foreign_key="player.id")  # None: whole zone
     kind: str = "campaign"  # campaign | promo_slide | manual
@@ -107,6 +108,7 @@ class TriggerEvent(SQLModel, table=True):
     __tablename__ = "trigger_event"
     __table_args__ = (Index("ix_trigger_event_time", "received_at"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     sensor_id: str = Field(index=True)
     kind: str  # audience | zone | loyalty
     zone_id: str | None = None
@@ -123,8 +125,10 @@ class TriggerAggregate(SQLModel, table=True):
     """What is kept of raw trigger events after the retention: counts per hour."""
 
     __tablename__ = "trigger_aggregate"
-    __table_args__ = (UniqueConstraint("hour", "zone_id", "kind", "outcome"),)
+    # Zone-less counts (refusals) of two stores share hour, kind and outcome: the store too.
+    __table_args__ = (UniqueConstraint("store_id", "hour", "zone_id", "kind", "outcome"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     hour: datetime
     zone_id: str = ""
     kind: str
@@ -140,6 +144,7 @@ class TriggerRateWindow(SQLModel, table=True):
     __tablename__ = "trigger_rate_window"
     __table_args__ = (UniqueConstraint("sensor_id", "window_index"),)
     id: int | None = Field(default=None, primary_key=True)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     sensor_id: str
     window_index: int  # whole windows since the epoch
     count: int = 0  # posts in the window, refused ones included

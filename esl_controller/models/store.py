@@ -20,6 +20,10 @@ class Store(SQLModel, table=True):
     locale: str = "en_GB"  # decides decimal separator and symbol position on labels
     currency: str = "EUR"
     timezone: str = "UTC"
+    # None: the environment's default (ESL_ERP_URL, ESL_DELIST_SAFETY_RATIO), which is all a
+    # single store needs; a chain gives each store its own feed and delisting guard.
+    erp_feed_url: str | None = None
+    delisting_ratio: float | None = None
 
 
 class User(SQLModel, table=True):
@@ -53,6 +57,8 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entry"
     id: int | None = Field(default=None, primary_key=True)
+    # None: a chain-level action (a store added, a user of the whole chain)
+    store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     at: datetime = Field(index=True)
     actor: str  # a username, or "cli" for the command line
     action: str = Field(index=True)  # dotted verb, e.g. "label.link", "user.disable"

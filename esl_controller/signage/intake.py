@@ -123,7 +123,13 @@ class ReportRouting:
             self._plays(session, batch, now)
         for malformed in arrivals.malformed:
             self.stats[malformed.kind] += 1
-            record_incident(session, malformed.kind, malformed.subject, malformed.error)
+            record_incident(
+                session,
+                malformed.kind,
+                malformed.subject,
+                malformed.error,
+                store_id=self.roster.store_id,
+            )
         return sent
 
     def _plays(self, session: Session, batch: PlaysReported, now: datetime) -> None:

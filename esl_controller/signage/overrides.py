@@ -12,12 +12,13 @@ import heapq
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlmodel import Session
 
 from esl_controller.incidents import record_incident
-from esl_controller.models import Override, TriggerEvent
+from esl_controller.models import Override, TriggerEvent, Zone
 from esl_controller.row_poll import RowPoll
 from esl_controller.signage import protocol
 from esl_controller.signage.channel_router import ChannelRouter
@@ -63,13 +64,17 @@ class OverrideBook:
         self.roster = roster
         self._active: dict[int, ActiveOverride] = {}
         self._expiry: list[tuple[datetime, int]] = []  # heap of (expires_at, override id)
-        self.manual = RowPoll("manual_overrides", MANUAL_POLL_S, _manual_rows)
+        self.manual = RowPoll(
+            "manual_overrides", MANUAL_POLL_S, partial(_manual_rows, roster.store_id)
+        )
 
     def start(self, session: Session, now: datetime) -> None:
         """Take back the overrides still in force after a restart."""
         for row in session.scalars(
             select(Override).where(
-                Override.state == OverrideState.ACTIVE, Override.expires_at > now
+                Override.state == OverrideState.ACTIVE,
+                Override.expires_at > now,
+                _in_store(self.roster.store_id),
             )
         ).all():
             self.track(row, command_of(row))
@@ -116,7 +121,13 @@ class OverrideBook:
             except (protocol.SignageProtocolError, ValueError) as exc:
                 row.state = OVERRIDE_WITHDRAWN.target
                 session.add(row)
-                record_incident(session, "malformed_override", str(row.id), str(exc))
+                record_incident(
+                    session,
+                    "malformed_override",
+                    str(row.id),
+                    str(exc),
+                    store_id=self.roster.store_id,
+                )
                 continue
             sent += self.deliver_to_zone(active)
         return sent
@@ -160,10 +171,17 @@ class OverrideBook:
         return sent
 
 
-def _manual_rows(session: Session, now: datetime) -> list[Override]:
+def _in_store(store_id: str) -> ColumnElement[bool]:
+    """Overrides of the store's zones: through the zone, which every override has, so a row
+    written without its store (by an older web process) still reaches its screens."""
+    return Override.zone_id.in_(select(Zone.id).where(Zone.store_id == store_id))
+
+
+def _manual_rows(store_id: str, session: Session, now: datetime) -> list[Override]:
     return list(
         session.scalars(
             select(Override).where(
+                _in_store(store_id),
                 Override.kind == "manual",
                 Override.state == OverrideState.ACTIVE,
                 Override.expires_at > now,

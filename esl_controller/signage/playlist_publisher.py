@@ -107,7 +107,9 @@ class PlaylistPublisher:
             self._dirty = True
         players = tuple(
             session.execute(
-                select(Player.id, Player.zone_id, Player.archived).order_by(Player.id)
+                select(Player.id, Player.zone_id, Player.archived)
+                .where(Player.store_id == self.settings.store_id)
+                .order_by(Player.id)
             ).all()
         )
         if players != self._players_signature:
@@ -201,7 +203,9 @@ class PlaylistPublisher:
         store = session.get(Store, self.settings.store_id)
         timezone = store.timezone if store else "UTC"
         players = session.scalars(
-            select(Player).where(Player.archived.is_(False)).order_by(Player.id)
+            select(Player)
+            .where(Player.archived.is_(False), Player.store_id == self.settings.store_id)
+            .order_by(Player.id)
         ).all()
         spots = [PlayerSpot(p.id, p.zone_id) for p in players]
         resolved = resolve(self.playlists.values(), spots, now, timezone)
@@ -283,4 +287,4 @@ class PlaylistPublisher:
     def _report_once(self, session: Session, kind: str, subject: str, message: str) -> None:
         if (kind, subject) not in self._reported:
             self._reported.add((kind, subject))
-            record_incident(session, kind, subject, message)
+            record_incident(session, kind, subject, message, store_id=self.settings.store_id)

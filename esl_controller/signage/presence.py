@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -28,15 +29,18 @@ class PlayerState:
 
 
 class Roster:
-    def __init__(self) -> None:
+    """The players and zones of one store (a chain's other stores have their own worker)."""
+
+    def __init__(self, store_id: str) -> None:
+        self.store_id = store_id
         self.players: dict[str, PlayerState] = {}
         self.zones: frozenset[str] = frozenset()
         self._reported_unknown: set[str] = set()
-        self.poll = RowPoll("players", PLAYERS_POLL_S, _player_rows)
+        self.poll = RowPoll("players", PLAYERS_POLL_S, partial(_player_rows, store_id))
 
     def start(self, session: Session) -> None:
-        session.execute(update(Player).values(online=False))
-        self.reload(session, list(_player_rows(session, None)))
+        session.execute(update(Player).where(Player.store_id == self.store_id).values(online=False))
+        self.reload(session, list(_player_rows(self.store_id, session, None)))
 
     def refresh(self, session: Session, now: datetime) -> None:
         if self.poll.due(now):
@@ -48,7 +52,9 @@ class Roster:
             known = self.players.get(player_id)
             players[player_id] = PlayerState(zone_id, known.online if known else False)
         self.players = players
-        self.zones = frozenset(session.scalars(select(Zone.id)).all())
+        self.zones = frozenset(
+            session.scalars(select(Zone.id).where(Zone.store_id == self.store_id)).all()
+        )
 
     def online(self) -> set[str]:
         return {pid for pid, state in self.players.items() if state.online}
@@ -63,7 +69,7 @@ class Roster:
         """Record a presence report; returns the player's zone when it just came online
         (held overrides are due to it), else None."""
         row = session.get(Player, report.player)
-        if row is None:
+        if row is None or row.store_id != self.store_id:
             if report.player not in self._reported_unknown:
                 self._reported_unknown.add(report.player)
                 record_incident(
@@ -71,6 +77,7 @@ class Roster:
                     "unknown_player",
                     report.player,
                     f"status from player {report.player!r}, which this store has not registered",
+                    store_id=self.store_id,
                 )
             return None
         row.online, row.last_seen = report.online, now
@@ -82,10 +89,12 @@ class Roster:
         return row.zone_id if came_online else None
 
 
-def _player_rows(session: Session, _now: datetime | None) -> list[tuple[str, str]]:
+def _player_rows(store_id: str, session: Session, _now: datetime | None) -> list[tuple[str, str]]:
     return [
         (player_id, zone_id)
         for player_id, zone_id in session.execute(
-            select(Player.id, Player.zone_id).where(Player.archived.is_(False))
+            select(Player.id, Player.zone_id).where(
+                Player.archived.is_(False), Player.store_id == store_id
+            )
         ).all()
     ]

@@ -44,11 +44,13 @@ def event_weight(outcome: str, payload: str) -> tuple[int, int]:
     return 1, count if isinstance(count, int) and count > 0 else 0
 
 
-def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK) -> int:
-    """Aggregate and delete up to `chunk` events received before `older_than`; returns how
-    many were rolled up. A pending event that old (posted over HTTP while no worker ran) can
-    never be acted on, since it is far past the triggers' maximum age: it is counted as
-    "stale", so the retention holds for every raw event."""
+def roll_up_triggers(
+    session: Session, older_than: datetime, store_id: str, chunk: int = CHUNK
+) -> int:
+    """Aggregate and delete up to `chunk` of the store's events received before
+    `older_than`; returns how many were rolled up. A pending event that old (posted over
+    HTTP while no worker ran) can never be acted on, since it is far past the triggers'
+    maximum age: it is counted as "stale", so the retention holds for every raw event."""
     rows = session.execute(
         select(
             TriggerEvent.id,
@@ -58,7 +60,7 @@ def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK)
             TriggerEvent.outcome,
             TriggerEvent.payload,
         )
-        .where(TriggerEvent.received_at < older_than)
+        .where(TriggerEvent.received_at < older_than, TriggerEvent.store_id == store_id)
         .order_by(TriggerEvent.id)
         .limit(chunk)
     ).all()
@@ -74,6 +76,7 @@ def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK)
     for (hour, zone_id, kind, outcome), (events, audience) in totals.items():
         aggregate = session.scalars(
             select(TriggerAggregate).where(
+                TriggerAggregate.store_id == store_id,
                 TriggerAggregate.hour == hour,
                 TriggerAggregate.zone_id == zone_id,
                 TriggerAggregate.kind == kind,
@@ -81,7 +84,9 @@ def roll_up_triggers(session: Session, older_than: datetime, chunk: int = CHUNK)
             )
         ).first()
         if aggregate is None:
-            aggregate = TriggerAggregate(hour=hour, zone_id=zone_id, kind=kind, outcome=outcome)
+            aggregate = TriggerAggregate(
+                store_id=store_id, hour=hour, zone_id=zone_id, kind=kind, outcome=outcome
+            )
         aggregate.count += events
         aggregate.audience_sum += audience
         session.add(aggregate)
@@ -94,14 +99,16 @@ class TriggerRetention:
     """Rolls up old events hourly; while a backlog remains, one chunk per turn of the loop
     (so triggers never wait long behind it)."""
 
-    def __init__(self, retention_s: float, every_s: float = EVERY_S) -> None:
+    def __init__(self, retention_s: float, store_id: str, every_s: float = EVERY_S) -> None:
         self.retention_s = retention_s
+        self.store_id = store_id
         self._cadence = Cadence(every_s)
         self._backlog = False
 
     def run(self, session: Session, now: datetime) -> int:
         if not (self._cadence.due(now) or self._backlog):
             return 0
-        rolled = roll_up_triggers(session, now - timedelta(seconds=self.retention_s))
+        older_than = now - timedelta(seconds=self.retention_s)
+        rolled = roll_up_triggers(session, older_than, self.store_id)
         self._backlog = rolled > 0
         return rolled

@@ -55,7 +55,7 @@ class SignageService:
         self.ingestor = ingestor
         self.channels = ChannelRouter(channels)
         self.intake = Intake(clock)
-        self.roster = Roster()
+        self.roster = Roster(settings.store_id)
         self.overrides = OverrideBook(self.channels, self.roster)
         self.slides = SlideStore(settings)
         self.triggers = TriggerPipeline(engine, settings, self.slides, self.stats, clock)
@@ -63,7 +63,7 @@ class SignageService:
         self.reports = ReportRouting(
             self.channels, self.roster, self.overrides, self.ingestor, self.stats
         )
-        self.retention = TriggerRetention(settings.trigger_retention_s)
+        self.retention = TriggerRetention(settings.trigger_retention_s, settings.store_id)
         self._loaded = False
         self._opened = False
         self._stop = threading.Event()

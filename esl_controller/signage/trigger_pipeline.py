@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller.config import Settings
-from esl_controller.models import Override, TriggerEvent
+from esl_controller.models import Override, TriggerEvent, Zone
 from esl_controller.row_poll import RowPoll
 from esl_controller.signage import protocol
 from esl_controller.signage.campaigns import PACING_WINDOW, CampaignSnapshot, load_campaigns
@@ -168,6 +168,7 @@ class TriggerPipeline:
                     incoming.sensor,
                     rejected.claimed_kind,  # the payload is not parsed again to guess it
                     incoming.received_at,
+                    store_id=self.settings.store_id,
                     outcome=TriggerOutcome.REJECTED,
                     reason=recorded_reason(rejected),
                 )
@@ -177,6 +178,7 @@ class TriggerPipeline:
             incoming.sensor,
             trigger.kind,
             incoming.received_at,
+            store_id=self.settings.store_id,
             zone_id=trigger.zone,
             occurred_at=trigger.at,
             payload=json.dumps(trigger_document(trigger), sort_keys=True),
@@ -190,6 +192,10 @@ class TriggerPipeline:
             session.scalars(
                 select(TriggerEvent)
                 .where(
+                    # through the zone, which an accepted trigger always names
+                    TriggerEvent.zone_id.in_(
+                        select(Zone.id).where(Zone.store_id == self.settings.store_id)
+                    ),
                     TriggerEvent.received_at >= horizon,
                     TriggerEvent.outcome == TriggerOutcome.PENDING,
                 )
@@ -236,6 +242,7 @@ class TriggerPipeline:
             del self._refusals[sensor]
             session.add(
                 TriggerEvent(
+                    store_id=self.settings.store_id,
                     sensor_id=sensor,
                     kind="unknown",
                     received_at=refusals.first_at,
@@ -292,6 +299,7 @@ class TriggerPipeline:
         pending.item = item
         pending.override = {
             "id": override_id,
+            "store_id": self.settings.store_id,
             "zone_id": decision.zone,
             "player_id": None,
             "kind": decision.kind,

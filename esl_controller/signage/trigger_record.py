@@ -26,6 +26,7 @@ def event_row(
     kind: str,
     received_at: datetime,
     *,
+    store_id: str,
     zone_id: str | None = None,
     occurred_at: datetime | None = None,
     payload: str = "{}",
@@ -35,6 +36,7 @@ def event_row(
     """The columns of a new trigger_event row (every row of one insert has the same keys)."""
     outcome = first_trigger_outcome(outcome)
     return {
+        "store_id": store_id,
         "sensor_id": sensor,
         "kind": kind,
         "zone_id": zone_id,

@@ -182,14 +182,20 @@ def _promotion_detail(promotion: PromotionPeriod | None) -> dict[str, object] | 
 
 def _refreshed(engine: Engine, settings: Settings, product: Product) -> ManualOutcome:
     assert product.id is not None
-    label_ids = labels_of_products(engine, [product.id])
+    label_ids = labels_of_products(engine, [product.id], settings.store_id)
     report = RefreshReport()
     if not label_ids:
         return ManualOutcome(product, 0, 0)
     try:
         # One product has a handful of labels: rendered here, in-process, like a re-push.
         with RenderPool.in_process(settings.templates_dir) as pool:
-            shelf = ShelfRefresher(engine, pool, settings.delisted_template, settings.fake_discount)
+            shelf = ShelfRefresher(
+                engine,
+                pool,
+                settings.delisted_template,
+                settings.fake_discount,
+                store_id=settings.store_id,
+            )
             report = shelf.refresh(partial(shelf.products, [product.id], priority=Priority.MANAGER))
     except Exception as exc:  # the price is committed; the labels can be re-pushed
         log.exception("manual price of %s: labels not queued", product.gtin)

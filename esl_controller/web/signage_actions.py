@@ -370,6 +370,7 @@ def create_manual_override(
     item = _override_item(session, settings, values, now)
     override = Override(
         id=reserve_override_ids_in(session.connection(), 1)[0],
+        store_id=zone.store_id,  # the worker of that store shows it
         zone_id=values["zone"],
         kind="manual",
         content=item_json(item),

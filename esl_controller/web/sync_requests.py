@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from esl_controller.config import Settings
 from esl_controller.models import SyncRun
+from esl_controller.stores import existing_store_id
 
 ACTIVE_STATUSES = ("requested", "running")
 RETRYABLE_STATUSES = ("failed", "skipped")  # skipped: another sync held the lock
@@ -34,7 +35,9 @@ def request_sync(
     session: Session, settings: Settings, *, full: bool = True, trigger: str = "manual"
 ) -> SyncRun:
     """A new requested run for the configured feed, committed; `SyncAlreadyActive` if busy."""
-    return _add_request(session, SyncRun(feed=settings.erp_feed, trigger=trigger, full=full))
+    store_id = existing_store_id(session, settings.store_id)
+    run = SyncRun(store_id=store_id, feed=settings.erp_feed, trigger=trigger, full=full)
+    return _add_request(session, run)
 
 
 def request_retry(session: Session, run_id: int) -> SyncRun:
@@ -50,7 +53,12 @@ def request_retry(session: Session, run_id: int) -> SyncRun:
             f"sync run #{run_id} is {failed.status}; only a failed or skipped run is re-run"
         )
     retry = SyncRun(
-        feed=failed.feed, trigger="retry", full=failed.full, since=failed.since, retry_of=run_id
+        store_id=failed.store_id,
+        feed=failed.feed,
+        trigger="retry",
+        full=failed.full,
+        since=failed.since,
+        retry_of=run_id,
     )
     return _add_request(session, retry)
 

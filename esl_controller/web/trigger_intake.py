@@ -35,6 +35,7 @@ from esl_controller.signage.triggers import (
     sensor_id_problem,
     trigger_kind,
 )
+from esl_controller.stores import existing_store_id
 from esl_controller.web import trigger_rate
 
 
@@ -83,7 +84,8 @@ def receive_trigger(
     decision = trigger_rate.take(session.get_bind(), settings, account, now)
     if not decision.allowed:
         raise TriggerRateLimited(decision)
-    known_zones = set(session.scalars(select(Zone.id)))
+    zone_stores = dict(session.execute(select(Zone.id, Zone.store_id)).all())
+    known_zones = set(zone_stores)
     try:
         trigger = parse_trigger(
             body,
@@ -95,6 +97,7 @@ def receive_trigger(
         )
     except TriggerRejected as rejected:
         event = TriggerEvent(
+            store_id=existing_store_id(session, settings.store_id),
             sensor_id=account,
             kind=rejected.claimed_kind,
             received_at=now,
@@ -105,6 +108,7 @@ def receive_trigger(
         session.flush()
         raise TriggerRefused(rejected, event) from None
     event = TriggerEvent(
+        store_id=zone_stores[trigger.zone],  # that store's worker decides on it
         sensor_id=account,
         kind=trigger_kind(trigger),
         zone_id=trigger.zone,

@@ -400,3 +400,33 @@ def test_a_play_outside_the_utc_range_is_refused_and_the_batch_still_counts(
     result = PlayIngestor(engine, settings).ingest([good, edge], "http")
     assert result.accepted == 1
     assert dict(result.rejected)[edge["play_id"]].startswith("malformed: started_at")
+
+
+def test_a_store_worker_stores_plays_with_their_store_and_refuses_another_stores_screen(
+    engine, settings, ads_world, make_pop
+):
+    from esl_controller.ads.ingest import OTHER_STORE
+    from esl_controller.models import Player, RejectedPlay, Store, Zone
+
+    with Session(engine) as session:
+        session.add(Store(id="cluj-01", name="Cluj"))
+        session.flush()
+        session.add(Zone(id="cluj-entrance", store_id="cluj-01"))
+        session.flush()
+        session.add(Player(id="cluj-scr-1", store_id="cluj-01", zone_id="cluj-entrance"))
+        session.commit()
+    started = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+    ours, theirs = make_pop(started), make_pop(started, player="cluj-scr-1")
+    worker = PlayIngestor(
+        engine, settings, clock=lambda: started + timedelta(hours=1), only_store=settings.store_id
+    )
+    result = worker.ingest([ours, theirs], "mqtt")
+    assert result.accepted == 1
+    [(play_id, reason)] = result.rejected
+    assert play_id == theirs["play_id"]
+    assert reason.startswith(f"{OTHER_STORE}: player 'cluj-scr-1' belongs to store 'cluj-01'")
+    with Session(engine) as session:
+        assert session.get(Play, ours["play_id"]).store_id == settings.store_id
+        assert session.get(Play, theirs["play_id"]) is None
+        refused = session.scalars(select(RejectedPlay)).one()
+    assert (refused.player_id, refused.store_id) == ("cluj-scr-1", "cluj-01")

@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from esl_controller import lease
+from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.erp.feeds.json_feed import JsonFeed
-from esl_controller.erp.sync import SYNC_LOCK_KEY, resume_interrupted, run_sync
+from esl_controller.erp.sync import feed_state_key, resume_interrupted, run_sync
+from esl_controller.erp.sync_lock import sync_lock_key
 from esl_controller.models import (
     DeadLetter,
     FeedState,
@@ -24,6 +26,9 @@ from esl_controller.models import (
 )
 from tests.conftest import make_gtin
 from tests.support.erp import SERVER_TIME, FakeFeed, product_raw, promotion_raw
+
+STORE = Settings().store_id  # the store of the `settings` fixture
+SYNC_LOCK_KEY = sync_lock_key(STORE)
 
 
 @pytest.fixture(autouse=True)
@@ -316,7 +321,7 @@ def test_incremental_asks_since_the_watermark_minus_the_overlap(engine, settings
     run_sync(engine, first, settings)
     assert first.calls[0]["since"] is None
     with Session(engine) as s:
-        state = s.get(FeedState, "fake:products")
+        state = s.get(FeedState, feed_state_key(STORE, "fake", "products"))
     assert (state.watermark, state.etag) == (SERVER_TIME, first.etag)
 
     second = FakeFeed([product_raw(1, stock=3)])
@@ -393,12 +398,14 @@ def test_a_feed_error_fails_the_run_and_keeps_committed_pages(engine, settings):
     assert (run.status, run.error, run.finished_at is not None) == ("failed", outcome.error, True)
     assert len(products_by_gtin(engine)) == 3
     with Session(engine) as s:
-        assert s.get(FeedState, "fake:products") is None  # no watermark from a failed run
+        assert (
+            s.get(FeedState, feed_state_key(STORE, "fake", "products")) is None
+        )  # no watermark from a failed run
 
 
 def test_a_concurrent_sync_is_skipped_and_says_why(engine, settings):
     with session_scope(engine) as s:
-        requested = SyncRun(feed="fake", trigger="manual")
+        requested = SyncRun(store_id=STORE, feed="fake", trigger="manual")
         s.add(requested)
     inner: list = []
 
@@ -426,7 +433,7 @@ def test_a_lock_left_by_a_crashed_sync_expires(engine, settings):
 
 def test_a_requested_run_is_taken_over(engine, settings):
     with session_scope(engine) as s:
-        requested = SyncRun(feed="fake", trigger="manual")
+        requested = SyncRun(store_id=STORE, feed="fake", trigger="manual")
         s.add(requested)
     outcome = run_sync(engine, FakeFeed([product_raw(1)]), settings, run_id=requested.id)
     run = get_run(engine, requested.id)
@@ -480,7 +487,7 @@ def test_json_feed_sync_across_many_pages(engine, settings):
     assert len(products_by_gtin(engine)) == 8
     assert [d.record_key for d in dead_letters(engine)] == [make_gtin(4)]
     with Session(engine) as s:
-        state = s.get(FeedState, "json:products")
+        state = s.get(FeedState, feed_state_key(STORE, "json", "products"))
     assert state.etag == '"products-1"' and state.watermark == SERVER_TIME
 
 

@@ -11,11 +11,15 @@ import threading
 import pytest
 
 from esl_controller import lease
-from esl_controller.erp.sync_lock import SYNC_LOCK_KEY, LockLost, SyncLock, holder_gone
+from esl_controller.config import Settings
+from esl_controller.erp.sync_lock import LockLost, SyncLock, holder_gone, sync_lock_key
+
+STORE = Settings().store_id  # the store of the `settings` fixture
+SYNC_LOCK_KEY = sync_lock_key(STORE)
 
 
 def test_concurrent_renewals_of_one_holder_keep_the_lock(engine) -> None:
-    lock = SyncLock(engine, "host:1:mine", seconds=60)
+    lock = SyncLock(engine, "host:1:mine", seconds=60, store_id=STORE)
     lock.acquire()
     errors: list[BaseException] = []
 
@@ -36,7 +40,7 @@ def test_concurrent_renewals_of_one_holder_keep_the_lock(engine) -> None:
 
 
 def test_a_foreign_taker_is_lost_for_good(engine) -> None:
-    lock = SyncLock(engine, "host:1:mine", seconds=60)
+    lock = SyncLock(engine, "host:1:mine", seconds=60, store_id=STORE)
     lock.acquire()
     lease.take_over(engine, SYNC_LOCK_KEY, "host:2:theirs", 60, "host:1:mine")
     with pytest.raises(LockLost, match="host:2:theirs"):

@@ -14,16 +14,21 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from esl_controller import lease
+from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.erp import sync as sync_module
 from esl_controller.erp.feeds.base import FeedError
 from esl_controller.erp.runner import SyncRunner
-from esl_controller.erp.sync import SYNC_LOCK_KEY, dead_runs, resume_interrupted, run_sync
+from esl_controller.erp.sync import dead_runs, feed_state_key, resume_interrupted, run_sync
+from esl_controller.erp.sync_lock import sync_lock_key
 from esl_controller.esl.refresh import RefreshReport
 from esl_controller.models import FeedState, Incident, PriceHistory, Product, SyncRun
 from esl_controller.web.sync_requests import active_sync_run
 from tests.conftest import make_gtin
 from tests.support.erp import FakeFeed, product_raw, promotion_raw
+
+STORE = Settings().store_id  # the store of the `settings` fixture
+SYNC_LOCK_KEY = sync_lock_key(STORE)
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +89,7 @@ def test_the_run_after_a_failed_one_continues_from_its_cursor(engine, settings) 
     assert gtins(engine) == {make_gtin(n) for n in range(12)}
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(PriceHistory)).scalar_one() == 12
-        watermark = s.get(FeedState, "fake:products").watermark
+        watermark = s.get(FeedState, feed_state_key(STORE, "fake", "products")).watermark
     # The products stream was read from the failed run's start: changes made since then
     # on its pages must not be skipped by the next incremental run.
     assert watermark.replace(tzinfo=None) == get_run(engine, failed.run_id).started_at.replace(
@@ -120,7 +125,7 @@ def test_a_run_whose_process_is_gone_is_taken_over_at_once(engine, settings) -> 
 def test_a_live_holder_keeps_its_run(engine, settings) -> None:
     alive = f"{socket.gethostname()}:1:cafe"  # pid 1 always lives
     leave_running(engine, settings, alive)
-    assert dead_runs(engine) == []
+    assert dead_runs(engine, STORE) == []
     assert resume_interrupted(engine, FakeFeed(RECORDS), settings) is None
 
 
@@ -189,7 +194,7 @@ def test_the_lock_is_renewed_while_a_page_takes_longer_than_its_term(
     carry_on.set()
     worker.join(10)
     assert second.status == "skipped"
-    assert dead_runs(engine) == []
+    assert dead_runs(engine, STORE) == []
     assert outcome[0].status == "succeeded"
 
 
@@ -212,7 +217,7 @@ def test_a_run_that_lost_its_lock_stops_without_writing(engine, settings) -> Non
 
 def test_a_dead_run_of_a_feed_no_longer_configured_is_failed(engine, settings) -> None:
     with session_scope(engine) as s:
-        s.add(SyncRun(feed="odoo", status="running", holder="elsewhere:7:gone"))
+        s.add(SyncRun(store_id=STORE, feed="odoo", status="running", holder="elsewhere:7:gone"))
     assert resume_interrupted(engine, FakeFeed(RECORDS), settings) is None
     with Session(engine) as s:
         (run,) = s.execute(select(SyncRun)).scalars()

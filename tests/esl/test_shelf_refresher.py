@@ -23,8 +23,8 @@ def pool():
 
 
 @pytest.fixture
-def shelf(engine, pool):
-    return ShelfRefresher(engine, pool, "not_for_sale")
+def shelf(engine, pool, settings):
+    return ShelfRefresher(engine, pool, "not_for_sale", store_id=settings.store_id)
 
 
 def product_of(engine, label_id: str) -> int:

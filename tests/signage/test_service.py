@@ -495,6 +495,7 @@ def test_old_trigger_events_are_rolled_up_and_deleted(harness, engine):
         for count in (3, 5):
             s.add(
                 TriggerEvent(
+                    store_id=service.settings.store_id,
                     sensor_id="cam-1",
                     kind="audience",
                     zone_id="dairy",
@@ -505,6 +506,7 @@ def test_old_trigger_events_are_rolled_up_and_deleted(harness, engine):
             )
         s.add(
             TriggerEvent(
+                store_id=service.settings.store_id,
                 sensor_id="cam-9",
                 kind="unknown",
                 received_at=old,
@@ -514,6 +516,7 @@ def test_old_trigger_events_are_rolled_up_and_deleted(harness, engine):
         )
         s.add(
             TriggerEvent(
+                store_id=service.settings.store_id,
                 sensor_id="cam-1",
                 kind="audience",
                 zone_id="dairy",
