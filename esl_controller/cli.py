@@ -543,7 +543,9 @@ def _add_deploy_commands() -> None:
 
 def _add_store_commands() -> None:
     from esl_controller.store_cli import store
+    from esl_controller.store_import.cli import import_command
 
+    store.add_command(import_command)
     main.add_command(store)
 
 
@@ -551,15 +553,6 @@ _add_store_commands()
 
 
 _add_deploy_commands()
-
-
-def _add_store_commands() -> None:
-    from esl_controller.store_import.cli import store
-
-    main.add_command(store)
-
-
-_add_store_commands()
 
 
 @main.group()

@@ -14,7 +14,9 @@ from esl_controller import db
 from esl_controller.clock import utcnow
 
 NEW_COLUMNS = {table: {"store_id"} for table in db._V17_STORE_OF} | {
-    "store": {"erp_feed_url", "delisting_ratio"}
+    "store": {"erp_feed_url", "delisting_ratio"},
+    "zone": {"kind"},  # step 15
+    "user": {"store_id"},  # step 16
 }
 
 

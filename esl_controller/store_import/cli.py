@@ -9,12 +9,8 @@ import click
 from esl_controller.config import Settings
 
 
-@click.group()
-def store() -> None:
-    """Stores of a chain database."""
-
-
-@store.command("import")
+# Joins the `store` group (esl_controller.store_cli) in esl_controller.cli.
+@click.command("import")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--into",
