@@ -253,9 +253,11 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
             published_ms = sensor.publish()
             painted = f"() => Number(document.body.dataset.overrideShownAt || 0) > {published_ms}"
             shown = []
+            round_ends = time.monotonic() + 15.0  # for all pages together, not each
             for page in pages:
                 try:
-                    page.wait_for_function(painted, timeout=15_000)
+                    left_ms = max(1.0, (round_ends - time.monotonic()) * 1000)
+                    page.wait_for_function(painted, timeout=left_ms)
                 except PlaywrightTimeout:  # it could not load the override in time: reported
                     missed += 1
                     continue
