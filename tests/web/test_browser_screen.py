@@ -509,7 +509,7 @@ def test_media_no_longer_scheduled_leaves_the_cache_and_cache_items_counts_what_
             override_sha
         )
     item = protocol.ScreenItem("flash-sale", "image", 10.0, media=override_sha)
-    expires = datetime.now(UTC) + timedelta(seconds=4)
+    expires = datetime.now(UTC) + timedelta(seconds=8)  # long enough on a loaded box
     channel.send_override(["dairy-6"], protocol.OverrideCommand(override_id, item, 90, expires))
     wait_until(lambda: override_sha in page.evaluate(CACHED_MEDIA))
     wait_until(lambda: page.evaluate(CACHED_MEDIA) == scheduled)
@@ -585,7 +585,8 @@ def test_a_playlist_item_the_page_cannot_play_is_skipped_and_reported_once(
         "forever: playlist item skipped: image item without a duration",
     ):
         assert expected in text, text
-    assert health_of(engine, "dairy-7").errors == len(odd)  # once each, not every loop
+    skipped = [reason for reason in reasons if "playlist item skipped" in reason]
+    assert len(skipped) == len(odd)  # once each, not on every pass of the playlist
     assert page.console_errors == []
 
 
