@@ -42,12 +42,13 @@ class User(SQLModel, table=True):
 
 class LoginFailureWindow(SQLModel, table=True):
     """Failed logins of one username or one client address in one throttle window, counted
-    in the database so every web process refuses the same guesser."""
+    in the database so every web process refuses the same guesser; the screen pairing
+    throttle counts its calls per address here too, in the same windows."""
 
     __tablename__ = "login_failure_window"
     __table_args__ = (UniqueConstraint("key", "window_index"),)
     id: int | None = Field(default=None, primary_key=True)
-    key: str  # "user:<name>" or "addr:<client address>"
+    key: str  # "user:<name>", "addr:<client address>", "pair-new:…", "pair-claim:…"
     window_index: int  # whole windows since the epoch
     count: int = 0
 

@@ -22,6 +22,11 @@ from esl_controller.signage.playlists import WEEKDAY_NAMES, Playlist, PlaylistIt
 
 # Which content field each item type carries; the others are left out of the file.
 CONTENT_FIELD = {"image": "media", "video": "media", "promo_slide": "gtin", "web": "url"}
+_NEEDS_CONTENT = {
+    "media": "pick a media file from the library or upload one",
+    "gtin": "a product slide needs the product's GTIN",
+    "url": "a web page item needs its address (https://...)",
+}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -123,13 +128,17 @@ def _priority(text: str) -> int:
 
 def _item_document(index: int, item: DraftItem) -> dict[str, Any]:
     document: dict[str, Any] = {"id": item.id, "type": item.type}
+    duration = _duration(index, item)
     if item.type in ("image", "video") and item.file:
         document["file"] = item.file
     else:
         key = CONTENT_FIELD.get(item.type)
         if key:
+            if not getattr(item, key).strip():
+                # Said as what to do: the schema's own word for it is a regex about sha256.
+                raise DraftError(f"Item {index + 1} ({item.id}): {_NEEDS_CONTENT[key]}.")
             document[key] = getattr(item, key)
-    document["duration"] = _duration(index, item)
+    document["duration"] = duration
     return document
 
 

@@ -51,8 +51,8 @@ def begin(engine: Engine, username: str, address: str, now: datetime) -> Attempt
     index = math.floor(epoch_s / WINDOW_S)
     keys = (user_key(username), address_key(address))
     with engine.begin() as conn:
-        user_count = _count(conn, keys[0], index)
-        address_count = _count(conn, keys[1], index)
+        user_count = count_in_window(conn, keys[0], index)
+        address_count = count_in_window(conn, keys[1], index)
         # Windows that ended are done with, whoever they counted: the table stays small
         # even when a guesser tries a new username or address every time.
         conn.execute(delete(LoginFailureWindow).where(LoginFailureWindow.window_index < index))
@@ -86,7 +86,8 @@ def refusal_message(attempt: Attempt) -> str:
     ) % {"num": minutes}
 
 
-def _count(conn: Connection, key: str, index: int) -> int:
+def count_in_window(conn: Connection, key: str, index: int) -> int:
+    """One more for `key` in window `index`, atomically; the new count."""
     table = LoginFailureWindow.__table__
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (

@@ -24,7 +24,7 @@ from esl_controller.incidents import record_incident
 from esl_controller.models import Player, ScreenHealth, User
 from esl_controller.signage import protocol
 from esl_controller.signage.drivers.browser import mailbox
-from esl_controller.web import auth, screen_pairing
+from esl_controller.web import auth, pairing_throttle, screen_pairing
 from esl_controller.web.database import get_session
 from esl_controller.web.store_scope import current_store_id
 
@@ -47,9 +47,23 @@ class _ScreenApiError(Exception):
         self.status, self.message = status, message
 
 
+class _Throttled(Exception):
+    def __init__(self, counted: pairing_throttle.Counted) -> None:
+        super().__init__(pairing_throttle.refusal_message(counted))
+        self.counted = counted
+
+
 @bp.errorhandler(_ScreenApiError)
 def _api_error(error: _ScreenApiError) -> Any:
     return jsonify(error=error.message), error.status
+
+
+@bp.errorhandler(_Throttled)
+def _throttled(error: _Throttled) -> Any:
+    response = jsonify(error=str(error))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(error.counted.retry_after_s)
+    return response
 
 
 @bp.errorhandler(ValidationError)
@@ -74,8 +88,18 @@ def _body() -> dict[str, Any]:
 # --- pairing -------------------------------------------------------------------------------
 
 
+def _count_pairing_call(call: pairing_throttle.PairingCall) -> pairing_throttle.Counted:
+    """Counted before anything is read: over the limit, the request is refused unanswered."""
+    engine = current_app.extensions["esl"].engine
+    counted = pairing_throttle.begin(engine, call, request.remote_addr or "unknown", utcnow())
+    if not counted.allowed:
+        raise _Throttled(counted)
+    return counted
+
+
 @bp.post("/pairings")
 def new_pairing() -> Any:
+    _count_pairing_call(pairing_throttle.PairingCall.NEW)
     session = get_session()
     now = utcnow()
     pairing = screen_pairing.start(session, now)
@@ -96,6 +120,7 @@ class ClaimSchema(Schema):
 
 @bp.post("/pairings/claim")
 def claim_pairing() -> Any:
+    counted = _count_pairing_call(pairing_throttle.PairingCall.CLAIM)
     args = ClaimSchema().load(_body())
     session = get_session()
     try:
@@ -103,9 +128,12 @@ def claim_pairing() -> Any:
     except screen_pairing.PairingError as exc:
         session.rollback()
         raise _ScreenApiError(410, str(exc)) from None
+    session.commit()
+    # Only a failed claim counts: a page waiting for its pairing polls as long as it likes.
+    # (After the commit: on SQLite the claim's own writes would hold the lock.)
+    pairing_throttle.take_back(current_app.extensions["esl"].engine, counted)
     if credential is None:
         return jsonify(paired=False), 202
-    session.commit()
     return jsonify(paired=True, player=credential.player, token=credential.token)
 
 

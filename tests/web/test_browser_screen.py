@@ -5,10 +5,12 @@ and a spell offline whose plays all arrive exactly once."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -465,3 +467,140 @@ def test_a_screen_whose_clock_is_hours_off_pairs_and_keeps_override_ttls(
     wait_until(lambda: any(p.override_id == override_id for p in plays_of(engine, "dairy-5")))
     [shown] = [p for p in plays_of(engine, "dairy-5") if p.override_id == override_id]
     assert ttl - 1.0 <= seconds(shown) <= ttl + TOLERANCE_S  # its TTL, less the delivery
+
+
+CACHED_MEDIA = """() => caches.open("esl-screen-media-v1")
+  .then(cache => cache.keys())
+  .then(keys => keys.map(request => new URL(request.url).pathname.slice(7)).sort())"""
+
+
+def is_status_post(request) -> bool:
+    return request.url.endswith("/screen/api/status")
+
+
+def media_sha(settings: Settings, name: str) -> str:
+    return hashlib.sha256((Path(settings.playlists_dir) / "media" / name).read_bytes()).hexdigest()
+
+
+def test_media_no_longer_scheduled_leaves_the_cache_and_cache_items_counts_what_stays(
+    page, live_server: str, worker: SignageService, channel, engine: Engine, settings: Settings
+) -> None:
+    statuses: list[dict] = []
+    page.on(
+        "request",
+        lambda request: (
+            request.url.endswith("/screen/api/status") and statuses.append(request.post_data_json)
+        ),
+    )
+    pair_by_link(page, engine, settings, "dairy-6", "dairy")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    scheduled = sorted(media_sha(settings, f"{colour}.png") for colour in DURATIONS)
+    wait_until(lambda: page.evaluate(CACHED_MEDIA) == scheduled)
+
+    # An override's media is cached while it shows and dropped once it has ended.
+    with session_scope(engine) as session:
+        override_id = reserve_override_ids_in(session.connection(), 1)[0]
+    override_sha = media_sha(settings, "override.png")
+    with session_scope(engine) as session:
+        from esl_controller.signage.media import store_media
+
+        media = (Path(settings.playlists_dir) / "media" / "override.png").read_bytes()
+        assert store_media(settings, media, "override.png", "image/png", session).sha256 == (
+            override_sha
+        )
+    item = protocol.ScreenItem("flash-sale", "image", 10.0, media=override_sha)
+    expires = datetime.now(UTC) + timedelta(seconds=8)  # long enough on a loaded box
+    channel.send_override(["dairy-6"], protocol.OverrideCommand(override_id, item, 90, expires))
+    wait_until(lambda: override_sha in page.evaluate(CACHED_MEDIA))
+    wait_until(lambda: page.evaluate(CACHED_MEDIA) == scheduled)
+
+    # An item dropped from the playlist leaves the cache; the rest stays and plays on.
+    loop = Path(settings.playlists_dir) / "loop.yaml"
+    loop.write_text("".join(line for line in PLAYLIST.splitlines(True) if "blue" not in line))
+    kept = sorted(media_sha(settings, f"{colour}.png") for colour in ("red", "green"))
+    wait_until(lambda: page.evaluate(CACHED_MEDIA) == kept)
+    for _ in range(2):  # the next heartbeats say so
+        with page.expect_request(is_status_post, timeout=15_000) as status:
+            pass
+        assert status.value.post_data_json["cache_items"] == len(kept)
+    since = datetime.now(UTC)
+    wait_until(
+        lambda: (
+            {
+                p.item_id
+                for p in plays_of(engine, "dairy-6")
+                if p.started_at.replace(tzinfo=UTC) > since
+            }
+            == {"red", "green"}
+        )
+    )
+
+
+def test_a_playlist_item_the_page_cannot_play_is_skipped_and_reported_once(
+    page, live_server: str, worker: SignageService, engine: Engine, settings: Settings
+) -> None:
+    pair_by_link(page, engine, settings, "dairy-7", "dairy")
+    wait_until(lambda: len(plays_of(engine, "dairy-7")) >= 2)
+    # A playlist no controller would send (its checks refuse such items), as a newer
+    # controller or a hand-written row could: an unknown type, an image without media.
+    with Session(engine) as session:
+        row = mailbox.latest_playlist(session, settings.store_id, "dairy-7")
+        assert row is not None
+        playlist = json.loads(row.payload)
+    good = [item for item in playlist["items"] if item["id"] in ("red", "green")]
+    odd = [
+        {"id": "holo", "type": "hologram", "duration_s": 1.0},
+        {"id": "blank", "type": "image", "duration_s": 1.0},
+        {"id": "forever", "type": "image", "duration_s": 0, "media": good[0]["media"]},
+    ]
+    playlist.update(items=[good[0], *odd, good[1]], digest="hand-written")
+    with session_scope(engine) as session:
+        payload = json.dumps(playlist).encode()
+        mailbox.post_command(
+            session, settings.store_id, "dairy-7", mailbox.PLAYLIST, payload, datetime.now(UTC)
+        )
+    wait_until(lambda: health_of(engine, "dairy-7").errors >= len(odd))
+    since = datetime.now(UTC)
+    wait_until(
+        lambda: (
+            len(
+                [p for p in plays_of(engine, "dairy-7") if p.started_at.replace(tzinfo=UTC) > since]
+            )
+            >= 4
+        )
+    )
+    played = {
+        p.item_id for p in plays_of(engine, "dairy-7") if p.started_at.replace(tzinfo=UTC) > since
+    }
+    assert played == {"red", "green"}
+    with Session(engine) as session:
+        reasons = [
+            row.message
+            for row in session.scalars(select(Incident).where(Incident.subject == "dairy-7"))
+        ]
+    text = " ".join(reasons)
+    for expected in (
+        "holo: playlist item skipped: unknown item type hologram",
+        "blank: playlist item skipped: image item without media",
+        "forever: playlist item skipped: image item without a duration",
+    ):
+        assert expected in text, text
+    skipped = [reason for reason in reasons if "playlist item skipped" in reason]
+    assert len(skipped) == len(odd)  # once each, not on every pass of the playlist
+    assert page.console_errors == []
+
+
+def test_a_throttled_page_says_why_and_waits(page, live_server: str, seed) -> None:
+    from playwright.sync_api import expect
+
+    from esl_controller.web import pairing_throttle
+
+    for _ in range(pairing_throttle.MAX_NEW_PAIRINGS_PER_ADDRESS):
+        request = urllib.request.Request(f"{live_server}/screen/api/pairings", method="POST")
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 201
+    page.goto("/screen")
+    expect(page.locator("#pair-status")).to_contain_text(
+        "Too many pairing attempts from this screen's network address. Wait "
+    )
+    assert page.locator("#pair-code").text_content() == "······"  # no made-up code shown

@@ -370,3 +370,22 @@ def test_the_media_library_shows_previews_and_an_undecodable_file_a_neutral_box(
     preview = manager_client.get(f"/signage/thumbnails/media/{good}")
     assert Image.open(io.BytesIO(preview.data)).size == (160, 90) and preview.data != NO_PREVIEW
     assert manager_client.get(f"/signage/thumbnails/media/{broken}").data == NO_PREVIEW
+
+
+def test_an_item_of_an_unknown_type_or_without_its_content_is_refused_with_a_sentence(
+    manager_client: FlaskClient, signage: Signage, settings: Settings
+):
+    write(settings, TWO_ITEMS)
+    cases = [
+        ({"id": "holo", "type": "hologram", "duration": "5"},
+         "Item 1 (holo), type: unknown type &#39;hologram&#39;; one of image, video"),
+        ({"id": "blank", "type": "image", "duration": "5", "media": " "},
+         "Item 1 (blank): pick a media file from the library or upload one."),
+        ({"id": "page", "type": "web", "duration": "5"},
+         "Item 1 (page): a web page item needs its address (https://...)."),
+    ]  # fmt: skip
+    for item, sentence in cases:
+        response = post_form(manager_client, ITEMS, form_of(SETTINGS_FIELDS, [item]), EDITOR)
+        assert response.status_code == 422
+        assert sentence in response.get_data(as_text=True)
+    assert saved(settings)[1] == TWO_ITEMS  # the file as it was

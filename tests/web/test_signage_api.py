@@ -137,6 +137,19 @@ def test_a_playlist_naming_missing_media_is_refused(client: FlaskClient, signage
     assert "media" in response.get_json()["error"]
 
 
+def test_a_playlist_with_an_item_of_an_unknown_type_is_refused(
+    client: FlaskClient, signage: Signage, settings: Settings
+):
+    text = GOOD_PLAYLIST.replace('type: web, url: "https://example.org/board"', "type: hologram")
+    assert text != GOOD_PLAYLIST
+    response = client.put("/api/v1/playlists/dairy", json={"text": text}, headers=manager(signage))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error.startswith("signage_playlists/dairy.yaml:")
+    assert "type: unknown type 'hologram'; one of image, video" in error
+    assert not (settings.playlists_dir / "dairy.yaml").exists()
+
+
 def test_playlist_names_and_unknown_playlists(client: FlaskClient, signage: Signage):
     bad_name = client.put(
         "/api/v1/playlists/..secret", json={"text": GOOD_PLAYLIST}, headers=manager(signage)

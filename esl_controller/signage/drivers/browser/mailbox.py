@@ -27,26 +27,36 @@ COMMAND_KEEP = timedelta(seconds=120)  # streams read every fraction of a second
 def post_command(
     session: Session, store: str, player: str, kind: str, payload: bytes, now: datetime
 ) -> None:
+    command = ScreenCommand(
+        store_id=store, player_id=player, kind=kind, payload=payload.decode(), created_at=now
+    )
+    session.add(command)
+    # Written before the older playlist goes: SQLite gives a new row the highest id plus
+    # one, so deleting the newest row first would hand its id out again, and an open
+    # stream already past that id would never send the new playlist.
+    session.flush()
     if kind == PLAYLIST:
         session.execute(
             delete(ScreenCommand).where(
                 ScreenCommand.store_id == store,
                 ScreenCommand.player_id == player,
                 ScreenCommand.kind == PLAYLIST,
+                ScreenCommand.id != command.id,  # type: ignore[arg-type]
             )
         )
-    session.add(
-        ScreenCommand(
-            store_id=store, player_id=player, kind=kind, payload=payload.decode(), created_at=now
-        )
-    )
 
 
 def prune_commands(session: Session, now: datetime) -> int:
-    """Forget overrides and reverts every stream has long passed on."""
+    """Forget overrides and reverts every stream has long passed on.
+
+    The newest command stays, whatever its age, so no id is ever handed out twice (see
+    `post_command`): a stream's cursor then always points below every later command."""
+    newest = select(func.max(ScreenCommand.id)).scalar_subquery()
     result = session.execute(
         delete(ScreenCommand).where(
-            ScreenCommand.kind != PLAYLIST, ScreenCommand.created_at < now - COMMAND_KEEP
+            ScreenCommand.kind != PLAYLIST,
+            ScreenCommand.created_at < now - COMMAND_KEEP,
+            ScreenCommand.id < newest,  # type: ignore[operator]
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

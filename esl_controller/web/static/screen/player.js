@@ -14,7 +14,8 @@
   const PAIR_FALLBACK_MS = 60000; // a code's lifetime when the controller's answer lacks one
   const FLUSH_MS = 5000;
   const PREPARE_TIMEOUT_MS = 8000;
-  const MEDIA_CACHE = "esl-screen-media-v1";
+  const MEDIA_CACHE = "esl-screen-media-v1"; // the service worker's caches (sw.js)
+  const SHELL_CACHE = "esl-screen-shell-v1";
 
   const $ = (id) => document.getElementById(id);
   const layers = [$("layer-a"), $("layer-b")];
@@ -31,6 +32,7 @@
     next: null, // {item, promise}: the next item, preloaded
     timer: null,
     override: null, // {command, started, visible, counting, timer}
+    arriving: new Set(), // media of overrides being loaded, kept by the cache pruning
     errors: [],
     stream: null,
     online: false,
@@ -164,6 +166,9 @@
   async function cachedMediaCount() {
     if (!window.caches) return null;
     try {
+      // Tidied first (it also catches a fetch that finished after the last tidy-up), so the
+      // figure is what the screen keeps: the media its schedule and overrides need.
+      await pruneCache();
       return (await (await caches.open(MEDIA_CACHE)).keys()).length;
     } catch (_unavailable) {
       return null;
@@ -307,21 +312,73 @@
   }
 
   function warmCache(playlist) {
-    for (const item of playlist.items || []) {
+    for (const item of (playlist && playlist.items) || []) {
       if (item.media) fetch(mediaUrl(item)).catch(() => {});
     }
   }
 
+  // The cache keeps what the schedule and the override on screen (or arriving) need; the
+  // rest goes, so media of dropped items and ended overrides do not pile up. Run after every
+  // change of either, it bounds the cache by the playlist plus the overrides in force.
+  function neededMedia() {
+    const needed = new Set(state.arriving);
+    for (const item of (state.playlist && state.playlist.items) || []) if (item.media) needed.add(item.media);
+    if (state.override && state.override.command.item.media) needed.add(state.override.command.item.media);
+    return needed;
+  }
+
+  function neededSlides() {
+    const needed = new Set();
+    for (const item of (state.playlist && state.playlist.items) || []) if (item.gtin) needed.add(slideUrl(item));
+    if (state.override && state.override.command.item.gtin) needed.add(slideUrl(state.override.command.item));
+    return needed;
+  }
+
+  async function dropUnneeded(cacheName, prefix, needed) {
+    const cache = await caches.open(cacheName);
+    for (const request of await cache.keys()) {
+      const path = new URL(request.url).pathname;
+      if (path.startsWith(prefix) && !needed(path)) await cache.delete(request);
+    }
+  }
+
+  let pruning = Promise.resolve();
+  function pruneCache() {
+    if (!window.caches) return pruning;
+    pruning = pruning
+      .then(async () => {
+        const media = neededMedia();
+        const slides = neededSlides();
+        await dropUnneeded(MEDIA_CACHE, "/media/", (path) => media.has(path.slice("/media/".length)));
+        await dropUnneeded(SHELL_CACHE, "/screen/slide/", (path) => slides.has(path));
+      })
+      .catch(() => {}); // no cache to tidy (storage refused): nothing piles up either
+    return pruning;
+  }
+
   // -- the schedule -------------------------------------------------------------------------
 
-  function receivePlaylist(playlist) {
-    if (state.playlist && state.playlist.digest === playlist.digest) return;
-    localStorage.setItem(KEYS.schedule, JSON.stringify(playlist));
+  function receivePlaylist(message) {
+    if (!message || typeof message !== "object" || !Array.isArray(message.items)) {
+      return reportError(null, "malformed playlist: no list of items");
+    }
+    if (state.playlist && state.playlist.digest === message.digest) return;
+    localStorage.setItem(KEYS.schedule, JSON.stringify(message));
+    // An item this page cannot play is left out (and reported once) before anything is
+    // fetched for it; the rest of the playlist plays.
+    const items = [];
+    for (const item of message.items) {
+      const problem = itemProblem(item) || durationProblem(item);
+      if (problem) reportError(item && typeof item === "object" ? item : null, `playlist item skipped: ${problem}`);
+      else items.push(item);
+    }
+    const playlist = { ...message, items };
     warmCache(playlist);
     const first = !state.playlist || !state.playlist.items.length;
     state.playlist = playlist;
     state.index = -1;
     state.next = null;
+    pruneCache();
     if (first && !state.override) restartSchedule();
   }
 
@@ -420,12 +477,21 @@
   // before a request is made for it.
   const NEEDS = { image: "media", video: "media", web: "url" };
 
+  function itemProblem(item) {
+    if (!item || typeof item !== "object" || typeof item.id !== "string") return "no item";
+    if (!Object.hasOwn(NEEDS, item.type)) return `unknown item type ${String(item.type).slice(0, 40)}`;
+    if (!item[NEEDS[item.type]] && !item.gtin) return `${item.type} item without ${NEEDS[item.type]}`;
+    return null;
+  }
+
+  // A schedule item plays for its duration (an override until its expiry instead).
+  const durationProblem = (item) =>
+    typeof item.duration_s === "number" && item.duration_s > 0 ? null : `${item.type} item without a duration`;
+
   function overrideProblem(command) {
     if (!command || typeof command !== "object" || typeof command.override_id !== "number") return "malformed override";
-    const item = command.item;
-    if (!item || typeof item !== "object" || typeof item.id !== "string") return "malformed override: no item";
-    if (!Object.hasOwn(NEEDS, item.type)) return `malformed override: unknown item type ${String(item.type).slice(0, 40)}`;
-    if (!item[NEEDS[item.type]] && !item.gtin) return `malformed override: ${item.type} item without ${NEEDS[item.type]}`;
+    const problem = itemProblem(command.item);
+    if (problem) return `malformed override: ${problem}`;
     if (Number.isNaN(Date.parse(command.expires_at))) return "malformed override: no expiry";
     return null;
   }
@@ -442,16 +508,27 @@
     if (!(expires > controllerNow())) return; // already over
     if (state.override && state.override.command.override_id === command.override_id) return;
     if (state.override && state.override.command.priority > command.priority) return;
-    const prepared = await prepare(command.item);
-    if (!prepared) return; // reported; the schedule goes on
-    overrideLayer.replaceChildren(prepared.element);
+    const media = command.item.media;
+    if (media) state.arriving.add(media);
     try {
-      await withTimeout(prepared.loaded, PREPARE_TIMEOUT_MS, "loading");
-      if (prepared.element.tagName === "VIDEO") await prepared.element.play();
-    } catch (error) {
-      overrideLayer.replaceChildren();
-      return reportError(command.item, error.message || "failed to play");
+      const prepared = await prepare(command.item);
+      if (!prepared) return; // reported; the schedule goes on
+      overrideLayer.replaceChildren(prepared.element);
+      try {
+        await withTimeout(prepared.loaded, PREPARE_TIMEOUT_MS, "loading");
+        if (prepared.element.tagName === "VIDEO") await prepared.element.play();
+      } catch (error) {
+        overrideLayer.replaceChildren();
+        return reportError(command.item, error.message || "failed to play");
+      }
+      showOverride(command, prepared, expires);
+    } finally {
+      if (media) state.arriving.delete(media);
     }
+    pruneCache(); // a replaced override's media goes
+  }
+
+  function showOverride(command, prepared, expires) {
     if (state.override) finishOverride();
     clearTimeout(state.timer);
     state.generation += 1; // the schedule waits underneath
@@ -488,6 +565,7 @@
     }, 400);
     state.index -= 1; // the item the override interrupted plays again
     restartSchedule();
+    pruneCache();
     heartbeat();
   }
 
@@ -500,6 +578,21 @@
     pair();
   }
 
+  class Throttled extends Error {
+    constructor(message, waitMs) {
+      super(message);
+      this.waitMs = waitMs;
+    }
+  }
+
+  async function throttled(response) {
+    // The controller limits pairing calls per address; it says how long to wait.
+    const seconds = Number(response.headers.get("Retry-After"));
+    const answer = await response.json().catch(() => ({}));
+    const waitMs = Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : PAIR_FALLBACK_MS, 15 * 60 * 1000);
+    return new Throttled(answer.error || "Too many pairing attempts; waiting before trying again.", waitMs);
+  }
+
   async function claim(body) {
     const response = await fetch(API + "/pairings/claim", {
       method: "POST",
@@ -507,6 +600,7 @@
       body: JSON.stringify(body),
     });
     if (response.status === 202) return null;
+    if (response.status === 429) throw await throttled(response);
     const answer = await response.json();
     if (!response.ok) throw new Error(answer.error || `pairing ${response.status}`);
     return answer;
@@ -531,6 +625,13 @@
       let pending;
       try {
         const response = await fetch(API + "/pairings", { method: "POST" });
+        if (response.status === 429) {
+          const refusal = await throttled(response);
+          $("pair-status").textContent = refusal.message;
+          await sleep(refusal.waitMs);
+          $("pair-status").textContent = "";
+          continue;
+        }
         pending = await response.json();
       } catch (_offline) {
         $("pair-status").textContent = "Cannot reach the controller; retrying…";
@@ -548,8 +649,11 @@
         try {
           const answer = await claim({ code: pending.code, claim: pending.claim });
           if (answer) return paired(answer);
-        } catch (_expired) {
-          break;
+        } catch (error) {
+          if (!(error instanceof Throttled)) break; // expired or collected: a new code
+          $("pair-status").textContent = error.message;
+          await sleep(Math.min(error.waitMs, Math.max(0, deadline - performance.now())));
+          $("pair-status").textContent = "";
         }
       }
     }
@@ -583,6 +687,8 @@
     navigator.serviceWorker.register("/screen/sw.js", { scope: "/screen" }).catch(() => {
       reportError(null, "offline cache unavailable (service worker refused)");
     });
+    // Fetches before the worker took over went past it: warm its cache now.
+    navigator.serviceWorker.addEventListener("controllerchange", () => warmCache(state.playlist));
   }
 
   const kept = localStorage.getItem(KEYS.schedule);

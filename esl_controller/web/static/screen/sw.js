@@ -1,6 +1,8 @@
 // The screen's service worker (docs/screens.md): media by content hash from the Cache API
 // (a hash never changes content, so cache first), the page itself network first with the
 // cached copy when the network is gone. The command stream and posts are never cached.
+// The page tidies these caches (player.js, pruneCache): it knows the schedule, so it deletes
+// the media and slides neither the playlist nor the override in force still needs.
 "use strict";
 
 const SHELL_CACHE = "esl-screen-shell-v1";
