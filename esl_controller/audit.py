@@ -49,9 +49,13 @@ def recent(
     limit: int = 100,
     action_prefix: str | None = None,
     target: str | None = None,
+    store_id: str | None = None,
 ) -> list[AuditEntry]:
-    """The newest entries first, optionally only one family of actions or one target."""
+    """The newest entries first, optionally only one family of actions or one target, or
+    only one store's (`store_id`; None: every entry, as head office sees them)."""
     query = select(AuditEntry)
+    if store_id is not None:
+        query = query.where(AuditEntry.store_id == store_id)
     if action_prefix:
         query = query.where(col(AuditEntry.action).startswith(action_prefix))
     if target:

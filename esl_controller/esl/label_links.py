@@ -99,6 +99,7 @@ def link_label(
         actor=actor,
         action="label.link",
         target=f"label:{label.id}",
+        store_id=label.store_id,
         detail={
             "gtin": product.gtin,
             "product_id": product.id,
@@ -124,6 +125,7 @@ def unlink_label(session: Session, settings: Settings, label_id: str, *, actor: 
         actor=actor,
         action="label.unlink",
         target=f"label:{label.id}",
+        store_id=label.store_id,
         detail={"previous_gtin": previous.gtin if previous else None},
     )
     session.commit()

@@ -277,10 +277,12 @@ def list_incidents() -> Any:
     """
     args = load_query(IncidentQuerySchema())
     session = get_session()
-    page = queries.list_incidents(session, args.get("kind"), args["limit"], args["offset"])
+    page = queries.list_incidents(
+        session, args.get("kind"), args["limit"], args["offset"], current_store_id()
+    )
     body = {
         "items": page.items,
-        "counts": queries.incident_counts(session),
+        "counts": queries.incident_counts(session, current_store_id()),
         "total": page.total,
         "limit": page.limit,
         "offset": page.offset,
@@ -378,7 +380,9 @@ def list_sync_runs() -> Any:
         401: Unauthorized
     """
     args = load_query(SyncRunQuerySchema())
-    page = queries.list_sync_runs(get_session(), args.get("status"), args["limit"], args["offset"])
+    page = queries.list_sync_runs(
+        get_session(), args.get("status"), args["limit"], args["offset"], current_store_id()
+    )
     return SyncRunPageSchema().dump(page)
 
 
@@ -406,7 +410,7 @@ def get_sync_run(run_id: int) -> Any:
     """
     args = load_query(PagingSchema())
     session = get_session()
-    detail = queries.sync_run_detail(session, run_id)
+    detail = queries.sync_run_detail(session, run_id, current_store_id())
     if detail is None:
         raise ApiError(404, f"there is no sync run #{run_id}")
     detail["dead_letters"] = queries.list_dead_letters(

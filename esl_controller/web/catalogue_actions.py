@@ -89,6 +89,7 @@ def set_manual_price(
         actor=actor,
         action="price.manual",
         target=f"product:{product.gtin}",
+        store_id=product.store_id,
         detail={
             "before": before,
             "after": price_minor,
@@ -152,6 +153,7 @@ def set_manual_promotion(
         actor=actor,
         action="promotion.manual",
         target=f"product:{product.gtin}",
+        store_id=product.store_id,
         detail={
             "before": _promotion_detail(running),
             "after": {

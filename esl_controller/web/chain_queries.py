@@ -81,9 +81,8 @@ class ChainHealth:
         return {"stores": [row.as_dict() for row in self.stores], "totals": totals}
 
 
-def chain_health(session: Session, now: datetime, home_store_id: str) -> ChainHealth:
-    """Health of every store. `home_store_id` is the configured ESL_STORE_ID: the store
-    that owns the rows of tables that do not yet name their store (see `_unscoped`)."""
+def chain_health(session: Session, now: datetime) -> ChainHealth:
+    """Health of every store, one grouped query per table."""
     stores = {
         store.id: StoreHealth(store.id, store.name, store.timezone)
         for store in session.scalars(select(Store).order_by(Store.name, Store.id))
@@ -116,25 +115,18 @@ def chain_health(session: Session, now: datetime, home_store_id: str) -> ChainHe
                 row.screens_online = count
             else:
                 row.screens_offline = count
-    home = stores.get(home_store_id)
-    if home is not None:
-        _unscoped(session, now, home)
-    return ChainHealth(list(stores.values()))
-
-
-def _unscoped(session: Session, now: datetime, home: StoreHealth) -> None:
-    """Sync runs and incidents do not name their store yet: until they do, every one is
-    the configured store's, as it is in a single-store database. Once they carry
-    store_id, these become grouped queries like the labels' above."""
-    home.incidents_recent = int(
-        session.scalar(
-            select(func.coalesce(func.sum(Incident.count), 0)).where(
-                Incident.created_at >= now - RECENT_INCIDENTS
-            )
-        )
-        or 0
+    incidents = (
+        select(Incident.store_id, func.sum(Incident.count))
+        .where(Incident.created_at >= now - RECENT_INCIDENTS)
+        .group_by(Incident.store_id)
     )
-    run = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1)).first()
-    if run is not None:
-        home.last_sync_status = run.status
-        home.last_sync_at = run.finished_at or run.started_at or run.requested_at
+    for store_id, count in session.execute(incidents):
+        if store_id in stores:
+            stores[store_id].incidents_recent = int(count or 0)
+    newest_runs = select(func.max(SyncRun.id)).group_by(SyncRun.store_id)
+    for run in session.scalars(select(SyncRun).where(SyncRun.id.in_(newest_runs))):
+        if run.store_id in stores:
+            row = stores[run.store_id]
+            row.last_sync_status = run.status
+            row.last_sync_at = run.finished_at or run.started_at or run.requested_at
+    return ChainHealth(list(stores.values()))

@@ -14,7 +14,7 @@ from werkzeug.exceptions import Forbidden
 from esl_controller.clock import utcnow
 from esl_controller.web import auth
 from esl_controller.web.chain_queries import LABEL_STATES, chain_health
-from esl_controller.web.database import get_session, get_settings
+from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.store_scope import is_head_office
 
@@ -36,7 +36,7 @@ def _require_head_office() -> None:
 @auth.login_required
 def overview() -> str:
     _require_head_office()
-    health = chain_health(get_session(), utcnow(), get_settings().store_id)
+    health = chain_health(get_session(), utcnow())
     return render_template("chain.html", chain=health, states=LABEL_STATES)
 
 
@@ -55,4 +55,4 @@ def chain_json() -> Any:
         403: Forbidden
     """
     _require_head_office()
-    return chain_health(get_session(), utcnow(), get_settings().store_id).as_dict()
+    return chain_health(get_session(), utcnow()).as_dict()

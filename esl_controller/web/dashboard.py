@@ -213,10 +213,12 @@ def incidents() -> str:
     for error in errors:
         flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     session = get_session()
-    page = queries.list_incidents(session, args.get("kind"), args["limit"], args["offset"])
+    page = queries.list_incidents(
+        session, args.get("kind"), args["limit"], args["offset"], current_store_id()
+    )
     return render_template(
         "incidents.html",
         page=page,
         kind=args.get("kind"),
-        counts=queries.incident_counts(session),
+        counts=queries.incident_counts(session, current_store_id()),
     )

@@ -36,7 +36,7 @@ from esl_controller.models import (
     TriggerEvent,
     Zone,
 )
-from esl_controller.web.store_scope import scoped
+from esl_controller.web.store_scope import scoped, scoped_or_chain_wide
 
 LABEL_STATES = ("acked", "pending", "sent", "failed", "unbound")
 UNDELIVERED_OUTBOX_STATES = ("pending", "sent")
@@ -114,9 +114,13 @@ def summary(session: Session, store_id: str | None = None) -> Summary:
     station_states = scoped(select(BaseStation.online, func.count()), BaseStation, store_id)
     online = dict(session.execute(station_states.group_by(BaseStation.online)).all())
     queue = session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(OutboxMessage.state.in_(UNDELIVERED_OUTBOX_STATES))
+        scoped(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.state.in_(UNDELIVERED_OUTBOX_STATES)),
+            OutboxMessage,
+            store_id,
+        )
     )
     return Summary(
         labels_by_state=by_state,
@@ -124,7 +128,7 @@ def summary(session: Session, store_id: str | None = None) -> Summary:
         stations_online=online.get(True, 0),
         stations_offline=online.get(False, 0),
         outbox_queue=queue or 0,
-        incidents_by_kind=incident_counts(session),
+        incidents_by_kind=incident_counts(session, store_id),
         labels_new=session.scalar(
             scoped(select(func.count()).select_from(Label).where(IS_NEW_LABEL), Label, store_id)
         )
@@ -132,12 +136,11 @@ def summary(session: Session, store_id: str | None = None) -> Summary:
     )
 
 
-def incident_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(Incident.kind, func.sum(Incident.count))
-        .group_by(Incident.kind)
-        .order_by(Incident.kind)
+def incident_counts(session: Session, store_id: str | None = None) -> dict[str, int]:
+    counts = scoped_or_chain_wide(
+        select(Incident.kind, func.sum(Incident.count)), Incident, store_id
     )
+    rows = session.execute(counts.group_by(Incident.kind).order_by(Incident.kind))
     return {kind: int(count) for kind, count in rows}
 
 
@@ -284,9 +287,13 @@ def base_station_ids(session: Session, store_id: str | None = None) -> list[str]
     return list(session.scalars(query.order_by(BaseStation.id)))
 
 
-def list_incidents(session: Session, kind: str | None, limit: int, offset: int) -> Page:
-    query = select(
-        Incident.id, Incident.kind, Incident.subject, Incident.message, Incident.created_at
+def list_incidents(
+    session: Session, kind: str | None, limit: int, offset: int, store_id: str | None = None
+) -> Page:
+    query = scoped_or_chain_wide(
+        select(Incident.id, Incident.kind, Incident.subject, Incident.message, Incident.created_at),
+        Incident,
+        store_id,
     )
     if kind:
         query = query.where(Incident.kind == kind)
@@ -316,8 +323,10 @@ def _duration_s(run: SyncRun) -> float | None:
     return round((end - run.started_at).total_seconds(), 1)
 
 
-def list_sync_runs(session: Session, status: str | None, limit: int, offset: int) -> Page:
-    query = select(SyncRun)
+def list_sync_runs(
+    session: Session, status: str | None, limit: int, offset: int, store_id: str | None = None
+) -> Page:
+    query = scoped_or_chain_wide(select(SyncRun), SyncRun, store_id)
     if status:
         query = query.where(SyncRun.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -326,9 +335,14 @@ def list_sync_runs(session: Session, status: str | None, limit: int, offset: int
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-def sync_run_detail(session: Session, run_id: int) -> dict[str, Any] | None:
+def sync_run_detail(
+    session: Session, run_id: int, store_id: str | None = None
+) -> dict[str, Any] | None:
+    """One run; another store's is None, as an unknown one is."""
     run = session.get(SyncRun, run_id)
-    return _sync_run_row(run) if run else None
+    if run is None or (store_id is not None and run.store_id not in (None, store_id)):
+        return None
+    return _sync_run_row(run)
 
 
 def list_dead_letters(session: Session, run_id: int, limit: int, offset: int) -> Page:
@@ -349,12 +363,15 @@ def list_dead_letters(session: Session, run_id: int, limit: int, offset: int) ->
 # --- signage ---------------------------------------------------------------------------
 
 
-def active_overrides_by_zone(session: Session, now: datetime) -> dict[str, list[Override]]:
+def active_overrides_by_zone(
+    session: Session, now: datetime, store_id: str | None = None
+) -> dict[str, list[Override]]:
     """Overrides in force (highest priority first), per zone."""
+    active = select(Override).where(Override.state == "active", Override.expires_at > now)
     rows = session.scalars(
-        select(Override)
-        .where(Override.state == "active", Override.expires_at > now)
-        .order_by(Override.priority.desc(), Override.id.desc())
+        scoped_or_chain_wide(active, Override, store_id).order_by(
+            Override.priority.desc(), Override.id.desc()
+        )
     )
     by_zone: dict[str, list[Override]] = {}
     for override in rows:
@@ -381,7 +398,7 @@ def list_players(
 ) -> list[dict[str, Any]]:
     """Players by zone, each with the override it should be showing now (if any)."""
     now = utcnow()
-    overrides = active_overrides_by_zone(session, now)
+    overrides = active_overrides_by_zone(session, now, store_id)
     query = scoped(select(Player).order_by(Player.zone_id, Player.id), Player, store_id)
     if not include_archived:
         query = query.where(Player.archived.is_(False))
@@ -502,7 +519,13 @@ class TriggerFilters:
     sensor: str | None = None
 
 
-def list_trigger_events(session: Session, filters: TriggerFilters, limit: int, offset: int) -> Page:
+def list_trigger_events(
+    session: Session,
+    filters: TriggerFilters,
+    limit: int,
+    offset: int,
+    store_id: str | None = None,
+) -> Page:
     query = select(
         TriggerEvent.id,
         TriggerEvent.sensor_id,
@@ -522,6 +545,7 @@ def list_trigger_events(session: Session, filters: TriggerFilters, limit: int, o
     ):
         if value:
             query = query.where(column == value)
+    query = scoped_or_chain_wide(query, TriggerEvent, store_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(TriggerEvent.received_at.desc(), TriggerEvent.id.desc())
@@ -531,24 +555,29 @@ def list_trigger_events(session: Session, filters: TriggerFilters, limit: int, o
     return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
-def trigger_outcome_counts(session: Session, since: datetime) -> dict[str, int]:
+def trigger_outcome_counts(
+    session: Session, since: datetime, store_id: str | None = None
+) -> dict[str, int]:
     """Raw events by outcome since `since` (raw events are kept for the retention only)."""
+    counted = select(TriggerEvent.outcome, func.count()).where(TriggerEvent.received_at >= since)
     rows = session.execute(
-        select(TriggerEvent.outcome, func.count())
-        .where(TriggerEvent.received_at >= since)
+        scoped_or_chain_wide(counted, TriggerEvent, store_id)
         .group_by(TriggerEvent.outcome)
         .order_by(TriggerEvent.outcome)
     )
     return {outcome: count for outcome, count in rows}
 
 
-def trigger_counts(session: Session) -> dict[str, dict[str, int]]:
+def trigger_counts(session: Session, store_id: str | None = None) -> dict[str, dict[str, int]]:
     now = utcnow()
     return {
-        "last_hour": trigger_outcome_counts(session, now - timedelta(hours=1)),
-        "last_24h": trigger_outcome_counts(session, now - timedelta(hours=24)),
+        "last_hour": trigger_outcome_counts(session, now - timedelta(hours=1), store_id),
+        "last_24h": trigger_outcome_counts(session, now - timedelta(hours=24), store_id),
     }
 
 
-def recent_overrides(session: Session, limit: int = 20) -> list[Override]:
-    return list(session.scalars(select(Override).order_by(Override.id.desc()).limit(limit)))
+def recent_overrides(
+    session: Session, limit: int = 20, store_id: str | None = None
+) -> list[Override]:
+    recent = scoped_or_chain_wide(select(Override), Override, store_id)
+    return list(session.scalars(recent.order_by(Override.id.desc()).limit(limit)))

@@ -126,6 +126,7 @@ def pair(
         actor=actor,
         action="player.pair",
         target=f"player:{player.id}",
+        store_id=player.store_id,
         detail={"zone": player.zone_id, "name": player.name, "registered": created},
     )
     session.flush()
@@ -158,6 +159,7 @@ def add_with_link(
         actor=actor,
         action="player.add",
         target=f"player:{player.id}",
+        store_id=player.store_id,
         detail={"zone": player.zone_id, "name": player.name, "registered": created},
     )
     session.flush()
@@ -198,7 +200,14 @@ def revoke(session: Session, player_id: str, *, actor: str) -> bool:
         return False
     user.api_token_hash = None
     session.add(user)
-    audit.record(session, actor=actor, action="player.revoke", target=f"player:{player_id}")
+    player = session.get(Player, player_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="player.revoke",
+        target=f"player:{player_id}",
+        store_id=player.store_id if player is not None else None,
+    )
     session.flush()
     return True
 

@@ -656,10 +656,12 @@ def list_triggers() -> Any:
     args = load_query(TriggerQuerySchema())
     limit, offset = args.pop("limit"), args.pop("offset")
     session = get_session()
-    page = queries.list_trigger_events(session, queries.TriggerFilters(**args), limit, offset)
+    page = queries.list_trigger_events(
+        session, queries.TriggerFilters(**args), limit, offset, current_store_id()
+    )
     body = {
         "items": page.items,
-        "counts": queries.trigger_counts(session),
+        "counts": queries.trigger_counts(session, current_store_id()),
         "total": page.total,
         "limit": page.limit,
         "offset": page.offset,

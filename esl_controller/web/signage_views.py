@@ -689,12 +689,14 @@ def triggers() -> str:
         flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     limit, offset = args.pop("limit"), args.pop("offset")
     session = get_session()
-    page = queries.list_trigger_events(session, queries.TriggerFilters(**args), limit, offset)
+    page = queries.list_trigger_events(
+        session, queries.TriggerFilters(**args), limit, offset, current_store_id()
+    )
     return render_template(
         "signage_triggers.html",
         page=page,
         filters=args,
-        counts=queries.trigger_counts(session),
+        counts=queries.trigger_counts(session, current_store_id()),
         outcomes=TRIGGER_OUTCOMES,
         kinds=TRIGGER_KINDS,
         zones=queries.list_zones(session, current_store_id()),
@@ -745,6 +747,6 @@ def override() -> Any:
     return render_template(
         "signage_override.html",
         zones=queries.list_zones(session, current_store_id()),
-        overrides=queries.recent_overrides(session),
+        overrides=queries.recent_overrides(session, store_id=current_store_id()),
         media=queries.list_media(session, settings.resolved_media_base_url),
     )

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, g, request
 from flask import session as flask_session
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.sql import Select
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 
@@ -44,6 +44,15 @@ def scoped(query: Query, model: Any, store_id: str | None) -> Query:
     if store_id is None:
         return query
     return query.where(model.store_id == store_id)
+
+
+def scoped_or_chain_wide(query: Query, model: Any, store_id: str | None) -> Query:
+    """Like `scoped`, for tables whose rows may belong to no store (an incident of the
+    chain itself, a row written before its table named stores): those show in every
+    store, as they did when the database held one."""
+    if store_id is None:
+        return query
+    return query.where(or_(model.store_id == store_id, model.store_id.is_(None)))
 
 
 def is_head_office(user: auth.SessionUser | None = None) -> bool:

@@ -15,6 +15,7 @@ from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.schemas import PagingSchema, SyncRunQuerySchema
+from esl_controller.web.store_scope import current_store_id
 
 RUNS_PER_PAGE = 25
 DEAD_LETTERS_PER_PAGE = 50
@@ -33,7 +34,9 @@ def runs() -> str:
     for error in errors:
         flash(_("Ignored filter %(filter)s") % {"filter": error}, "error")
     session = get_session()
-    page = queries.list_sync_runs(session, args.get("status"), args["limit"], args["offset"])
+    page = queries.list_sync_runs(
+        session, args.get("status"), args["limit"], args["offset"], current_store_id()
+    )
     return render_template(
         "sync_runs.html",
         page=page,
@@ -63,7 +66,7 @@ def sync_now() -> Any:
 def run(run_id: int) -> str:
     args, _errors = load_filters(PagingSchema(), DEAD_LETTERS_PER_PAGE)
     session = get_session()
-    detail = queries.sync_run_detail(session, run_id)
+    detail = queries.sync_run_detail(session, run_id, current_store_id())
     if detail is None:
         raise NotFound(f"There is no sync run #{run_id}.")
     dead_letters = queries.list_dead_letters(session, run_id, args["limit"], args["offset"])

@@ -230,6 +230,7 @@ def audit_log() -> str:
         limit=AUDIT_PAGE,
         action_prefix=f"{family}." if family else None,
         target=who or None,
+        store_id=current_user.store_id,  # a store's own people see their store's changes
     )
     return render_template(
         "audit.html",

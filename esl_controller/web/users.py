@@ -54,7 +54,14 @@ def add_user(
         detail["advertiser_id"] = advertiser_id
     if store_id is not None:
         detail["store_id"] = store_id
-    audit.record(session, actor=actor, action="user.add", target=target(username), detail=detail)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.add",
+        target=target(username),
+        store_id=user.store_id,
+        detail=detail,
+    )
     return user
 
 
@@ -75,7 +82,9 @@ def set_disabled(session: Session, actor: str, username: str, disabled: bool) ->
     user.disabled = disabled
     session.add(user)
     action = "user.disable" if disabled else "user.enable"
-    audit.record(session, actor=actor, action=action, target=target(username))
+    audit.record(
+        session, actor=actor, action=action, target=target(username), store_id=user.store_id
+    )
     session.flush()
     return user
 
@@ -88,6 +97,7 @@ def delete_user(session: Session, actor: str, username: str) -> None:
         actor=actor,
         action="user.delete",
         target=target(username),
+        store_id=user.store_id,
         detail={"role": user.role},
     )
     session.delete(user)
@@ -103,7 +113,9 @@ def change_password(session: Session, actor: str, username: str, password: str) 
     user.password_hash = generate_password_hash(password)
     user.session_epoch += 1
     session.add(user)
-    audit.record(session, actor=actor, action="user.passwd", target=target(username))
+    audit.record(
+        session, actor=actor, action="user.passwd", target=target(username), store_id=user.store_id
+    )
     session.flush()
     return user
 
@@ -120,6 +132,7 @@ def log_out_everywhere(session: Session, actor: str, username: str) -> User:
         actor=actor,
         action="user.logout_all",
         target=target(username),
+        store_id=user.store_id,
         detail={"token_revoked": had_token},
     )
     session.flush()
@@ -133,13 +146,26 @@ def revoke_token(session: Session, actor: str, username: str) -> bool:
         return False
     user.api_token_hash = None
     session.add(user)
-    audit.record(session, actor=actor, action="user.token_revoke", target=target(username))
+    audit.record(
+        session,
+        actor=actor,
+        action="user.token_revoke",
+        target=target(username),
+        store_id=user.store_id,
+    )
     session.flush()
     return True
 
 
 def record_token_issued(session: Session, actor: str, username: str) -> None:
-    audit.record(session, actor=actor, action="user.token", target=target(username))
+    user = find_user(session, username)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.token",
+        target=target(username),
+        store_id=user.store_id if user is not None else None,
+    )
 
 
 def _keep_an_admin(session: Session, user: User, verb: str) -> None:

@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from esl_controller import audit
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
+from esl_controller.incidents import record_incident
 from esl_controller.models import OutboxMessage, Player, Store, SyncRun, User
 from esl_controller.web import create_app
 from esl_controller.web.chain_queries import chain_health
@@ -176,6 +178,7 @@ def _home_clock(engine: Engine, settings: Settings) -> None:
         session.get_one(Store, settings.store_id).timezone = "Europe/Bucharest"
         session.add(
             SyncRun(
+                store_id=settings.store_id,
                 feed="json",
                 status="succeeded",
                 finished_at=datetime(2026, 1, 15, 10, 0, tzinfo=UTC),
@@ -224,6 +227,46 @@ def test_the_chain_api_totals_are_the_sums_of_the_stores(
         )
     assert body["totals"]["labels"]["total"] == 5 + sum(len(s.label_states) for s in CHAIN)
     assert body["totals"]["screens"] == {"online": 1, "offline": 3}
+
+
+def test_incidents_sync_runs_and_the_audit_log_stay_in_their_store(
+    client: FlaskClient, engine: Engine, seed: Seed, chain: Chain
+):
+    with session_scope(engine) as session:
+        record_incident(session, "delivery_failed", "north-L9", "north's label", NORTH.id)
+        record_incident(session, "delivery_failed", "south-L9", "south's label", SOUTH.id)
+        record_incident(session, "broker_down", "mqtt", "the chain's own", None)
+        for store in (NORTH.id, SOUTH.id):
+            session.add(SyncRun(store_id=store, feed="json", status="failed"))
+        audit.record(
+            session, actor="nick", action="label.link", target="label:n", store_id=NORTH.id
+        )
+        audit.record(session, actor="sam", action="label.link", target="label:s", store_id=SOUTH.id)
+    north = bearer(chain.north_manager_token)
+
+    incidents = client.get("/api/v1/incidents", headers=north).get_json()
+    subjects = {row["subject"] for row in incidents["items"]}
+    assert "north-L9" in subjects and "mqtt" in subjects  # its own, and the chain's
+    assert "south-L9" not in subjects
+    runs = client.get("/api/v1/sync-runs", headers=north).get_json()["items"]
+    by_store = {run.id: run.store_id for run in runs_of(engine)}
+    assert {by_store[run["id"]] for run in runs} == {NORTH.id}
+    south_run = next(r for r in runs_of(engine) if r.store_id == SOUTH.id)
+    assert client.get(f"/api/v1/sync-runs/{south_run.id}", headers=north).status_code == 404
+
+    assert log_in(client, *NORTH_ADMIN).status_code == 302
+    audit_page = client.get("/audit").get_data(as_text=True)
+    assert "label:n" in audit_page and "label:s" not in audit_page
+
+    head_office = client.get("/api/v1/chain", headers=bearer(seed.admin_token)).get_json()
+    stores = {row["store_id"]: row for row in head_office["stores"]}
+    assert stores[NORTH.id]["incidents_recent"] == stores[SOUTH.id]["incidents_recent"] == 1
+    assert stores[NORTH.id]["last_sync"]["status"] == "failed"
+
+
+def runs_of(engine: Engine) -> list[SyncRun]:
+    with Session(engine) as session:
+        return list(session.scalars(select(SyncRun)))
 
 
 # --- users of one store ----------------------------------------------------------------------
@@ -328,7 +371,7 @@ def test_a_chain_on_postgresql(pg_engine: Engine, settings: Settings):
 
     assert south["total"] == len(SOUTH.label_states)
     with Session(pg_engine) as session:
-        health = chain_health(session, datetime(2026, 1, 15, tzinfo=UTC), settings.store_id)
+        health = chain_health(session, datetime(2026, 1, 15, tzinfo=UTC))
     assert [row.store_id for row in health.stores] == ["store-1", "north", "south"]
     assert health.totals.labels_total == sum(len(s.label_states) for s in CHAIN)
 
