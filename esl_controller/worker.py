@@ -121,7 +121,9 @@ class Worker:
                     self._checkpoint_impressions,
                     self.settings.checkpoint_interval_s,
                 ),
-            }
+            },
+            # The database away: each job says so once and catches up when it returns.
+            passing_failure=db.is_database_unavailable,
         )
         if self.settings.erp_url:
             self._scheduler.add_job(
