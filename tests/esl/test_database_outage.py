@@ -6,14 +6,20 @@ a proxy the test cuts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from esl_controller import db
-from esl_controller.models import Incident
+from esl_controller.clock import utcnow
+from esl_controller.esl.shelf_refresher import ShelfRefresher
+from esl_controller.labels.render_pool import RenderPool
+from esl_controller.models import Incident, Label, OutboxMessage, Promotion
 from tests.esl.test_dispatcher import ack, label, outbox, queue_each, status
 from tests.support.mqtt_bus import mqtt_dispatcher
 from tests.support.tcp_proxy import TcpProxy
@@ -86,3 +92,39 @@ def test_a_station_going_offline_during_the_outage_is_applied_after_its_acks(
     assert (requeued.state, requeued.attempts) == ("pending", 0)  # not the image's fault
     status(bus, "bs-01", "online")
     assert dispatcher.step() == 1
+
+
+def test_a_promotion_due_during_the_outage_flips_when_the_database_returns(
+    engine, seed_store, settings, proxy
+):
+    ids = seed_store(labels=2, stations=1)
+    with RenderPool(workers=1) as pool:
+        shelf = ShelfRefresher(engine, pool, "not_for_sale", store_id=settings.store_id)
+        shelf.refresh(shelf.everything)
+        checked = utcnow() - timedelta(minutes=10)
+        shelf.refresh(partial(shelf.promotion_flips, checked))  # the last check before
+        starts = checked + timedelta(minutes=5)  # due while the database was away
+        with Session(engine) as session:
+            product_id = session.get_one(Label, ids[1]).product_id
+            session.add(
+                Promotion(
+                    product_id=product_id,
+                    price_minor=99,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(days=2),
+                )
+            )
+            session.commit()
+
+        proxy.cut()  # the minute it starts, the database is away
+        with pytest.raises(OperationalError):
+            shelf.refresh(partial(shelf.promotion_flips, starts + timedelta(seconds=1)))
+        proxy.restore()
+        back = shelf.refresh(shelf.promotion_flips)
+    assert (back.considered, back.queued) == (1, 1)  # the flip it missed, that label only
+    assert [row.label_id for row in all_outbox(engine)].count(ids[1]) == 2
+
+
+def all_outbox(engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.scalars(select(OutboxMessage)))
