@@ -26,6 +26,8 @@ from esl_controller import db
 from esl_controller.broker import BrokerKind, LocalBroker, start_local_broker
 from esl_controller.config import Settings
 from tests.support.brokers import require_broker
+from tests.support.gtins import make_gtin
+from tests.support.postgres import POSTGRES_URL
 
 # Hypothesis' per-example deadline is an assertion on time: on a shared, loaded machine it
 # fails correct code. Properties are judged on what they compute, never on how fast.
@@ -36,7 +38,6 @@ hypothesis_settings.load_profile("esl")
 
 MOSQUITTO = ("127.0.0.1", 1883)
 TEST_BROKER = os.environ.get("ESL_TEST_BROKER", "") or None
-POSTGRES_URL = os.environ.get("ESL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -113,14 +114,6 @@ def mqtt_url(tmp_path_factory: pytest.TempPathFactory, local_broker_kind) -> Ite
         return
     with start_local_broker(tmp_path_factory.mktemp("broker"), local_broker_kind) as broker:
         yield broker.url
-
-
-def make_gtin(n: int, prefix: str = "594") -> str:
-    """A valid GTIN-13: prefix, a running number, and its computed check digit."""
-    from esl_controller.catalogue.gtin import gtin_check_digit
-
-    body = f"{prefix}{n:09d}"
-    return body + str(gtin_check_digit(body))
 
 
 @pytest.fixture

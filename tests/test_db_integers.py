@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 
 from esl_controller import db
 from esl_controller.models import OutboxMessage, Product
-from tests.conftest import make_gtin
+from tests.support.gtins import make_gtin
 
 BIG = 2**40  # 11 billion minor units: a 110-million-rupiah price, say
 

@@ -22,9 +22,9 @@ from esl_controller.broker import BrokerKind, LocalBroker, start_local_broker
 from esl_controller.clock import utcnow
 from esl_controller.models import Label, OutboxMessage, Product
 from esl_controller.sims.base_station import BaseStationSim
-from tests.conftest import POSTGRES_URL
 from tests.support.brokers import require_broker
 from tests.support.chain import WorkerProcess, seed_chain_store, start_worker
+from tests.support.postgres import POSTGRES_URL
 
 pytestmark = pytest.mark.mqtt
 

@@ -11,8 +11,8 @@ from esl_controller.db import session_scope
 from esl_controller.erp import apply
 from esl_controller.erp.records import parse_product
 from esl_controller.models import PriceHistory, Product
-from tests.conftest import make_gtin
 from tests.support.erp import product_raw
+from tests.support.gtins import make_gtin
 
 
 def apply_raw(engine, store_id, raws, now):

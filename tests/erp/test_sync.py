@@ -24,8 +24,8 @@ from esl_controller.models import (
     Store,
     SyncRun,
 )
-from tests.conftest import make_gtin
 from tests.support.erp import SERVER_TIME, FakeFeed, product_raw, promotion_raw
+from tests.support.gtins import make_gtin
 
 STORE = Settings().store_id  # the store of the `settings` fixture
 SYNC_LOCK_KEY = sync_lock_key(STORE)

@@ -14,8 +14,8 @@ from sqlmodel import Session
 from esl_controller.db import session_scope
 from esl_controller.erp.sync import run_sync
 from esl_controller.models import DeadLetter, Product, Promotion, Store, SyncRun
-from tests.conftest import make_gtin
 from tests.support.erp import FakeFeed, product_raw, promotion_raw
+from tests.support.gtins import make_gtin
 
 GOOD = range(1, 7)  # products 1..6; the odd record sits among them
 

@@ -12,8 +12,8 @@ from esl_controller.clock import utcnow
 from esl_controller.erp.apply import promotion_end
 from esl_controller.erp.sync import run_sync
 from esl_controller.models import Product, Promotion
-from tests.conftest import make_gtin
 from tests.support.erp import FakeFeed, product_raw, promotion_raw
+from tests.support.gtins import make_gtin
 
 
 @pytest.fixture(autouse=True)

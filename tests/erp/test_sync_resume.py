@@ -24,8 +24,8 @@ from esl_controller.erp.sync_lock import sync_lock_key
 from esl_controller.esl.refresh import RefreshReport
 from esl_controller.models import FeedState, Incident, PriceHistory, Product, SyncRun
 from esl_controller.web.sync_requests import active_sync_run
-from tests.conftest import make_gtin
 from tests.support.erp import FakeFeed, product_raw, promotion_raw
+from tests.support.gtins import make_gtin
 
 STORE = Settings().store_id  # the store of the `settings` fixture
 SYNC_LOCK_KEY = sync_lock_key(STORE)

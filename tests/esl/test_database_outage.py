@@ -20,8 +20,8 @@ from esl_controller.clock import utcnow
 from esl_controller.esl.shelf_refresher import ShelfRefresher
 from esl_controller.labels.render_pool import RenderPool
 from esl_controller.models import Incident, Label, OutboxMessage, Promotion
-from tests.esl.test_dispatcher import ack, label, outbox, queue_each, status
 from tests.support.mqtt_bus import mqtt_dispatcher
+from tests.support.outbox_rows import label, outbox, queue_each
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -47,7 +47,7 @@ def two_on_air(engine, seed_store, settings, labels: int):
     dispatcher, bus = mqtt_dispatcher(engine, settings, stations=["bs-01"])
     ids = seed_store(labels=labels, stations=1)
     queue_each(engine, ids)
-    status(bus, "bs-01", "online")
+    bus.status("bs-01", "online")
     assert dispatcher.step() == 2
     return dispatcher, bus, ids
 
@@ -59,8 +59,8 @@ def test_acks_during_an_outage_are_booked_when_the_database_returns(
     on_air = len(bus.sent)
 
     proxy.cut()
-    ack(bus, "bs-01", ids[0], 1)
-    ack(bus, "bs-01", ids[1], 1)
+    bus.ack("bs-01", ids[0], 1)
+    bus.ack("bs-01", ids[1], 1)
     for _ in range(3):
         assert dispatcher.step() == 0  # nothing sent that could not be booked
     assert dispatcher.waiting_for_database
@@ -82,15 +82,15 @@ def test_a_station_going_offline_during_the_outage_is_applied_after_its_acks(
     dispatcher, bus, ids = two_on_air(engine, seed_store, settings, labels=2)
 
     proxy.cut()
-    ack(bus, "bs-01", ids[0], 1)
-    status(bus, "bs-01", "offline")  # after confirming the first, before the second
+    bus.ack("bs-01", ids[0], 1)
+    bus.status("bs-01", "offline")  # after confirming the first, before the second
     assert dispatcher.step() == 0
     proxy.restore()
     assert dispatcher.step() == 0  # the station is offline: its queue is held
     assert label(engine, ids[0]).state == "acked"
     [requeued] = outbox(engine, ids[1])
     assert (requeued.state, requeued.attempts) == ("pending", 0)  # not the image's fault
-    status(bus, "bs-01", "online")
+    bus.status("bs-01", "online")
     assert dispatcher.step() == 1
 
 

@@ -9,25 +9,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 from sqlmodel import Session
 
 from esl_controller.esl.dispatcher import Dispatcher
 from esl_controller.esl.drivers.mqtt import protocol
 from esl_controller.esl.link import CommandKind
-from esl_controller.esl.outbox import Priority, QueuedImage, queue_images
-from esl_controller.labels.planes import PackedImage, pack_image
-from esl_controller.models import Incident, Label, OutboxMessage
+from esl_controller.esl.outbox import Priority
+from esl_controller.models import Incident
 from tests.support.mqtt_bus import RecordingBus, mqtt_dispatcher
-
-
-def image(shade: int) -> PackedImage:
-    """A distinct tiny image per `shade` (pixel count of black)."""
-    img = Image.new("P", (16, 4), 0)
-    for x in range(shade):
-        img.putpixel((x % 16, x // 16), 1)
-    return pack_image(img, "BWR")
+from tests.support.outbox_rows import image, label, outbox, queue, queue_each
 
 
 @pytest.fixture
@@ -41,30 +32,6 @@ def status(bus: RecordingBus, station: str, state: str) -> None:
 
 def ack(bus: RecordingBus, station: str, label: str, seq: int, ok: bool = True) -> None:
     bus.ack(station, label, seq, ok)
-
-
-def queue(engine, label_id: str, shade: int, priority: int = Priority.ROUTINE, force=False) -> int:
-    with Session(engine) as s:
-        count = queue_images(s, [QueuedImage(label_id, image(shade), priority, force)])
-        s.commit()
-    return count
-
-
-def queue_each(engine, label_ids: list[str]) -> None:
-    """A distinct image for every label, in order."""
-    for n, label_id in enumerate(label_ids):
-        queue(engine, label_id, n + 1)
-
-
-def label(engine, label_id: str) -> Label:
-    with Session(engine) as s:
-        return s.get(Label, label_id)
-
-
-def outbox(engine, label_id: str) -> list[OutboxMessage]:
-    with Session(engine) as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.label_id == label_id))
-        return sorted(rows, key=lambda r: r.id)
 
 
 def test_offline_station_holds_its_queue_until_it_comes_online(engine, seed_store, dispatcher):

@@ -38,7 +38,7 @@ from esl_controller.signage import protocol
 from esl_controller.signage.drivers.mqtt import MqttPlayerChannel, topics
 from esl_controller.signage.override_ids import reserve_override_ids_in
 from esl_controller.signage.service import SignageService
-from tests.conftest import make_gtin
+from tests.support.gtins import make_gtin
 
 MEDIA_SHA = "ab" * 32
 PROMO_GTIN = make_gtin(77)

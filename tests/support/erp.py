@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from esl_controller.erp.feeds.base import FeedPage
-from tests.conftest import make_gtin
+from tests.support.gtins import make_gtin
 
 SERVER_TIME = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

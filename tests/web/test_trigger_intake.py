@@ -204,7 +204,7 @@ def _start_web(database_url: str, tmp_path: Path, burst: int) -> Iterator[str]:
 def shared_database(request, engine: Engine, settings: Settings) -> tuple[str, Engine]:
     if request.param == "sqlite":
         return settings.resolved_database_url, engine
-    from tests.conftest import POSTGRES_URL
+    from tests.support.postgres import POSTGRES_URL
 
     return POSTGRES_URL, request.getfixturevalue("pg_engine")
 

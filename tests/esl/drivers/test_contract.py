@@ -25,7 +25,7 @@ from esl_controller.clock import utcnow
 from esl_controller.esl.commands import flash_led
 from esl_controller.models import BaseStation, Incident, Label, OutboxMessage, Product, Store
 from esl_controller.worker import Worker
-from tests.conftest import make_gtin
+from tests.support.gtins import make_gtin
 from tests.support.station_harness import MqttHarness, OeplHarness, StationHarness
 
 pytestmark = pytest.mark.mqtt
