@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, g, jsonify, request
 from marshmallow import ValidationError
 
 from esl_controller.ads import campaign_reports, checkpoints, records_export
@@ -53,6 +53,12 @@ def forbidden_campaign(error: CampaignForbidden) -> tuple[Response, int]:
     return jsonify(error=str(error)), 403
 
 
+def report_store() -> str | None:
+    """The one store a report or proof is limited to (`?store=`), judged by the report:
+    the request-wide store switch leaves it out of the query schemas."""
+    return request.args.get("store", "").strip() or None
+
+
 def _campaign(campaign_id: int):
     campaign = report_queries.visible_campaign(get_session(), g.api_user, campaign_id)
     if campaign is None:
@@ -90,7 +96,7 @@ def get_report() -> Any:
     args = load_query(ReportQuerySchema())
     session = get_session()
     campaign = _campaign(args["campaign"])
-    store_id = args.get("store")
+    store_id = report_store()
     try:
         _, tz = campaign_reports.report_stores(session, campaign, store_id)
     except campaign_reports.UnknownStoreError as exc:
@@ -173,7 +179,7 @@ def verify_impressions() -> Any:
     anchor = (args["anchor_seq"], args["anchor_hash"]) if "anchor_seq" in args else None
     try:
         proof = report_queries.prove_chain(
-            get_session(), campaign.id, anchor, _public_key(), store_id=args.get("store")
+            get_session(), campaign.id, anchor, _public_key(), store_id=report_store()
         )
     except LookupError as exc:
         raise ValidationError({"store": [str(exc)]}) from None

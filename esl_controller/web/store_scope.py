@@ -73,7 +73,9 @@ def current_store_id() -> str:
 
 
 def _resolve(user: auth.SessionUser | None) -> tuple[str, HTTPException | None]:
-    asked = request.args.get(STORE_ARG, "").strip()
+    # Only staff switch stores with `?store=`; for a buyer it is a report's filter, which
+    # the report routes judge themselves (after checking the campaign is the buyer's).
+    asked = request.args.get(STORE_ARG, "").strip() if _is_staff(user) else ""
     if user is not None and user.store_id is not None:
         if asked and asked != user.store_id:
             return user.store_id, Forbidden(f"This account works in store {user.store_id} only.")
@@ -94,8 +96,12 @@ def _resolve(user: auth.SessionUser | None) -> tuple[str, HTTPException | None]:
 def _check_asked_store() -> None:
     """Refuse (or switch to) `?store=` before any view runs, even one that never reads
     the current store, so asking for another store is never silently ignored."""
-    if STORE_ARG in request.args and auth.requester() is not None:
+    if STORE_ARG in request.args and _is_staff(auth.requester()):
         current_store_id()
+
+
+def _is_staff(user: auth.SessionUser | None) -> bool:
+    return user is not None and user.role in auth.STAFF_ROLES
 
 
 def switchable_stores() -> list[Store]:
