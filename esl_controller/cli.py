@@ -211,13 +211,7 @@ def refresh(everything: bool, force: bool) -> None:
         bar.refresh()
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(
-            engine,
-            pool,
-            settings.delisted_template,
-            settings.fake_discount,
-            store_id=settings.store_id,
-        )
+        shelf = ShelfRefresher.for_store(engine, pool, settings)
         dirty = partial(shelf.everything, rerender=everything or force, resend=force)
         report = shelf.refresh(dirty, progress)
     bar.close()
@@ -261,13 +255,7 @@ def sync(full: bool) -> None:
         bar.set_postfix(pages=run.pages_done, changed=run.changed, rejected=run.rejected)
 
     with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-        shelf = ShelfRefresher(
-            engine,
-            pool,
-            settings.delisted_template,
-            settings.fake_discount,
-            store_id=settings.store_id,
-        )
+        shelf = ShelfRefresher.for_store(engine, pool, settings)
         runner = SyncRunner(
             engine, settings, lambda ids: shelf.refresh(partial(shelf.products, ids))
         )
@@ -330,13 +318,7 @@ def history_import(file: Path) -> None:
         click.echo(f"  row {row}: {reason}", err=True)
     if summary.product_ids:
         with RenderPool(settings.render_workers, settings.templates_dir) as pool:
-            shelf = ShelfRefresher(
-                engine,
-                pool,
-                settings.delisted_template,
-                settings.fake_discount,
-                store_id=settings.store_id,
-            )
+            shelf = ShelfRefresher.for_store(engine, pool, settings)
             report = shelf.refresh(partial(shelf.products, sorted(summary.product_ids)))
         click.echo(f"labels: rendered {report.rendered}, queued {report.queued}")
 

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from esl_controller.catalogue.prior_price import FakeDiscount
 from esl_controller.clock import utcnow
+from esl_controller.config import Settings
 from esl_controller.esl.outbox import Priority
 from esl_controller.esl.refresh import Progress, RefreshReport, refresh_labels
 from esl_controller.labels.render_pool import RenderPool
@@ -73,6 +74,17 @@ class ShelfRefresher:
         # Re-entrant: a sync holds it for the sync and its label refresh, so the periodic
         # scan cannot render those labels in between and the run counts them.
         self._lock = threading.RLock()
+
+    @classmethod
+    def for_store(cls, engine: Engine, pool: RenderPool, settings: Settings) -> ShelfRefresher:
+        """The refresher of `settings.store_id`, with that store's label rules."""
+        return cls(
+            engine,
+            pool,
+            settings.delisted_template,
+            settings.fake_discount,
+            store_id=settings.store_id,
+        )
 
     @contextmanager
     def held(self) -> Iterator[None]:

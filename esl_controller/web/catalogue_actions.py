@@ -191,13 +191,7 @@ def _refreshed(engine: Engine, settings: Settings, product: Product) -> ManualOu
     try:
         # One product has a handful of labels: rendered here, in-process, like a re-push.
         with RenderPool.in_process(settings.templates_dir) as pool:
-            shelf = ShelfRefresher(
-                engine,
-                pool,
-                settings.delisted_template,
-                settings.fake_discount,
-                store_id=settings.store_id,
-            )
+            shelf = ShelfRefresher.for_store(engine, pool, settings)
             report = shelf.refresh(partial(shelf.products, [product.id], priority=Priority.MANAGER))
     except Exception as exc:  # the price is committed; the labels can be re-pushed
         log.exception("manual price of %s: labels not queued", product.gtin)
