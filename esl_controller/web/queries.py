@@ -113,15 +113,13 @@ def summary(session: Session, store_id: str | None = None) -> Summary:
         by_state[state] = count
     station_states = scoped(select(BaseStation.online, func.count()), BaseStation, store_id)
     online = dict(session.execute(station_states.group_by(BaseStation.online)).all())
-    queue = session.scalar(
-        scoped(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.state.in_(UNDELIVERED_OUTBOX_STATES)),
-            OutboxMessage,
-            store_id,
-        )
+    undelivered = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .join(Label, Label.id == OutboxMessage.label_id)  # a row's store is its label's
+        .where(OutboxMessage.state.in_(UNDELIVERED_OUTBOX_STATES))
     )
+    queue = session.scalar(scoped(undelivered, Label, store_id))
     return Summary(
         labels_by_state=by_state,
         labels_total=sum(by_state.values()),
