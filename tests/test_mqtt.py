@@ -137,6 +137,23 @@ def _sender(url: str, client_id: str):
 
 
 @pytest.mark.mqtt
+def _probe_subscription(client: MqttClient, topic: str) -> threading.Event:
+    """Subscribed last: once a probe arrives, the broker holds every earlier subscription
+    of the client too (it takes one client's SUBSCRIBEs in order), so nothing the test
+    sends next can reach the broker before the client listens."""
+    heard = threading.Event()
+    client.subscribe(topic, lambda _topic, _payload: heard.set())
+    return heard
+
+
+def _until_subscribed(sender, topic: str, heard: threading.Event) -> None:
+    for _ in range(100):
+        sender.publish(topic, b"probe", qos=1).wait_for_publish(5)
+        if heard.wait(0.2):
+            return
+    raise AssertionError("the client never subscribed")
+
+
 def test_a_message_done_before_an_uncommitted_one_keeps_the_connection(each_local_broker):
     """rumqttd drops a client that acks out of order; the wrapper must never do that."""
     url = each_local_broker.url
@@ -156,9 +173,11 @@ def test_a_message_done_before_an_uncommitted_one_keeps_the_connection(each_loca
     client = MqttClient(url, client_id=f"order-{prefix}")
     client.subscribe_durable(f"{prefix}/pop", durable)
     client.subscribe(f"{prefix}/status", ordinary)
+    subscribed = _probe_subscription(client, f"{prefix}/probe")
     client.start()
     sender = _sender(url, f"send-{prefix}")
     try:
+        _until_subscribed(sender, f"{prefix}/probe", subscribed)
         sender.publish(f"{prefix}/pop", b"play-1", qos=1).wait_for_publish(5)
         sender.publish(f"{prefix}/status", b"online", qos=1).wait_for_publish(5)
         assert status_seen.wait(10)
@@ -191,9 +210,11 @@ def test_a_message_never_committed_is_handed_back_to_the_broker(each_local_broke
 
     client = MqttClient(url, client_id=f"patience-{prefix}", ack_patience_s=0.5)
     client.subscribe_durable(f"{prefix}/pop", forgetful)
+    subscribed = _probe_subscription(client, f"{prefix}/probe")
     client.start()
     sender = _sender(url, f"send-{prefix}")
     try:
+        _until_subscribed(sender, f"{prefix}/probe", subscribed)
         sender.publish(f"{prefix}/pop", b"play-1", qos=1).wait_for_publish(5)
         # A safety net, not a speed claim: the client reconnects with backoff, which a
         # loaded machine stretches (15 s was once not enough in CI).
