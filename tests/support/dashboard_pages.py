@@ -27,3 +27,17 @@ def staff_pages(app: Flask) -> list[str]:
         and not rule.rule.startswith("/api/")
         and rule.endpoint not in NOT_PAGES
     )
+
+
+CRASH_PAGE = "/test-crash"
+
+
+def with_crash_page(app: Flask) -> Flask:
+    """`app` with a page whose view fails, answered as in production (the styled 500)."""
+
+    def crash():
+        raise RuntimeError("a view bug")
+
+    app.add_url_rule(CRASH_PAGE, "test_crash", crash)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app

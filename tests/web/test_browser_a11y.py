@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from tests.support.dashboard_pages import staff_pages
+from tests.support.dashboard_pages import staff_pages, with_crash_page
 from tests.support.sync_runs import add_failed_run
 from tests.web.ads_seed import BUYER, Ads, ads_fixture  # noqa: F401 (fixture)
 from tests.web.conftest import ADMIN, Seed, browser_log_in
@@ -26,14 +26,7 @@ DALIA_GTIN = "5901234123457"
 
 @pytest.fixture
 def app(app: Flask) -> Flask:
-    """The app with a page that crashes, answered as in production (a styled 500)."""
-
-    def crash():
-        raise RuntimeError("a view bug")
-
-    app.add_url_rule("/test-crash", "test_crash", crash)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    return app
+    return with_crash_page(app)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 
 from esl_controller.web import i18n
-from tests.support.dashboard_pages import staff_pages
+from tests.support.dashboard_pages import staff_pages, with_crash_page
 from tests.support.sync_runs import add_failed_run
 from tests.web.ads_seed import BUYER, Ads, ads_fixture  # noqa: F401 (fixture)
 from tests.web.conftest import ADMIN, Seed, browser_log_in, csrf_token_from, log_in
@@ -63,12 +63,7 @@ def visible_text(html: str) -> str:
 
 @pytest.fixture
 def app(app: Flask) -> Flask:
-    def crash():
-        raise RuntimeError("a view bug")
-
-    app.add_url_rule("/test-crash", "test_crash", crash)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    return app
+    return with_crash_page(app)
 
 
 @pytest.fixture
