@@ -279,6 +279,7 @@ class OeplApEmulator:
         mac_prefix: int = 0x0000021F,
         alias: str = "emulated-ap",
         seed: int = 0,
+        sysinfo_every_s: float = SYSINFO_EVERY_S,
     ) -> None:
         if checkin_s <= 0:
             raise ValueError("checkin_s must be > 0")
@@ -289,7 +290,7 @@ class OeplApEmulator:
         self.alias = alias
         self.faults = Faults()
         self.run_status = RUNSTATUS_RUN
-        self.sysinfo_every_s = SYSINFO_EVERY_S
+        self.sysinfo_every_s = sysinfo_every_s
         self._rng = random.Random(seed)
         kinds = list(hw_types)
         if isinstance(tags, int):

@@ -122,8 +122,16 @@ def test_tag_types_and_sysinfo_are_served(ap: OeplApEmulator) -> None:
     assert "buildversion" in requests.get(f"{ap.url}/sysinfo", timeout=5).json()
 
 
-def test_the_websocket_pushes_tag_records_and_sys(ap: OeplApEmulator) -> None:
-    ap.sysinfo_every_s = 0.2
+def test_the_websocket_pushes_tag_records_and_sys() -> None:
+    # Set at construction: the sysinfo loop is already waiting out its interval once started.
+    ap = OeplApEmulator(tags=4, checkin_s=3600.0, sysinfo_every_s=0.2).start()
+    try:
+        _read_tags_and_sys(ap)
+    finally:
+        ap.stop()
+
+
+def _read_tags_and_sys(ap: OeplApEmulator) -> None:
     with connect(ap.url.replace("http", "ws") + "/ws", open_timeout=5) as ws:
         ap.check_in_now(ap.macs()[2])
         kinds: set[str] = set()

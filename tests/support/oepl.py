@@ -37,9 +37,12 @@ class OeplApFactory:
         **options: Any,
     ) -> tuple[OeplApEmulator, StationConfig]:
         ap = OeplApEmulator(
-            tags=tags, checkin_s=checkin_s, hw_types=hw_types, mac_prefix=mac_prefix
+            tags=tags,
+            checkin_s=checkin_s,
+            hw_types=hw_types,
+            mac_prefix=mac_prefix,
+            sysinfo_every_s=0.5,
         ).start()
-        ap.sysinfo_every_s = 0.5
         self.started.append(ap)
         config = StationConfig(
             station_id=station_id or f"oepl-{len(self.started)}",

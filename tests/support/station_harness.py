@@ -129,8 +129,7 @@ class OeplHarness:
     def start(self, settings: Settings, stations: list[str], labels: dict[str, str]) -> None:
         for station in stations:
             tags = [EmulatedTag(mac, self.HW_TYPE) for mac, at in labels.items() if at == station]
-            ap = OeplApEmulator(tags=tags, checkin_s=self.checkin_s).start()
-            ap.sysinfo_every_s = 0.5
+            ap = OeplApEmulator(tags=tags, checkin_s=self.checkin_s, sysinfo_every_s=0.5).start()
             self.aps[station] = ap
 
     def options(self, station: str) -> dict[str, Any]:
