@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Engine
@@ -40,6 +40,12 @@ PROMOTION_CHECK_KEY = "promotions_checked_until"
 
 # SQLite allows 32,766 bound parameters; stay far below it on every backend.
 _ID_CHUNK = 5000
+
+# A writer stamps `updated_at` before it commits. A scan running in between cannot see the
+# row yet, and a watermark at the scan's start would step over it for good; so each scan
+# re-reads this far behind its watermark (also covering clock skew between a chain's hosts)
+# and skips the (label, updated_at) pairs it already handled.
+SCAN_OVERLAP = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,14 @@ class ShelfRefresher:
         fake_discount: FakeDiscount = FakeDiscount.PLAIN,
         *,
         store_id: str,
+        scan_overlap: timedelta = SCAN_OVERLAP,
     ) -> None:
         """Refreshes the labels of `store_id` only: in a chain each store's worker has its
         own refresher, scan watermark and promotion check."""
         self.engine = engine
+        self.scan_overlap = scan_overlap
+        # (label id, product updated_at) the scans handled within the overlap window.
+        self._scanned: set[tuple[str, datetime]] = set()
         self.store_id = store_id
         self.pool = pool
         self.delisted_template = delisted_template
@@ -149,21 +159,26 @@ class ShelfRefresher:
             since = _meta_time(session, self._key(WATERMARK_KEY)) or datetime(
                 1970, 1, 1, tzinfo=UTC
             )
-            ids = list(
-                session.scalars(
-                    select(Label.id)
-                    .join(Product, Product.id == Label.product_id)
-                    .where(
-                        Label.store_id == self.store_id,
-                        or_(Product.updated_at > since, never_rendered),
-                    )
-                )
+            bound = (
+                select(Label.id, Product.updated_at)
+                .join(Product, Product.id == Label.product_id)
+                .where(Label.store_id == self.store_id)
             )
-        return DirtyLabels(
-            "catalogue",
-            ids,
-            done=lambda: _set_meta_time(self.engine, self._key(WATERMARK_KEY), scan_started),
-        )
+            ids = {label_id for label_id, _ in session.execute(bound.where(never_rendered))}
+            changed = session.execute(
+                bound.where(Product.updated_at > since - self.scan_overlap)
+            ).all()
+        fresh = {(label_id, updated_at) for label_id, updated_at in changed} - self._scanned
+        ids.update(label_id for label_id, _ in fresh)
+
+        def remember() -> None:
+            _set_meta_time(self.engine, self._key(WATERMARK_KEY), scan_started)
+            horizon = _comparable(scan_started - self.scan_overlap)
+            self._scanned = {
+                pair for pair in self._scanned | fresh if _comparable(pair[1]) > horizon
+            }
+
+        return DirtyLabels("catalogue", sorted(ids), done=remember)
 
     def promotion_flips(self, now: datetime | None = None) -> DirtyLabels:
         """Labels of products whose promotion started or ended since the last check."""
@@ -217,6 +232,11 @@ def labels_of_products(engine: Engine, product_ids: Iterable[int], store_id: str
 def store_key(key: str, store_id: str) -> str:
     """The schema_meta key of one store's bookmark (many stores share the table)."""
     return f"{key}:{store_id}"
+
+
+def _comparable(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC, PostgreSQL aware: compare them as aware UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _meta_time(session: Session, key: str) -> datetime | None:

@@ -104,3 +104,42 @@ def test_selection_waits_while_a_sync_holds_the_shelf(seed_store, shelf):
         assert not selected.wait(0.3)  # the scan cannot select while the sync works
     scan.join(10)
     assert selected.is_set()
+
+
+def test_a_change_committed_after_a_scan_but_stamped_before_it_is_still_seen(
+    engine, seed_store, shelf
+):
+    ids = seed_store(labels=3, stations=1)
+    shelf.refresh(shelf.catalogue_changes)
+    # A writer stamped its row a minute ago and committed only after that scan ran.
+    with Session(engine) as s:
+        s.execute(
+            update(Product)
+            .where(Product.id == product_of(engine, ids[1]))
+            .values(price_minor=555, updated_at=utcnow() - timedelta(minutes=1))
+        )
+        s.commit()
+    late = shelf.refresh(shelf.catalogue_changes)
+    assert (late.considered, late.queued) == (1, 1)
+    assert shelf.refresh(shelf.catalogue_changes).considered == 0  # handled once
+
+
+def test_the_scan_overlap_is_its_bound(engine, seed_store, settings, pool):
+    ids = seed_store(labels=2, stations=1)
+    shelf = ShelfRefresher(
+        engine,
+        pool,
+        settings.delisted_template,
+        store_id=settings.store_id,
+        scan_overlap=timedelta(seconds=30),
+    )
+    shelf.refresh(shelf.catalogue_changes)
+    with Session(engine) as s:
+        s.execute(
+            update(Product)
+            .where(Product.id == product_of(engine, ids[0]))
+            .values(price_minor=556, updated_at=utcnow() - timedelta(minutes=2))
+        )
+        s.commit()
+    # Older than the window: only a writer that hands its ids over reaches the shelf.
+    assert shelf.refresh(shelf.catalogue_changes).considered == 0
