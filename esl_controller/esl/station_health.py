@@ -11,18 +11,19 @@ rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
 from statistics import median
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from esl_controller.esl.states import UNDELIVERED, OutboxState
-from esl_controller.models import OutboxMessage
+from esl_controller.models import BaseStation, OutboxMessage
 
 NOMINAL_AIRTIME_S = 4.0  # one 2.9" image on a typical sub-GHz ESL radio
 PACE_SAMPLE = 20  # recent confirmations the pace is measured over
@@ -60,6 +61,33 @@ class StationHealth:
     eta: QueueEta
     seconds_per_image: float | None
     progress: Progress | None  # None when nothing is waiting
+
+
+@dataclass(frozen=True)
+class StoreDelivery:
+    """A store's queued work over all its stations: how far it has come and when it is
+    through."""
+
+    waiting: int
+    progress: Progress | None  # None when nothing is waiting
+    eta: QueueEta
+
+
+def store_delivery(stations: Iterable[StationHealth]) -> StoreDelivery:
+    """Stations send side by side, each on its own radio: the store's queue is through when
+    its slowest station is, and its progress is the sum of theirs."""
+    waiting = done = total = 0
+    slowest = QueueEta(0.0, EtaSource.EMPTY)
+    for health in stations:
+        waiting += health.pending + health.sent
+        if health.progress is not None:
+            done += health.progress.done
+            total += health.progress.total
+        if health.eta.source != EtaSource.EMPTY and (
+            slowest.source == EtaSource.EMPTY or health.eta.seconds > slowest.seconds
+        ):
+            slowest = health.eta
+    return StoreDelivery(waiting, Progress(done, total) if total else None, slowest)
 
 
 def seconds_per_image(confirmed_at: Sequence[datetime]) -> float | None:
@@ -132,11 +160,100 @@ def _progress(session: Session, station_id: str) -> Progress:
         )
         .group_by(OutboxMessage.state)
     ).all()
-    waiting = sum(count for state, count in by_state if state in UNDELIVERED)
+    return _progress_of(by_state)
+
+
+def _progress_of(by_state: Iterable[tuple[str, int]]) -> Progress:
+    """The work since the oldest waiting command, from its count per outbox state."""
+    counted = list(by_state)
+    waiting = sum(count for state, count in counted if state in UNDELIVERED)
     # a superseded image was replaced, not delivered: it is no part of the work
     done = sum(
         count
-        for state, count in by_state
+        for state, count in counted
         if state not in UNDELIVERED and state != OutboxState.SUPERSEDED
     )
     return Progress(done=done, total=done + waiting)
+
+
+def load_all_health(session: Session) -> dict[str, tuple[str, StationHealth]]:
+    """`load_health` for every station with work waiting, keyed by station id and paired
+    with its store: a fixed number of grouped queries however many stations a chain has."""
+    undelivered = OutboxMessage.state.in_(UNDELIVERED)
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for station_id, state, count in session.execute(
+        select(OutboxMessage.base_station_id, OutboxMessage.state, func.count())
+        .where(undelivered)
+        .group_by(OutboxMessage.base_station_id, OutboxMessage.state)
+    ):
+        counts[station_id][state] = count
+    if not counts:
+        return {}
+    busy = sorted(counts)
+    oldest = (
+        select(
+            OutboxMessage.base_station_id.label("station_id"),
+            func.min(OutboxMessage.created_at).label("since"),
+        )
+        .where(undelivered)
+        .group_by(OutboxMessage.base_station_id)
+        .subquery()
+    )
+    since_oldest: dict[str, dict[str, int]] = defaultdict(dict)
+    for station_id, state, count in session.execute(
+        select(OutboxMessage.base_station_id, OutboxMessage.state, func.count())
+        .join(
+            oldest,
+            and_(
+                oldest.c.station_id == OutboxMessage.base_station_id,
+                OutboxMessage.created_at >= oldest.c.since,
+            ),
+        )
+        .group_by(OutboxMessage.base_station_id, OutboxMessage.state)
+    ):
+        since_oldest[station_id][state] = count
+    ranked = (
+        select(
+            OutboxMessage.base_station_id.label("station_id"),
+            OutboxMessage.done_at.label("done_at"),
+            func.row_number()
+            .over(
+                partition_by=OutboxMessage.base_station_id,
+                order_by=OutboxMessage.done_at.desc(),
+            )
+            .label("rank"),
+        )
+        .where(
+            OutboxMessage.base_station_id.in_(busy),
+            OutboxMessage.state == OutboxState.ACKED,
+            OutboxMessage.done_at.is_not(None),
+        )
+        .subquery()
+    )
+    confirmed: dict[str, list[datetime]] = defaultdict(list)
+    for station_id, done_at in session.execute(
+        select(ranked.c.station_id, ranked.c.done_at).where(ranked.c.rank <= PACE_SAMPLE)
+    ):
+        confirmed[station_id].append(done_at)
+    stations = session.execute(
+        select(BaseStation.id, BaseStation.store_id, BaseStation.eta_s).where(
+            BaseStation.id.in_(busy)
+        )
+    ).all()
+    health: dict[str, tuple[str, StationHealth]] = {}
+    for station_id, store_id, reported_eta_s in stations:
+        waiting = counts[station_id]
+        pending = waiting.get(OutboxState.PENDING, 0)
+        sent = waiting.get(OutboxState.SENT, 0)
+        pace = seconds_per_image(confirmed[station_id])
+        health[station_id] = (
+            store_id,
+            StationHealth(
+                pending=pending,
+                sent=sent,
+                eta=queue_eta(pending + sent, reported_eta_s, pace),
+                seconds_per_image=pace,
+                progress=_progress_of(since_oldest[station_id].items()),
+            ),
+        )
+    return health

@@ -6,6 +6,7 @@ the page costs the same for three stores or three hundred.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from esl_controller.esl.station_health import (
+    StationHealth,
+    StoreDelivery,
+    load_all_health,
+    store_delivery,
+)
 from esl_controller.models import BaseStation, Incident, Label, Player, Store, SyncRun
 from esl_controller.web.queries import LABEL_STATES
 
@@ -32,6 +39,8 @@ class StoreHealth:
     incidents_recent: int = 0
     last_sync_status: str | None = None
     last_sync_at: datetime | None = None
+    # what its stations still have to send (a head-office price change, as it goes)
+    delivery: StoreDelivery = field(default_factory=lambda: store_delivery(()))
 
     @property
     def labels_total(self) -> int:
@@ -47,7 +56,20 @@ class StoreHealth:
             "screens": {"online": self.screens_online, "offline": self.screens_offline},
             "incidents_recent": self.incidents_recent,
             "last_sync": {"status": self.last_sync_status, "at": _iso(self.last_sync_at)},
+            "delivery": _delivery_dict(self.delivery),
         }
+
+
+def _delivery_dict(delivery: StoreDelivery) -> dict[str, Any]:
+    progress = delivery.progress
+    return {
+        "waiting": delivery.waiting,
+        "done": progress.done if progress else 0,
+        "total": progress.total if progress else 0,
+        "percent": progress.percent if progress else 100,
+        "eta_s": delivery.eta.seconds,
+        "eta_source": str(delivery.eta.source),
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -59,6 +81,7 @@ def _iso(moment: datetime | None) -> str | None:
 @dataclass(frozen=True)
 class ChainHealth:
     stores: list[StoreHealth]
+    stations: list[StationHealth] = field(default_factory=list)  # those with work waiting
 
     @property
     def totals(self) -> StoreHealth:
@@ -72,6 +95,7 @@ class ChainHealth:
             total.screens_online += row.screens_online
             total.screens_offline += row.screens_offline
             total.incidents_recent += row.incidents_recent
+        total.delivery = store_delivery(self.stations)
         return total
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,4 +153,10 @@ def chain_health(session: Session, now: datetime) -> ChainHealth:
             row = stores[run.store_id]
             row.last_sync_status = run.status
             row.last_sync_at = run.finished_at or run.started_at or run.requested_at
-    return ChainHealth(list(stores.values()))
+    busy: dict[str, list[StationHealth]] = defaultdict(list)
+    for store_id, health in load_all_health(session).values():
+        if store_id in stores:
+            busy[store_id].append(health)
+    for store_id, stations_of_store in busy.items():
+        stores[store_id].delivery = store_delivery(stations_of_store)
+    return ChainHealth(list(stores.values()), [h for hs in busy.values() for h in hs])

@@ -14,6 +14,7 @@ from werkzeug.exceptions import Forbidden
 from esl_controller.clock import utcnow
 from esl_controller.web import auth
 from esl_controller.web.chain_queries import LABEL_STATES, chain_health
+from esl_controller.web.dashboard import ETA_SOURCES
 from esl_controller.web.database import get_session
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.store_scope import is_head_office
@@ -37,7 +38,7 @@ def _require_head_office() -> None:
 def overview() -> str:
     _require_head_office()
     health = chain_health(get_session(), utcnow())
-    return render_template("chain.html", chain=health, states=LABEL_STATES)
+    return render_template("chain.html", chain=health, states=LABEL_STATES, eta_sources=ETA_SOURCES)
 
 
 @api_bp.get("/chain")
@@ -47,7 +48,8 @@ def chain_json() -> Any:
     ---
     get:
       tags: [chain]
-      summary: One row per store (labels by state, stations, screens, incidents, last sync)
+      summary: One row per store (labels by state, stations, screens, incidents, last sync,
+        what its stations still have to send and when they are through)
       responses:
         200:
           description: the stores and their totals

@@ -10,7 +10,8 @@ from esl_controller.clock import utcnow
 from esl_controller.db import session_scope
 from esl_controller.esl import station_health
 from esl_controller.esl.station_health import EtaSource, queue_eta, seconds_per_image
-from esl_controller.models import OutboxMessage
+from esl_controller.models import BaseStation, OutboxMessage
+from tests.support.head_office_stores import NORTH, SOUTH, add_chain_stores
 
 
 def test_the_pace_is_the_median_gap_so_an_idle_pause_does_not_count():
@@ -106,3 +107,98 @@ def test_station_list_prints_the_queue_and_its_eta(engine, settings, seed_store,
     result = CliRunner().invoke(main, ["station", "list"])
     assert result.exit_code == 0, result.output
     assert "2 pending, 0 sent, ETA 8 s (nominal), 0 of 2 done" in result.output
+
+
+def test_a_store_is_through_when_its_slowest_station_is():
+    fast = station_health.StationHealth(
+        pending=2,
+        sent=0,
+        eta=queue_eta(2, None, 3.0),
+        seconds_per_image=3.0,
+        progress=station_health.Progress(done=8, total=10),
+    )
+    slow = station_health.StationHealth(
+        pending=0,
+        sent=1,
+        eta=queue_eta(1, 95.0, None),
+        seconds_per_image=None,
+        progress=station_health.Progress(done=1, total=2),
+    )
+    idle = station_health.StationHealth(
+        pending=0, sent=0, eta=queue_eta(0, None, None), seconds_per_image=None, progress=None
+    )
+    delivery = station_health.store_delivery([fast, idle, slow])
+    assert delivery.waiting == 3
+    assert (delivery.progress.done, delivery.progress.total) == (9, 12)
+    assert (delivery.eta.seconds, delivery.eta.source) == (95.0, EtaSource.STATION)
+    nothing = station_health.store_delivery([idle])
+    assert nothing.progress is None and nothing.eta.source == EtaSource.EMPTY
+
+
+def _queue_work_in_two_stores(engine) -> None:
+    """North's station measured at 5 s an image with 3 waiting; south's reports its own ETA."""
+    add_chain_stores(engine)
+    start = utcnow() - timedelta(minutes=10)
+    with session_scope(engine) as s:
+        s.get(BaseStation, SOUTH.station_id).eta_s = 42.0
+        north_rows = (
+            [("acked", 5 * n) for n in range(4)] + [("sent", None)] + [("pending", None)] * 2
+        )
+        for n, (state, done_after) in enumerate(north_rows):
+            s.add(
+                OutboxMessage(
+                    label_id=NORTH.label_id(n % 3),
+                    base_station_id=NORTH.station_id,
+                    payload=b"x",
+                    seq=n,
+                    state=state,
+                    created_at=start,
+                    done_at=start + timedelta(seconds=done_after)
+                    if done_after is not None
+                    else None,
+                )
+            )
+        # acked before the oldest waiting row: not part of the work in hand
+        s.add(
+            OutboxMessage(
+                label_id=NORTH.label_id(0),
+                base_station_id=NORTH.station_id,
+                payload=b"x",
+                state="acked",
+                created_at=start - timedelta(days=1),
+                done_at=start - timedelta(days=1),
+            )
+        )
+        s.add(
+            OutboxMessage(
+                label_id=SOUTH.label_id(0),
+                base_station_id=SOUTH.station_id,
+                payload=b"x",
+                state="pending",
+                created_at=start,
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "engine_fixture", ["engine", pytest.param("pg_engine", marks=pytest.mark.postgres)]
+)
+def test_every_stations_health_at_once_equals_each_stations_own(request, engine_fixture):
+    engine = request.getfixturevalue(engine_fixture)
+    _queue_work_in_two_stores(engine)
+    with session_scope(engine) as s:
+        everyone = station_health.load_all_health(s)
+        one_by_one = {
+            station_id: station_health.load_health(
+                s, station_id, s.get(BaseStation, station_id).eta_s
+            )
+            for station_id in (NORTH.station_id, SOUTH.station_id)
+        }
+    assert {station: pair[0] for station, pair in everyone.items()} == {
+        NORTH.station_id: NORTH.id,
+        SOUTH.station_id: SOUTH.id,
+    }
+    assert {station: pair[1] for station, pair in everyone.items()} == one_by_one
+    north = one_by_one[NORTH.station_id]
+    assert (north.eta.seconds, north.eta.source) == (pytest.approx(15.0), EtaSource.MEASURED)
+    assert (north.progress.done, north.progress.total) == (4, 7)

@@ -9,7 +9,7 @@ north, sam to south.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -19,10 +19,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller import audit
+from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.incidents import record_incident
-from esl_controller.models import OutboxMessage, Player, Store, SyncRun, User
+from esl_controller.models import BaseStation, OutboxMessage, Player, Store, SyncRun, User
 from esl_controller.web import create_app
 from esl_controller.web.chain_queries import chain_health
 from tests.support.head_office_stores import CHAIN, NORTH, SOUTH, add_chain_stores, add_store_user
@@ -227,6 +228,50 @@ def test_the_chain_api_totals_are_the_sums_of_the_stores(
         )
     assert body["totals"]["labels"]["total"] == 5 + sum(len(s.label_states) for s in CHAIN)
     assert body["totals"]["screens"] == {"online": 1, "offline": 3}
+
+
+def test_the_chain_shows_each_stores_delivery_and_when_it_is_through(
+    client: FlaskClient, engine: Engine, seed: Seed, chain: Chain
+):
+    start = utcnow() - timedelta(minutes=10)
+    with session_scope(engine) as session:
+        session.get(BaseStation, SOUTH.station_id).eta_s = 600.0  # its radio's own estimate
+        for n, state in enumerate(("acked", "acked", "pending", "pending")):
+            session.add(
+                OutboxMessage(
+                    label_id=NORTH.label_id(n % 3),
+                    base_station_id=NORTH.station_id,
+                    payload=b"x",
+                    seq=n,
+                    state=state,
+                    created_at=start,
+                    done_at=start + timedelta(seconds=4 * n) if state == "acked" else None,
+                )
+            )
+        session.add(
+            OutboxMessage(
+                label_id=SOUTH.label_id(0),
+                base_station_id=SOUTH.station_id,
+                payload=b"x",
+                state="sent",
+                created_at=start,
+            )
+        )
+    body = client.get("/api/v1/chain", headers=bearer(seed.admin_token)).get_json()
+    stores = {row["store_id"]: row["delivery"] for row in body["stores"]}
+    north, south = stores[NORTH.id], stores[SOUTH.id]
+    assert (north["waiting"], north["done"], north["total"], north["percent"]) == (2, 2, 4, 50)
+    assert (north["eta_s"], north["eta_source"]) == (8.0, "measured")
+    assert (south["waiting"], south["eta_s"], south["eta_source"]) == (1, 600.0, "station")
+    assert body["totals"]["delivery"]["waiting"] == sum(row["waiting"] for row in stores.values())
+    slowest = max(row["eta_s"] for row in stores.values())
+    assert body["totals"]["delivery"]["eta_s"] == slowest >= 600.0  # the chain waits for it
+
+    assert log_in(client, *ADMIN).status_code == 302
+    html = client.get("/chain").get_data(as_text=True)
+    rows = dict(re.findall(r'<tr data-store="([^"]+)">(.*?)</tr>', html, re.S))
+    assert "2 of 4 (50 %)" in rows[NORTH.id] and "8 s" in rows[NORTH.id]
+    assert "10 min 00 s" in rows[SOUTH.id] and "station" in rows[SOUTH.id]
 
 
 def test_incidents_sync_runs_and_the_audit_log_stay_in_their_store(
