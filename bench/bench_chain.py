@@ -6,6 +6,8 @@ Every store is seeded with its labels and pushed once; then every product of eve
 changes price in one transaction (what a head-office ERP feed does) and we time that
 commit -> each store's last label acknowledged with its new image. Sampled meanwhile: the
 database's open connections (pg_stat_activity), and the workers' CPU time and peak memory.
+Then the same for one store of the same size on a SQLite file, in the same run, so the
+per-label controller cost of a chain is a ratio against the single-store figure.
 
     python bench/bench_chain.py                                 # 10 stores x 5,000 labels
     python bench/bench_chain.py --stores 3 --labels 500
@@ -127,21 +129,25 @@ def acked_per_store(engine, newer: bool) -> dict[str, int]:
 class Sampler(threading.Thread):
     """Peak connections to the database and peak worker memory, every half second."""
 
-    def __init__(self, engine, database: str, workers: list[psutil.Process]) -> None:
+    def __init__(
+        self, engine, database: str, workers: list[psutil.Process], count_connections: bool
+    ) -> None:
         super().__init__(daemon=True)
         self.engine, self.database, self.workers = engine, database, workers
+        self.count_connections = count_connections
         self.peak_connections = 0
         self.peak_rss_mb = 0.0
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(0.5):
-            with self.engine.connect() as conn:
-                count = conn.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
-                    {"d": self.database},
-                ).scalar()
-            self.peak_connections = max(self.peak_connections, int(count or 0))
+            if self.count_connections:
+                with self.engine.connect() as conn:
+                    count = conn.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
+                        {"d": self.database},
+                    ).scalar()
+                self.peak_connections = max(self.peak_connections, int(count or 0))
             rss = 0
             for worker in self.workers:
                 for process in (worker, *worker.children(recursive=True)):
@@ -165,34 +171,42 @@ def cpu_seconds(workers: list[psutil.Process]) -> float:
 
 
 def wait_all(engine, stores: list[str], labels: int, newer: bool, started: float) -> dict:
+    """Seconds from `started` until each store has every label acked; a progress line every
+    ten seconds, since a chain's push takes minutes."""
     done_at: dict[str, float] = {}
+    next_report = started + 10
     while len(done_at) < len(stores):
         counts = acked_per_store(engine, newer)
         for store in stores:
             if store not in done_at and counts.get(store, 0) >= labels:
                 done_at[store] = time.monotonic() - started
+        if time.monotonic() >= next_report:
+            acked = sum(min(counts.get(store, 0), labels) for store in stores)
+            print(
+                f"  {time.monotonic() - started:6.0f} s: {acked:,} of {labels * len(stores):,} "
+                f"acked, {len(done_at)} of {len(stores)} stores done",
+                flush=True,
+            )
+            next_report += 10
         time.sleep(0.5)
     return done_at
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stores", type=int, default=10)
-    parser.add_argument("--labels", type=int, default=5000, help="labels per store")
-    args = parser.parse_args()
-    url = os.environ.get("ESL_BENCH_POSTGRES_URL", DEFAULT_URL)
-    engine = db.make_engine(url)
+def reset(engine) -> None:
     with engine.begin() as conn:
         SQLModel.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS schema_meta"))
         conn.execute(text("DROP TABLE IF EXISTS bench_before"))
     db.init_db(engine)
-    stores = [f"s{n:02d}" for n in range(args.stores)]
-    for n, store in enumerate(stores):
-        seed(engine, store, args.labels, offset=n * args.labels)
-    print(f"{args.stores} stores x {args.labels:,} labels seeded on {engine.url.database}")
 
-    work = Path(tempfile.mkdtemp(prefix="bench-chain-"))
+
+def run(url: str, stores: list[str], labels: int, work: Path) -> dict[str, float]:
+    """Seed, push once, change every price at once; what the price change cost."""
+    engine = db.make_engine(url)
+    reset(engine)
+    for n, store in enumerate(stores):
+        seed(engine, store, labels, offset=n * labels)
+    print(f"{len(stores)} stores x {labels:,} labels seeded on {engine.url}", flush=True)
     prefix = f"b{uuid.uuid4().hex[:8]}"
     brokers = [start_local_broker(work / f"broker-{s}", "mosquitto") for s in stores]
     sims = [
@@ -206,8 +220,8 @@ def main() -> None:
     workers = [psutil.Process(p.pid) for p in processes]
     try:
         started = time.monotonic()
-        first = wait_all(engine, stores, args.labels, newer=False, started=started)
-        print(f"first push of every store: {max(first.values()):.1f} s")
+        first = wait_all(engine, stores, labels, newer=False, started=started)
+        print(f"first push of every store: {max(first.values()):.1f} s", flush=True)
 
         with engine.begin() as conn:
             conn.execute(
@@ -216,7 +230,8 @@ def main() -> None:
                     "FROM label"
                 )
             )
-        sampler = Sampler(engine, engine.url.database or "", workers)
+        on_postgres = engine.dialect.name == "postgresql"
+        sampler = Sampler(engine, engine.url.database or "", workers, on_postgres)
         sampler.start()
         cpu_before = cpu_seconds(workers)
         with Session(engine) as s:  # head office changes every price of the chain at once
@@ -225,24 +240,20 @@ def main() -> None:
             )
             s.commit()
         changed = time.monotonic()
-        done = wait_all(engine, stores, args.labels, newer=True, started=changed)
+        done = wait_all(engine, stores, labels, newer=True, started=changed)
         sampler.stop.set()
         sampler.join()
         cpu = cpu_seconds(workers) - cpu_before
-        total = args.stores * args.labels
-        slowest = max(done.values())
-        median = sorted(done.values())[len(done) // 2]
-        print(
-            f"chain-wide price change, {total:,} labels: last store done after {slowest:.1f} s "
-            f"(first {min(done.values()):.1f} s, median {median:.1f} s)"
-        )
-        print(f"  {total / slowest:,.0f} labels/s acked across the chain")
-        print(f"  workers' CPU: {cpu:.1f} s ({cpu / total * 1000:.2f} ms per label)")
-        print(f"  peak database connections: {sampler.peak_connections}")
-        print(
-            f"  peak memory of all workers and their render pools: {sampler.peak_rss_mb:,.0f} MiB"
-        )
-        print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
+        return {
+            "first_push_s": max(first.values()),
+            "slowest_s": max(done.values()),
+            "fastest_s": min(done.values()),
+            "median_s": sorted(done.values())[len(done) // 2],
+            "cpu_s": cpu,
+            "labels": len(stores) * labels,
+            "peak_connections": sampler.peak_connections,
+            "peak_rss_mb": sampler.peak_rss_mb,
+        }
     finally:
         for process in processes:
             process.terminate()
@@ -255,6 +266,38 @@ def main() -> None:
             sim.stop()
         for broker in brokers:
             broker.stop()
+        engine.dispose()
+
+
+def report(title: str, figures: dict[str, float]) -> None:
+    total, slowest = figures["labels"], figures["slowest_s"]
+    print(f"{title}: price change of {total:,.0f} labels, last store done after {slowest:.1f} s")
+    print(f"  (first store {figures['fastest_s']:.1f} s, median {figures['median_s']:.1f} s)")
+    print(f"  {total / slowest:,.0f} labels/s acked")
+    print(
+        f"  workers' CPU: {figures['cpu_s']:.1f} s ({figures['cpu_s'] / total * 1000:.2f} ms/label)"
+    )
+    if figures["peak_connections"]:
+        print(f"  peak database connections: {figures['peak_connections']:.0f}")
+    print(f"  peak memory of the workers and their render pools: {figures['peak_rss_mb']:,.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stores", type=int, default=10)
+    parser.add_argument("--labels", type=int, default=5000, help="labels per store")
+    args = parser.parse_args()
+    url = os.environ.get("ESL_BENCH_POSTGRES_URL", DEFAULT_URL)
+    work = Path(tempfile.mkdtemp(prefix="bench-chain-"))
+    stores = [f"s{n:02d}" for n in range(args.stores)]
+    chain = run(url, stores, args.labels, work / "chain")
+    report(f"chain on PostgreSQL, {args.stores} stores", chain)
+    single = run(f"sqlite:///{work / 'single.db'}", ["s00"], args.labels, work / "single")
+    report("one store on SQLite", single)
+    chain_ms = chain["cpu_s"] / chain["labels"]
+    single_ms = single["cpu_s"] / single["labels"]
+    print(f"controller CPU per label, chain / single store: {chain_ms / single_ms:.2f}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

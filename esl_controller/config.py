@@ -121,6 +121,10 @@ class Settings:
     # retained "online" from before a broker restart) says otherwise.
     station_liveness_s: float = 95.0
     render_workers: int = 0  # 0: one per CPU core
+    # Connections one process keeps to a PostgreSQL, and how many more it may open at a peak:
+    # a chain's database serves every store's worker, so each process's share is bounded.
+    db_pool_size: int = 5
+    db_pool_overflow: int = 5
     outbox_poll_s: float = 0.2
     # ERP sync
     erp_feed: str = "json"  # json | csv | odoo
@@ -195,6 +199,8 @@ class Settings:
             slot_timeout_s=_env_float("ESL_SLOT_TIMEOUT", 15.0),
             station_liveness_s=_env_float("ESL_STATION_LIVENESS", 95.0),
             render_workers=_env_int("ESL_RENDER_WORKERS", 0),
+            db_pool_size=_env_int("ESL_DB_POOL_SIZE", 5),
+            db_pool_overflow=_env_int("ESL_DB_POOL_OVERFLOW", 5),
             outbox_poll_s=_env_float("ESL_OUTBOX_POLL", 0.2),
             erp_feed=_env("ESL_ERP_FEED", "json"),
             erp_url=_env("ESL_ERP_URL", ""),

@@ -394,7 +394,12 @@ class SchemaError(RuntimeError):
     """The database was written by a release this one cannot read."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 5, max_overflow: int = 5, pool_timeout_s: float = 30.0
+) -> Engine:
+    """An engine for `url`; on a server database at most `pool_size + max_overflow`
+    connections, and a caller past that waits (up to `pool_timeout_s`) instead of opening
+    more."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -408,8 +413,21 @@ def make_engine(url: str) -> Engine:
         # A chain's database is across a network: a connect or a query on a link that died
         # without a word must fail within seconds (then the caller waits and retries), not
         # hang for the operating system's two-hour TCP timeout.
-        return create_engine(url, pool_pre_ping=True, connect_args=POSTGRES_CONNECT_ARGS)
-    return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout_s,
+            connect_args=POSTGRES_CONNECT_ARGS,
+        )
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout_s,
+    )
 
 
 POSTGRES_CONNECT_ARGS = {
@@ -492,7 +510,9 @@ def command_session() -> Iterator[tuple[Session, Settings]]:
     """For one CLI command: the settings from the environment and a session on the database
     they name, its schema brought up to date; the engine is disposed of afterwards."""
     settings = Settings.from_env()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url, settings.db_pool_size, settings.db_pool_overflow
+    )
     init_db(engine)
     try:
         with Session(engine, expire_on_commit=False) as session:

@@ -53,7 +53,9 @@ class Worker:
         then, so two workers never serve one store. Without it the loss is only logged."""
         self.settings = settings
         self.on_lease_lost = on_lease_lost
-        self.engine = engine or db.make_engine(settings.resolved_database_url)
+        self.engine = engine or db.make_engine(
+            settings.resolved_database_url, settings.db_pool_size, settings.db_pool_overflow
+        )
         self.holder = worker_lease.holder_name()
         self.mqtt: MqttClient | None = None
         self.dispatcher: Dispatcher | None = None

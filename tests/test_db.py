@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlmodel import Session, select
 
 from esl_controller import db
@@ -187,3 +187,25 @@ def test_the_v1_fixture_gains_the_product_name_index_on_the_way_up(tmp_path) -> 
     names = {index["name"] for index in inspect(engine).get_indexes("product")}
     engine.dispose()
     assert "ix_product_store_name" in names
+
+
+@pytest.mark.postgres
+def test_a_postgresql_pool_is_bounded_by_the_settings(pg_engine, monkeypatch) -> None:
+    monkeypatch.setenv("ESL_DB_POOL_SIZE", "2")
+    monkeypatch.setenv("ESL_DB_POOL_OVERFLOW", "1")
+    settings = Settings.from_env()
+    bounded = db.make_engine(
+        pg_engine.url.render_as_string(hide_password=False),
+        settings.db_pool_size,
+        settings.db_pool_overflow,
+        pool_timeout_s=0.2,
+    )
+    try:
+        held = [bounded.connect() for _ in range(3)]
+        assert (bounded.pool.size(), bounded.pool.checkedout()) == (2, 3)
+        with pytest.raises(exc.TimeoutError):  # the fourth waits for a free one, then gives up
+            bounded.connect()
+        for connection in held:
+            connection.close()
+    finally:
+        bounded.dispose()

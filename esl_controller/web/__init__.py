@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings = Settings.from_env()
         settings.require_secure_secret_key()
     if engine is None:
-        engine = db.make_engine(settings.resolved_database_url)
+        engine = db.make_engine(
+            settings.resolved_database_url, settings.db_pool_size, settings.db_pool_overflow
+        )
         db.init_db(engine)
     app = Flask(__name__)
     app.config.update(
