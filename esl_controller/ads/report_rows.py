@@ -91,10 +91,13 @@ def store_facts(session: Session) -> list[StoreFacts]:
     ]
 
 
-def store_timezone(session: Session) -> str:
-    """The store's IANA time zone (reports group days in it); UTC when none is set up."""
-    zone = session.scalars(select(Store.timezone).order_by(Store.id).limit(1)).first()
-    return zone or "UTC"
+def store_timezone(session: Session, store_id: str | None = None) -> str:
+    """The IANA time zone of `store_id` (reports group days in it), of the first store when
+    none is named; UTC when none is set up."""
+    query = select(Store.timezone).order_by(Store.id).limit(1)
+    if store_id is not None:
+        query = query.where(Store.id == store_id)
+    return session.scalars(query).first() or "UTC"
 
 
 def read_snapshot(session: Session) -> None:

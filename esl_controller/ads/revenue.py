@@ -1,4 +1,5 @@
-"""The manager's revenue view: billed spend by campaign, by screen and by store-local day.
+"""The manager's revenue view: billed spend by campaign, by screen, by store and by
+store-local day.
 
 Pure: takes the billing log's hourly slices, returns totals. Each group's spend is rounded
 half up from its own exact `spend_basis`; the grand total per currency is rounded from the
@@ -9,7 +10,7 @@ never added together.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from esl_controller.ads.impressions import spend_minor
 from esl_controller.ads.report_rows import HourlySlice
 
-DIMENSIONS = ("campaign", "screen", "day")
+DIMENSIONS = ("campaign", "screen", "store", "day")
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,20 @@ class RevenueLine:
 class Revenue:
     by_campaign: tuple[RevenueLine, ...]  # highest spend first
     by_screen: tuple[RevenueLine, ...]  # highest spend first
+    by_store: tuple[RevenueLine, ...]  # highest spend first
     by_day: tuple[RevenueLine, ...]  # in date order, days without plays included
     totals: tuple[RevenueLine, ...]  # one per currency
 
 
-def revenue(slices: Iterable[HourlySlice], tz: str, first_day: date, last_day: date) -> Revenue:
-    """Group `slices` three ways; `by_day` lists every day first_day..last_day inclusive."""
+def revenue(
+    slices: Iterable[HourlySlice],
+    tz: str,
+    first_day: date,
+    last_day: date,
+    store_names: Mapping[str, str] | None = None,
+) -> Revenue:
+    """Group `slices` four ways; `by_day` lists every day first_day..last_day inclusive."""
+    names = store_names or {}
     items = list(slices)
     zone = ZoneInfo(tz)
 
@@ -54,6 +63,9 @@ def revenue(slices: Iterable[HourlySlice], tz: str, first_day: date, last_day: d
     return Revenue(
         by_campaign=_by_spend(_group(items, lambda s: (str(s.campaign_id), s.campaign_name))),
         by_screen=_by_spend(_group(items, lambda s: (s.player_id, s.player_name or s.player_id))),
+        by_store=_by_spend(
+            _group(items, lambda s: (s.store_id, names.get(s.store_id) or s.store_id))
+        ),
         by_day=tuple(_fill_days(by_day, first_day, last_day, items)),
         totals=tuple(sorted(_group(items, lambda s: ("total", "Total")), key=_currency)),
     )

@@ -22,6 +22,7 @@ from esl_controller.models import (
     Impression,
     ReportDelivery,
     ReportSchedule,
+    Store,
 )
 from esl_controller.web.auth import SessionUser, advertiser_scope
 
@@ -108,10 +109,14 @@ def list_deliveries(session: Session, status: str | None, limit: int, offset: in
 
 
 def revenue_days(
-    session: Session, today: datetime, first_day: date | None, last_day: date | None
+    session: Session,
+    today: datetime,
+    first_day: date | None,
+    last_day: date | None,
+    store_id: str | None = None,
 ) -> tuple[str, date, date]:
-    """(store tz, first day, last day): the last 30 store-local days unless given."""
-    tz = store_timezone(session)
+    """(store tz, first day, last day): the last 30 days local to `store_id` unless given."""
+    tz = store_timezone(session, store_id)
     last = last_day or today.astimezone(ZoneInfo(tz)).date()
     first = first_day or last - timedelta(days=DEFAULT_REVENUE_DAYS - 1)
     if first > last:
@@ -121,10 +126,15 @@ def revenue_days(
     return tz, first, last
 
 
-def load_revenue(session: Session, tz: str, first_day: date, last_day: date) -> Revenue:
+def load_revenue(
+    session: Session, tz: str, first_day: date, last_day: date, store_id: str | None
+) -> Revenue:
+    """The revenue of `store_id`'s screens, or of every store's when None (head office)."""
     start = local_midnight(first_day, tz)
     end = local_midnight(last_day + timedelta(days=1), tz)
-    return revenue(hourly_slices(session, start, end), tz, first_day, last_day)
+    slices = hourly_slices(session, start, end, store_id=store_id)
+    names = {store.id: store.name for store in session.scalars(select(Store))}
+    return revenue(slices, tz, first_day, last_day, names)
 
 
 def prove_chain(

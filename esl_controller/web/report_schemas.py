@@ -181,6 +181,13 @@ class ReportDeliveryPageSchema(Schema):
 
 
 class RevenueQuerySchema(Schema):
+    chain = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "head office: every store's screens (days local to the current "
+            "store); otherwise the current store's only"
+        },
+    )
     from_ = BoundedDate(
         data_key="from",
         metadata={
@@ -210,6 +217,7 @@ class RevenueSchema(Schema):
     last_day = fields.Date()
     by_campaign = fields.List(fields.Nested(RevenueLineSchema))
     by_screen = fields.List(fields.Nested(RevenueLineSchema))
+    by_store = fields.List(fields.Nested(RevenueLineSchema))
     by_day = fields.List(fields.Nested(RevenueLineSchema))
     totals = fields.List(fields.Nested(RevenueLineSchema))
 

@@ -38,6 +38,7 @@ from esl_controller.web.report_schemas import (
     VerifyQuerySchema,
     VerifyResultSchema,
 )
+from esl_controller.web.store_scope import current_store_id, current_store_or_chain
 
 REPORT_READERS = (*auth.STAFF_ROLES, auth.BUYER_ROLE)
 
@@ -384,7 +385,8 @@ def get_revenue() -> Any:
     ---
     get:
       tags: [reports]
-      summary: Billed spend by campaign, by screen and by store-local day (default 30 days)
+      summary: Billed spend by campaign, screen, store and store-local day (default 30 days);
+        the current store's screens, or with `chain` (head office) every store's
       parameters:
         - in: query
           schema: RevenueQuerySchema
@@ -399,20 +401,22 @@ def get_revenue() -> Any:
     """
     args = load_query(RevenueQuerySchema())
     session = get_session()
+    store_id = current_store_or_chain(args["chain"])
     try:
         tz, first, last = report_queries.revenue_days(
-            session, utcnow(), args.get("from_"), args.get("to")
+            session, utcnow(), args.get("from_"), args.get("to"), current_store_id()
         )
     except ValueError as exc:
         field, _, message = str(exc).partition(": ")
         raise ValidationError({field: [message]}) from None
-    result = report_queries.load_revenue(session, tz, first, last)
+    result = report_queries.load_revenue(session, tz, first, last, store_id)
     return RevenueSchema().dump(
         {
             "first_day": first,
             "last_day": last,
             "by_campaign": result.by_campaign,
             "by_screen": result.by_screen,
+            "by_store": result.by_store,
             "by_day": result.by_day,
             "totals": result.totals,
         }

@@ -24,6 +24,11 @@ from esl_controller.web.dashboard import load_filters
 from esl_controller.web.database import get_session, get_settings
 from esl_controller.web.i18n import gettext_ as _
 from esl_controller.web.report_schemas import ReportDeliveryQuerySchema, RevenueQuerySchema
+from esl_controller.web.store_scope import (
+    current_store_id,
+    current_store_or_chain,
+    is_head_office,
+)
 
 DELIVERIES_PER_PAGE = 50
 TOP_BARS = 15  # campaigns / screens drawn; the tables list them all
@@ -44,15 +49,18 @@ def format_money(amount_minor: int, currency: str) -> str:
 @login_required
 def overview() -> str:
     args = _revenue_dates()
+    whole_chain = request.args.get("chain") == "1"
+    store_id = current_store_or_chain(whole_chain)
     session = get_session()
+    home = current_store_id()
     try:
         tz, first, last = report_queries.revenue_days(
-            session, utcnow(), args.get("from_"), args.get("to")
+            session, utcnow(), args.get("from_"), args.get("to"), home
         )
     except ValueError as exc:
         flash(_("Ignored the dates: %(reason)s") % {"reason": exc}, "error")
-        tz, first, last = report_queries.revenue_days(session, utcnow(), None, None)
-    result = report_queries.load_revenue(session, tz, first, last)
+        tz, first, last = report_queries.revenue_days(session, utcnow(), None, None, home)
+    result = report_queries.load_revenue(session, tz, first, last, store_id)
     public_key = checkpoints.public_key_text(checkpoints.signing_key(get_settings()))
     return render_template(
         "revenue.html",
@@ -64,6 +72,8 @@ def overview() -> str:
         public_key=public_key,
         key_id=checkpoints.key_id(public_key),
         checkpoint=checkpoints.latest(session),
+        whole_chain=whole_chain,
+        head_office=is_head_office(),
     )
 
 

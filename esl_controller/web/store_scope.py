@@ -72,6 +72,16 @@ def current_store_id() -> str:
     return g.current_store_id
 
 
+def current_store_or_chain(whole_chain: bool) -> str | None:
+    """The current store, or None for every store when head office asks for the whole
+    chain; a store's user asking for the chain is refused."""
+    if not whole_chain:
+        return current_store_id()
+    if not is_head_office():
+        raise Forbidden(i18n.gettext_("The whole chain is for head office; yours is one store."))
+    return None
+
+
 def _resolve(user: auth.SessionUser | None) -> tuple[str, HTTPException | None]:
     # Only staff switch stores with `?store=`; for a buyer it is a report's filter, which
     # the report routes judge themselves (after checking the campaign is the buyer's).

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from esl_controller.config import Settings
 from esl_controller.db import session_scope
-from esl_controller.models import Advertiser, Campaign
+from esl_controller.models import Advertiser, Campaign, Player, Zone
 from esl_controller.web.auth import create_user, issue_api_token
 from tests.ads.billing_log import Billed, append_impressions
 from tests.web.conftest import Seed
@@ -29,8 +30,22 @@ class Ads:
 
 
 @pytest.fixture(name="ads")
-def ads_fixture(engine: Engine, seed: Seed) -> Ads:
+def ads_fixture(engine: Engine, seed: Seed, settings: Settings) -> Ads:
     with session_scope(engine) as session:
+        # The screens that played, in the seeded store: revenue counts a store's screens.
+        if session.get(Zone, "ads-dairy") is None:
+            session.add(Zone(id="ads-dairy", store_id=settings.store_id, name="Dairy"))
+            session.flush()
+        for player in ("s1", "s2"):
+            if session.get(Player, player) is None:
+                session.add(
+                    Player(
+                        id=player,
+                        store_id=settings.store_id,
+                        zone_id="ads-dairy",
+                        name=f"Screen {player}",
+                    )
+                )
         dairy, coffee = Advertiser(name="Dairy Co"), Advertiser(name="Coffee Co")
         session.add_all([dairy, coffee])
         session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from tests.support.chain_stores import BUYER, ChainWorld, add_buyer, play_everywhere, seed_chain
+from tests.support.head_office_stores import add_store_user
 from tests.web.conftest import Seed, bearer, log_in
 
 PLAYS = {"buc-centre": 4, "buc-north": 2, "london": 3}
@@ -131,3 +132,35 @@ def test_the_portal_shows_a_chain_campaign_store_by_store(
     other = client.get(f"/portal/campaigns/{world.other_campaign_id}")
     assert other.status_code == 404
     assert "Espresso" not in other.get_data(as_text=True)
+
+
+def test_revenue_is_the_current_stores_and_the_whole_chain_is_head_offices(
+    client: FlaskClient, seed: Seed, engine: Engine, settings: Settings
+):
+    _chain(engine, settings)
+    head_office = bearer(seed.admin_token)
+    north = bearer(add_store_user(engine, "bn-manager", "bn-password-1", "manager", "buc-north"))
+    period = "from=2026-01-01&to=2026-12-31"
+
+    def plays(body: dict) -> int:
+        return sum(line["plays"] for line in body["totals"])
+
+    own = client.get(f"/api/v1/revenue?{period}", headers=north).get_json()
+    assert plays(own) == 2 * PLAYS["buc-north"]  # its two campaigns, its screens only
+    assert {line["key"] for line in own["by_store"]} == {"buc-north"}
+    assert client.get(f"/api/v1/revenue?{period}&chain=true", headers=north).status_code == 403
+
+    switched = client.get(f"/api/v1/revenue?{period}&store=london", headers=head_office).get_json()
+    assert plays(switched) == 2 * PLAYS["london"]
+    chain = client.get(f"/api/v1/revenue?{period}&chain=true", headers=head_office).get_json()
+    by_store = {line["key"]: line for line in chain["by_store"]}
+    assert {store: line["plays"] for store, line in by_store.items()} == {
+        store: 2 * count for store, count in PLAYS.items()
+    }
+    assert by_store["london"]["label"] == "London Soho"
+    assert plays(chain) == sum(line["plays"] for line in by_store.values())
+
+    assert log_in(client, "bn-manager", "bn-password-1").status_code == 302
+    page = client.get(f"/revenue?{period}").get_data(as_text=True)
+    assert 'id="revenue-by-store"' not in page and 'id="revenue-scope"' not in page
+    assert client.get(f"/revenue?{period}&chain=1").status_code == 403
