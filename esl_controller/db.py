@@ -16,6 +16,7 @@ import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy import exc as sa_exc
@@ -407,27 +408,20 @@ def make_engine(
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    pool: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout_s,
+    }
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("postgresql+psycopg://"):
         # A chain's database is across a network: a connect or a query on a link that died
         # without a word must fail within seconds (then the caller waits and retries), not
         # hang for the operating system's two-hour TCP timeout.
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout_s,
-            connect_args=POSTGRES_CONNECT_ARGS,
-        )
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_timeout=pool_timeout_s,
-    )
+        return create_engine(url, **pool, connect_args=POSTGRES_CONNECT_ARGS)
+    return create_engine(url, **pool)
 
 
 POSTGRES_CONNECT_ARGS = {

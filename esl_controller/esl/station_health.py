@@ -112,55 +112,96 @@ def queue_eta(queued: int, reported_s: float | None, pace_s: float | None) -> Qu
 
 
 def load_health(session: Session, station_id: str, reported_eta_s: float | None) -> StationHealth:
-    counts = dict(
-        session.execute(
-            select(OutboxMessage.state, func.count())
-            .where(
-                OutboxMessage.base_station_id == station_id,
-                OutboxMessage.state.in_(UNDELIVERED),
-            )
-            .group_by(OutboxMessage.state)
-        ).all()
-    )
-    pending, sent = counts.get(OutboxState.PENDING, 0), counts.get(OutboxState.SENT, 0)
-    recent = list(
-        session.scalars(
-            select(OutboxMessage.done_at)
-            .where(
-                OutboxMessage.base_station_id == station_id,
-                OutboxMessage.state == OutboxState.ACKED,
-                OutboxMessage.done_at.is_not(None),
-            )
-            .order_by(OutboxMessage.done_at.desc())
-            .limit(PACE_SAMPLE)
-        )
-    )
-    pace = seconds_per_image(recent)
-    return StationHealth(
-        pending=pending,
-        sent=sent,
-        eta=queue_eta(pending + sent, reported_eta_s, pace),
-        seconds_per_image=pace,
-        progress=_progress(session, station_id) if pending + sent else None,
-    )
+    return _load_health_of(session, {station_id: reported_eta_s})[station_id]
 
 
-def _progress(session: Session, station_id: str) -> Progress:
-    oldest = session.scalar(
-        select(func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.base_station_id == station_id,
-            OutboxMessage.state.in_(UNDELIVERED),
+def load_all_health(session: Session) -> dict[str, tuple[str, StationHealth]]:
+    """`load_health` for every station with work waiting, keyed by station id and paired
+    with its store: a fixed number of grouped queries however many stations a chain has."""
+    waiting = select(OutboxMessage.base_station_id).where(OutboxMessage.state.in_(UNDELIVERED))
+    busy = session.execute(
+        select(BaseStation.id, BaseStation.store_id, BaseStation.eta_s).where(
+            BaseStation.id.in_(waiting.distinct())
         )
-    )
-    by_state = session.execute(
-        select(OutboxMessage.state, func.count())
-        .where(
-            OutboxMessage.base_station_id == station_id,
-            OutboxMessage.created_at >= oldest,
-        )
-        .group_by(OutboxMessage.state)
     ).all()
-    return _progress_of(by_state)
+    health = _load_health_of(session, {station_id: eta_s for station_id, _, eta_s in busy})
+    return {station_id: (store_id, health[station_id]) for station_id, store_id, _ in busy}
+
+
+def _load_health_of(
+    session: Session, reported_eta_s: dict[str, float | None]
+) -> dict[str, StationHealth]:
+    """The health of these stations (each with the ETA it reported), grouped in SQL."""
+    if not reported_eta_s:
+        return {}
+    stations = OutboxMessage.base_station_id.in_(sorted(reported_eta_s))
+    undelivered = and_(stations, OutboxMessage.state.in_(UNDELIVERED))
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for station_id, state, count in session.execute(
+        select(OutboxMessage.base_station_id, OutboxMessage.state, func.count())
+        .where(undelivered)
+        .group_by(OutboxMessage.base_station_id, OutboxMessage.state)
+    ):
+        counts[station_id][state] = count
+    # the work in hand: every row since each station's oldest one still waiting
+    oldest = (
+        select(
+            OutboxMessage.base_station_id.label("station_id"),
+            func.min(OutboxMessage.created_at).label("since"),
+        )
+        .where(undelivered)
+        .group_by(OutboxMessage.base_station_id)
+        .subquery()
+    )
+    in_hand: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for station_id, state, count in session.execute(
+        select(OutboxMessage.base_station_id, OutboxMessage.state, func.count())
+        .join(
+            oldest,
+            and_(
+                oldest.c.station_id == OutboxMessage.base_station_id,
+                OutboxMessage.created_at >= oldest.c.since,
+            ),
+        )
+        .group_by(OutboxMessage.base_station_id, OutboxMessage.state)
+    ):
+        in_hand[station_id].append((state, count))
+    ranked = (
+        select(
+            OutboxMessage.base_station_id.label("station_id"),
+            OutboxMessage.done_at.label("done_at"),
+            func.row_number()
+            .over(
+                partition_by=OutboxMessage.base_station_id,
+                order_by=OutboxMessage.done_at.desc(),
+            )
+            .label("rank"),
+        )
+        .where(
+            stations,
+            OutboxMessage.state == OutboxState.ACKED,
+            OutboxMessage.done_at.is_not(None),
+        )
+        .subquery()
+    )
+    confirmed: dict[str, list[datetime]] = defaultdict(list)
+    for station_id, done_at in session.execute(
+        select(ranked.c.station_id, ranked.c.done_at).where(ranked.c.rank <= PACE_SAMPLE)
+    ):
+        confirmed[station_id].append(done_at)
+    health: dict[str, StationHealth] = {}
+    for station_id, reported in reported_eta_s.items():
+        pending = counts[station_id].get(OutboxState.PENDING, 0)
+        sent = counts[station_id].get(OutboxState.SENT, 0)
+        pace = seconds_per_image(confirmed[station_id])
+        health[station_id] = StationHealth(
+            pending=pending,
+            sent=sent,
+            eta=queue_eta(pending + sent, reported, pace),
+            seconds_per_image=pace,
+            progress=_progress_of(in_hand[station_id]) if pending + sent else None,
+        )
+    return health
 
 
 def _progress_of(by_state: Iterable[tuple[str, int]]) -> Progress:
@@ -174,86 +215,3 @@ def _progress_of(by_state: Iterable[tuple[str, int]]) -> Progress:
         if state not in UNDELIVERED and state != OutboxState.SUPERSEDED
     )
     return Progress(done=done, total=done + waiting)
-
-
-def load_all_health(session: Session) -> dict[str, tuple[str, StationHealth]]:
-    """`load_health` for every station with work waiting, keyed by station id and paired
-    with its store: a fixed number of grouped queries however many stations a chain has."""
-    undelivered = OutboxMessage.state.in_(UNDELIVERED)
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for station_id, state, count in session.execute(
-        select(OutboxMessage.base_station_id, OutboxMessage.state, func.count())
-        .where(undelivered)
-        .group_by(OutboxMessage.base_station_id, OutboxMessage.state)
-    ):
-        counts[station_id][state] = count
-    if not counts:
-        return {}
-    busy = sorted(counts)
-    oldest = (
-        select(
-            OutboxMessage.base_station_id.label("station_id"),
-            func.min(OutboxMessage.created_at).label("since"),
-        )
-        .where(undelivered)
-        .group_by(OutboxMessage.base_station_id)
-        .subquery()
-    )
-    since_oldest: dict[str, dict[str, int]] = defaultdict(dict)
-    for station_id, state, count in session.execute(
-        select(OutboxMessage.base_station_id, OutboxMessage.state, func.count())
-        .join(
-            oldest,
-            and_(
-                oldest.c.station_id == OutboxMessage.base_station_id,
-                OutboxMessage.created_at >= oldest.c.since,
-            ),
-        )
-        .group_by(OutboxMessage.base_station_id, OutboxMessage.state)
-    ):
-        since_oldest[station_id][state] = count
-    ranked = (
-        select(
-            OutboxMessage.base_station_id.label("station_id"),
-            OutboxMessage.done_at.label("done_at"),
-            func.row_number()
-            .over(
-                partition_by=OutboxMessage.base_station_id,
-                order_by=OutboxMessage.done_at.desc(),
-            )
-            .label("rank"),
-        )
-        .where(
-            OutboxMessage.base_station_id.in_(busy),
-            OutboxMessage.state == OutboxState.ACKED,
-            OutboxMessage.done_at.is_not(None),
-        )
-        .subquery()
-    )
-    confirmed: dict[str, list[datetime]] = defaultdict(list)
-    for station_id, done_at in session.execute(
-        select(ranked.c.station_id, ranked.c.done_at).where(ranked.c.rank <= PACE_SAMPLE)
-    ):
-        confirmed[station_id].append(done_at)
-    stations = session.execute(
-        select(BaseStation.id, BaseStation.store_id, BaseStation.eta_s).where(
-            BaseStation.id.in_(busy)
-        )
-    ).all()
-    health: dict[str, tuple[str, StationHealth]] = {}
-    for station_id, store_id, reported_eta_s in stations:
-        waiting = counts[station_id]
-        pending = waiting.get(OutboxState.PENDING, 0)
-        sent = waiting.get(OutboxState.SENT, 0)
-        pace = seconds_per_image(confirmed[station_id])
-        health[station_id] = (
-            store_id,
-            StationHealth(
-                pending=pending,
-                sent=sent,
-                eta=queue_eta(pending + sent, reported_eta_s, pace),
-                seconds_per_image=pace,
-                progress=_progress_of(since_oldest[station_id].items()),
-            ),
-        )
-    return health
