@@ -106,19 +106,24 @@ def test_selection_waits_while_a_sync_holds_the_shelf(seed_store, shelf):
     assert selected.is_set()
 
 
+def reprice(engine, product_id: int, price_minor: int, stamped_at) -> None:
+    """A writer's price change, stamped `stamped_at` (its transaction's start)."""
+    with Session(engine) as s:
+        s.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(price_minor=price_minor, updated_at=stamped_at)
+        )
+        s.commit()
+
+
 def test_a_change_committed_after_a_scan_but_stamped_before_it_is_still_seen(
     engine, seed_store, shelf
 ):
     ids = seed_store(labels=3, stations=1)
     shelf.refresh(shelf.catalogue_changes)
     # A writer stamped its row a minute ago and committed only after that scan ran.
-    with Session(engine) as s:
-        s.execute(
-            update(Product)
-            .where(Product.id == product_of(engine, ids[1]))
-            .values(price_minor=555, updated_at=utcnow() - timedelta(minutes=1))
-        )
-        s.commit()
+    reprice(engine, product_of(engine, ids[1]), 555, utcnow() - timedelta(minutes=1))
     late = shelf.refresh(shelf.catalogue_changes)
     assert (late.considered, late.queued) == (1, 1)
     assert shelf.refresh(shelf.catalogue_changes).considered == 0  # handled once
@@ -134,12 +139,6 @@ def test_the_scan_overlap_is_its_bound(engine, seed_store, settings, pool):
         scan_overlap=timedelta(seconds=30),
     )
     shelf.refresh(shelf.catalogue_changes)
-    with Session(engine) as s:
-        s.execute(
-            update(Product)
-            .where(Product.id == product_of(engine, ids[0]))
-            .values(price_minor=556, updated_at=utcnow() - timedelta(minutes=2))
-        )
-        s.commit()
+    reprice(engine, product_of(engine, ids[0]), 556, utcnow() - timedelta(minutes=2))
     # Older than the window: only a writer that hands its ids over reaches the shelf.
     assert shelf.refresh(shelf.catalogue_changes).considered == 0

@@ -12,6 +12,7 @@ from esl_controller.esl import station_health
 from esl_controller.esl.station_health import EtaSource, queue_eta, seconds_per_image
 from esl_controller.models import BaseStation, OutboxMessage
 from tests.support.head_office_stores import NORTH, SOUTH, add_chain_stores
+from tests.support.outbox_rows import outbox_row
 
 
 def test_the_pace_is_the_median_gap_so_an_idle_pause_does_not_count():
@@ -44,40 +45,14 @@ def test_health_counts_the_queue_and_the_progress_of_a_repush(engine, seed_store
     start = utcnow() - timedelta(minutes=5)
     with session_scope(engine) as s:
         # an old image acked yesterday is not part of today's re-push
-        s.add(
-            OutboxMessage(
-                label_id=labels[0],
-                base_station_id="bs-01",
-                payload=b"x",
-                state="acked",
-                created_at=start - timedelta(days=1),
-                done_at=start - timedelta(days=1),
-            )
-        )
+        day_before = start - timedelta(days=1)
+        s.add(outbox_row(labels[0], "bs-01", "acked", day_before, day_before))
         for n, label_id in enumerate(labels):
             state = "acked" if n < 6 else ("sent" if n < 7 else "pending")
-            s.add(
-                OutboxMessage(
-                    label_id=label_id,
-                    base_station_id="bs-01",
-                    payload=b"x",
-                    seq=2,
-                    state=state,
-                    created_at=start,
-                    done_at=start + timedelta(seconds=3 * n) if state == "acked" else None,
-                )
-            )
+            done_at = start + timedelta(seconds=3 * n) if state == "acked" else None
+            s.add(outbox_row(label_id, "bs-01", state, start, done_at, seq=2))
         # an image replaced by a newer one before it went out is no part of the work
-        s.add(
-            OutboxMessage(
-                label_id=labels[9],
-                base_station_id="bs-01",
-                payload=b"x",
-                seq=1,
-                state="superseded",
-                created_at=start,
-            )
-        )
+        s.add(outbox_row(labels[9], "bs-01", "superseded", start, seq=1))
     with session_scope(engine) as s:
         health = station_health.load_health(s, "bs-01", None)
     assert (health.pending, health.sent) == (3, 1)
@@ -145,39 +120,12 @@ def _queue_work_in_two_stores(engine) -> None:
             [("acked", 5 * n) for n in range(4)] + [("sent", None)] + [("pending", None)] * 2
         )
         for n, (state, done_after) in enumerate(north_rows):
-            s.add(
-                OutboxMessage(
-                    label_id=NORTH.label_id(n % 3),
-                    base_station_id=NORTH.station_id,
-                    payload=b"x",
-                    seq=n,
-                    state=state,
-                    created_at=start,
-                    done_at=start + timedelta(seconds=done_after)
-                    if done_after is not None
-                    else None,
-                )
-            )
+            done_at = start + timedelta(seconds=done_after) if done_after is not None else None
+            s.add(outbox_row(NORTH.label_id(n % 3), NORTH.station_id, state, start, done_at, seq=n))
         # acked before the oldest waiting row: not part of the work in hand
-        s.add(
-            OutboxMessage(
-                label_id=NORTH.label_id(0),
-                base_station_id=NORTH.station_id,
-                payload=b"x",
-                state="acked",
-                created_at=start - timedelta(days=1),
-                done_at=start - timedelta(days=1),
-            )
-        )
-        s.add(
-            OutboxMessage(
-                label_id=SOUTH.label_id(0),
-                base_station_id=SOUTH.station_id,
-                payload=b"x",
-                state="pending",
-                created_at=start,
-            )
-        )
+        day_before = start - timedelta(days=1)
+        s.add(outbox_row(NORTH.label_id(0), NORTH.station_id, "acked", day_before, day_before))
+        s.add(outbox_row(SOUTH.label_id(0), SOUTH.station_id, "pending", start))
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -44,3 +46,23 @@ def outbox(engine: Engine, label_id: str) -> list[OutboxMessage]:
     with Session(engine) as s:
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.label_id == label_id))
         return sorted(rows, key=lambda r: r.id)
+
+
+def outbox_row(
+    label_id: str,
+    station_id: str,
+    state: str,
+    created_at: datetime,
+    done_at: datetime | None = None,
+    seq: int = 0,
+) -> OutboxMessage:
+    """A bare outbox row in `state` (a placeholder payload), for queue and progress counts."""
+    return OutboxMessage(
+        label_id=label_id,
+        base_station_id=station_id,
+        payload=b"x",
+        seq=seq,
+        state=state,
+        created_at=created_at,
+        done_at=done_at,
+    )

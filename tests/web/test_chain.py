@@ -27,6 +27,7 @@ from esl_controller.models import BaseStation, OutboxMessage, Player, Store, Syn
 from esl_controller.web import create_app
 from esl_controller.web.chain_queries import chain_health
 from tests.support.head_office_stores import CHAIN, NORTH, SOUTH, add_chain_stores, add_store_user
+from tests.support.outbox_rows import outbox_row
 from tests.web.conftest import (
     ADMIN,
     NORTH_ADMIN,
@@ -237,26 +238,11 @@ def test_the_chain_shows_each_stores_delivery_and_when_it_is_through(
     with session_scope(engine) as session:
         session.get(BaseStation, SOUTH.station_id).eta_s = 600.0  # its radio's own estimate
         for n, state in enumerate(("acked", "acked", "pending", "pending")):
+            done_at = start + timedelta(seconds=4 * n) if state == "acked" else None
             session.add(
-                OutboxMessage(
-                    label_id=NORTH.label_id(n % 3),
-                    base_station_id=NORTH.station_id,
-                    payload=b"x",
-                    seq=n,
-                    state=state,
-                    created_at=start,
-                    done_at=start + timedelta(seconds=4 * n) if state == "acked" else None,
-                )
+                outbox_row(NORTH.label_id(n % 3), NORTH.station_id, state, start, done_at, seq=n)
             )
-        session.add(
-            OutboxMessage(
-                label_id=SOUTH.label_id(0),
-                base_station_id=SOUTH.station_id,
-                payload=b"x",
-                state="sent",
-                created_at=start,
-            )
-        )
+        session.add(outbox_row(SOUTH.label_id(0), SOUTH.station_id, "sent", start))
     body = client.get("/api/v1/chain", headers=bearer(seed.admin_token)).get_json()
     stores = {row["store_id"]: row["delivery"] for row in body["stores"]}
     north, south = stores[NORTH.id], stores[SOUTH.id]
