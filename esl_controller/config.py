@@ -126,6 +126,9 @@ class Settings:
     db_pool_size: int = 5
     db_pool_overflow: int = 5
     outbox_poll_s: float = 0.2
+    # Delivered, replaced and failed outbox rows older than this are deleted (each label's
+    # newest row stays); 0 keeps them all.
+    outbox_retention_days: int = 30
     # ERP sync
     erp_feed: str = "json"  # json | csv | odoo
     erp_url: str = ""  # base URL of the JSON feed or Odoo; for csv a file path or URL
@@ -202,6 +205,7 @@ class Settings:
             db_pool_size=_env_int("ESL_DB_POOL_SIZE", 5),
             db_pool_overflow=_env_int("ESL_DB_POOL_OVERFLOW", 5),
             outbox_poll_s=_env_float("ESL_OUTBOX_POLL", 0.2),
+            outbox_retention_days=_env_int("ESL_OUTBOX_RETENTION_DAYS", 30),
             erp_feed=_env("ESL_ERP_FEED", "json"),
             erp_url=_env("ESL_ERP_URL", ""),
             erp_token=_env("ESL_ERP_TOKEN", ""),

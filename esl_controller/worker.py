@@ -27,6 +27,7 @@ from esl_controller.config import Settings
 from esl_controller.erp.runner import SyncRunner
 from esl_controller.esl.dispatcher import Dispatcher
 from esl_controller.esl.outbox import Priority
+from esl_controller.esl.outbox_retention import prune_outbox
 from esl_controller.esl.refresh import Progress, RefreshReport
 from esl_controller.esl.registry import DriverContext
 from esl_controller.esl.shelf_refresher import ShelfRefresher
@@ -119,6 +120,7 @@ class Worker:
                 ),
                 "report_deliveries": (self._deliver_reports, 60.0),
                 "impression_retention": (self._roll_up_impressions, 3600.0),
+                "outbox_retention": (self._prune_outbox, 3600.0),
                 "impression_checkpoints": (
                     self._checkpoint_impressions,
                     self.settings.checkpoint_interval_s,
@@ -201,6 +203,15 @@ class Worker:
     def _roll_up_impressions(self) -> None:
         if worker_lease.runs_chain_jobs(self.engine, self.holder):
             roll_up_impressions(self.engine, self.settings, utcnow())
+
+    def _prune_outbox(self) -> None:
+        deleted = prune_outbox(
+            self.engine, self.store_id, utcnow(), self.settings.outbox_retention_days
+        )
+        if deleted:
+            log.info(
+                "store %s: %d delivered outbox rows past retention deleted", self.store_id, deleted
+            )
 
     def _checkpoint_impressions(self) -> None:
         if worker_lease.runs_chain_jobs(self.engine, self.holder):

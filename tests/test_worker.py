@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from esl_controller.broker import start_local_broker
+from esl_controller.clock import utcnow
+from esl_controller.esl.commands import repush_label
 from esl_controller.models import Label, OutboxMessage, Product
 from esl_controller.sims.base_station import BaseStationSim
 from esl_controller.worker import Worker
@@ -88,8 +91,6 @@ def test_a_price_change_reaches_only_the_changed_label(engine, settings, seed_st
             product_id = s.get(Label, ids[2]).product_id
             s.execute(update(Product).where(Product.id == product_id).values(price_minor=999))
             s.commit()
-        from esl_controller.clock import utcnow
-
         with Session(engine) as s:
             s.execute(update(Product).where(Product.id == product_id).values(updated_at=utcnow()))
             s.commit()
@@ -258,3 +259,28 @@ def test_a_promotion_flips_its_labels_at_its_start_without_a_sync(
         assert worker.flip_promotions().queued == 0  # already flipped
     finally:
         worker.stop()
+
+
+def test_the_hourly_outbox_retention_keeps_what_each_label_was_last_sent(
+    engine, settings, seed_store, sims
+):
+    ids = seed_store(labels=3, stations=1)
+    sims(stations=1)
+    worker = Worker(settings, engine).start()
+    try:
+        worker.refresh_changed()
+        assert wait_until(lambda: acked(engine) == 3)
+        with Session(engine) as s:
+            for label_id in ids:
+                repush_label(s, label_id, settings)
+        assert wait_until(lambda: _shown_seq(engine, ids[0]) == 2 and acked(engine) == 3)
+        with Session(engine) as s:
+            long_ago = utcnow() - timedelta(days=settings.outbox_retention_days + 1)
+            s.execute(update(OutboxMessage).values(done_at=long_ago))
+            s.commit()
+        worker._scheduler.get_job("outbox_retention").func()
+    finally:
+        worker.stop()
+    with Session(engine) as s:
+        left = s.execute(select(OutboxMessage.label_id, OutboxMessage.seq)).all()
+    assert sorted(left) == sorted((label_id, 2) for label_id in ids)
