@@ -418,6 +418,24 @@ def list_zones(session: Session, store_id: str | None = None) -> list[str]:
     return list(session.scalars(scoped(select(Zone.id), Zone, store_id).order_by(Zone.id)))
 
 
+def zone_rows(session: Session, store_id: str | None = None) -> list[dict[str, Any]]:
+    """Each zone with its name, kind and how many players (not archived) it holds."""
+    players = (
+        select(Player.zone_id, func.count().label("players"))
+        .where(Player.archived.is_(False))
+        .group_by(Player.zone_id)
+        .subquery()
+    )
+    query = scoped(
+        select(Zone.id, Zone.name, Zone.kind, func.coalesce(players.c.players, 0).label("players"))
+        .outerjoin(players, players.c.zone_id == Zone.id)
+        .order_by(Zone.id),
+        Zone,
+        store_id,
+    )
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
 def playlist_summary(row: PlaylistFile | None, name: str, on_disk: bool) -> dict[str, Any]:
     status = "not loaded" if row is None else "error" if row.error else "ok"
     return {

@@ -17,7 +17,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
-from esl_controller.models import Player
+from esl_controller.models import Player, Zone
 from esl_controller.signage.media import MAX_MEDIA_BYTES, MediaError, media_path, store_media
 from esl_controller.signage.playlist_draft import (
     DraftError,
@@ -35,6 +35,7 @@ from esl_controller.web import (
     playlist_editor,
     queries,
     signage_actions,
+    zone_kinds,
 )
 from esl_controller.web.auth import login_required
 from esl_controller.web.dashboard import load_filters
@@ -126,8 +127,32 @@ def players() -> str:
         "signage_players.html",
         by_zone=by_zone,
         zones=queries.list_zones(session, current_store_id()),
+        zone_rows=queries.zone_rows(session, current_store_id()),
         screens=screen_health(session),
     )
+
+
+@bp.post("/zones/<zone_id>/kind")
+@login_required
+def set_zone_kind(zone_id: str) -> Any:
+    require_in_store(Zone, zone_id, "zone")
+    kind = request.form.get("kind", "").strip()
+    session = get_session()
+    try:
+        zone_kinds.set_zone_kind(session, zone_id, kind, actor=current_user.username)
+    except zone_kinds.ZoneKindError:
+        flash(
+            _(
+                "Zone %(zone)s keeps its kind: a kind is lower-case letters and digits joined "
+                "by single dashes, at most %(length)s characters (such as dairy or fresh-produce)."
+            )
+            % {"zone": zone_id, "length": zone_kinds.MAX_KIND_LENGTH},
+            "error",
+        )
+        return redirect(url_for("signage.players", _anchor="zones"))
+    session.commit()
+    flash(_("Zone %(zone)s is of kind %(kind)s.") % {"zone": zone_id, "kind": kind}, "success")
+    return redirect(url_for("signage.players", _anchor="zones"))
 
 
 @bp.post("/players")

@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esl_controller.config import Settings
-from esl_controller.models import Campaign, Override, Player
-from tests.web.conftest import log_in
+from esl_controller.models import AuditEntry, Campaign, Override, Player, Zone
+from tests.support.head_office_stores import NORTH, add_chain_stores
+from tests.web.conftest import MANAGER, log_in
 from tests.web.signage_support import (  # noqa: F401 (fixtures)
     BAD_PLAYLIST,
     GOOD_PLAYLIST,
@@ -60,6 +61,39 @@ def test_register_and_archive_a_player(
     post_form(manager_client, "/signage/players/screen-77/archive", {})
     with Session(engine) as session:
         assert session.get(Player, "screen-77").archived is True
+
+
+def test_a_manager_gives_a_zone_the_kind_chain_campaigns_aim_at(
+    manager_client: FlaskClient, signage: Signage, engine: Engine
+):
+    page = manager_client.get("/signage/players").get_data(as_text=True)
+    assert 'id="zone-row-dairy"' in page and 'id="zone-row-entrance"' in page
+
+    saved = post_form(manager_client, "/signage/zones/entrance/kind", {"kind": "entrance-hall"})
+    assert saved.status_code == 302
+    assert "Zone entrance is of kind entrance-hall." in manager_client.get(
+        saved.headers["Location"]
+    ).get_data(as_text=True)
+    refused = post_form(manager_client, "/signage/zones/dairy/kind", {"kind": "Dairy Aisle"})
+    assert "Zone dairy keeps its kind" in manager_client.get(refused.headers["Location"]).get_data(
+        as_text=True
+    )
+    with Session(engine) as session:
+        kinds = dict(session.execute(select(Zone.id, Zone.kind)).all())
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "zone.kind"))
+    assert kinds == {"dairy": "dairy", "entrance": "entrance-hall"}
+    assert (entry.actor, entry.target) == (MANAGER[0], "zone:entrance")
+
+
+def test_a_store_manager_cannot_set_another_stores_zone_kind(
+    manager_client: FlaskClient, signage: Signage, engine: Engine
+):
+    add_chain_stores(engine)
+    zone_id = f"{NORTH.id}-entrance"
+    response = post_form(manager_client, f"/signage/zones/{zone_id}/kind", {"kind": "dairy"})
+    assert response.status_code == 404
+    with Session(engine) as session:
+        assert session.get(Zone, zone_id).kind != "dairy"
 
 
 def test_playlist_editor_refuses_a_bad_edit_and_keeps_the_file(
