@@ -373,7 +373,8 @@ def _v17_stores(conn: Connection) -> None:
 def _v18_chain_feed(conn: Connection) -> None:
     """A store reads head office's one feed or its own (`erp_feed_scope`) and may name its
     Odoo warehouse; a sync run counts the chain feed's records of other stores it passed
-    over. Integers are 64-bit on PostgreSQL, as step 14 made every other one."""
+    over; a promotion id is unique per product, so stores may share one. Integers are
+    64-bit on PostgreSQL, as step 14 made every other one."""
     integer = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
     additions = {
         "store": (("erp_feed_scope", "VARCHAR"), ("odoo_warehouse", integer)),
@@ -384,6 +385,14 @@ def _v18_chain_feed(conn: Connection) -> None:
         for column, sql_type in columns:
             if column not in present:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    # Stores may be sent one promotion id (head office's): unique per product, not per feed.
+    conn.execute(text("DROP INDEX IF EXISTS uq_promotion_source_external"))
+    conn.execute(
+        text(
+            "CREATE UNIQUE INDEX IF NOT EXISTS uq_promotion_source_external_product "
+            "ON promotion (source, external_id, product_id)"
+        )
+    )
 
 
 # version reached -> step that brings a database from (version - 1) to it

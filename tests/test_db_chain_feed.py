@@ -32,6 +32,12 @@ def _create_version_17(engine: Engine) -> None:
     with engine.begin() as conn:
         old.create_all(conn)
         conn.execute(text("INSERT INTO schema_meta (key, value) VALUES ('schema_version', '17')"))
+        conn.execute(  # as step 2 made it: one row per feed and promotion id, chain-wide
+            text(
+                "CREATE UNIQUE INDEX uq_promotion_source_external ON promotion "
+                "(source, external_id)"
+            )
+        )
         conn.execute(
             text(
                 "INSERT INTO store (id, name, locale, currency, timezone, erp_feed_url) "
@@ -59,6 +65,10 @@ def _step_18_on(engine: Engine) -> None:
     assert db.init_db(engine) == db.SCHEMA_VERSION == 18
     for table, columns in STEP_18_COLUMNS.items():
         assert columns <= _columns(engine, table), table
+    indexes = {index["name"] for index in inspect(engine).get_indexes("promotion")}
+    assert "uq_promotion_source_external_product" in indexes
+    assert "uq_promotion_source_external" not in indexes
+    _two_stores_hold_one_promotion_id(engine)
     with Session(engine) as session:
         north = session.get(Store, "north")
         assert (north.erp_feed_url, north.erp_feed_scope, north.odoo_warehouse) == (
@@ -75,6 +85,39 @@ def _step_18_on(engine: Engine) -> None:
     with Session(engine) as session:
         effective = stores.effective_settings(session, Settings(), "north")
     assert (effective.erp_feed_scope, effective.odoo_warehouse) == ("chain", 2**40)
+
+
+def _two_stores_hold_one_promotion_id(engine: Engine) -> None:
+    """Head office's promotion PR-1 in two stores: two rows, where step 2's index refused
+    the second."""
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO store (id, name, locale, currency, timezone) "
+                "VALUES ('south', 'South', 'ro_RO', 'RON', 'UTC')"
+            )
+        )
+        for number, store in enumerate(("north", "south"), start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO product (id, store_id, gtin, name, brand, price_minor, "
+                    "currency, unit, status, low_stock_threshold, updated_at) VALUES (:id, "
+                    ":store, '5940000000011', 'Telemea', '', 1299, 'RON', 'piece', 'active', "
+                    "5, :now)"
+                ),
+                {"id": number, "store": store, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO promotion (product_id, price_minor, starts_at, ends_at, "
+                    "source, external_id) VALUES (:id, 999, :now, :now, 'erp:json', 'PR-1')"
+                ),
+                {"id": number, "now": now},
+            )
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM promotion WHERE external_id = 'PR-1'"))
+        assert count.scalar() == 2
 
 
 def test_step_18_upgrades_sqlite(engine: Engine) -> None:

@@ -570,7 +570,9 @@ def _apply_promotion_page(
     session: Session, context: _RunContext, page: FeedPage, now: datetime
 ) -> apply.PageChanges:
     if context.promotions is None:
-        context.promotions = apply.load_promotions(session, context.source)
+        context.promotions = apply.load_promotions(
+            session, context.source, context.settings.store_id
+        )
     valid: list[PromotionRecord] = []
     cancelled: list[str] = []
     raw_by_id: dict[str, Mapping[str, Any]] = {}
@@ -724,7 +726,9 @@ def _end_absent_promotions(
         return set()
     known = context.promotions
     if known is None:
-        known = context.promotions = apply.load_promotions(session, context.source)
+        known = context.promotions = apply.load_promotions(
+            session, context.source, context.settings.store_id
+        )
     absent = [pid for pid in known if pid not in context.listed_promotions]
     ended, product_ids = apply.end_promotions(session, known, absent, now=now)
     if ended:

@@ -13,13 +13,13 @@ changes between two pages never skips or repeats a record. Every page carries it
 (a digest of what it holds), and a matching If-None-Match on any page answers 304.
 
 A chain's head office feed (`chain_stores=("north", "south")`): every store gets the
-catalogue, each record with a `store` field naming its store (promotion ids carry the
-store too: `PR-north-1001`), and `?store=north` serves north's records only, plus any
-injected record naming no store (a real export's mistake, which the controller must
-refuse). `ignore_store_filter()` makes it serve every store's records whatever `store=`
-says, the way a feed that does not know the parameter would, so a test can show that the
-controller's own check holds. Methods taking a `store` act on that store's records; without
-one, on every store's (a head-office price change).
+catalogue, each record with a `store` field naming its store (a promotion has one id in
+every store, `PR-1001`, as head office's would), and `?store=north` serves north's records
+only, plus any injected record naming no store (a real export's mistake, which the
+controller must refuse). `ignore_store_filter()` makes it serve every store's records
+whatever `store=` says, the way a feed that does not know the parameter would, so a test
+can show that the controller's own check holds. Methods taking a `store` act on that
+store's records; without one, on every store's (a head-office price change).
 """
 
 from __future__ import annotations
@@ -221,20 +221,30 @@ class ErpSimulator:
                 record["status"] = "delisted"
                 record["modified_at"] = moment
 
-    def cancel_promotion(self, promotion_id: str) -> None:
-        """Withdraw a promotion: full reads omit it, incremental reads say "cancelled"."""
+    def cancel_promotion(self, promotion_id: str, store: str | None = None) -> None:
+        """Withdraw a promotion (in `store`, or everywhere): full reads omit it, incremental
+        reads say "cancelled"."""
         with self._lock:
-            record = next(
-                (rec for _key, rec in self._promotions if rec["id"] == promotion_id), None
-            )
-            if record is None:
+            records = [
+                rec
+                for _key, rec in self._promotions
+                if rec["id"] == promotion_id and store in (None, rec.get("store"))
+            ]
+            if not records:
                 raise KeyError(f"the ERP has no promotion {promotion_id}")
-            record["status"] = "cancelled"
-            record["modified_at"] = _whole_seconds(utcnow())
+            moment = _whole_seconds(utcnow())
+            for record in records:
+                record["status"] = "cancelled"
+                record["modified_at"] = moment
 
-    def promotion_ids(self) -> list[str]:
+    def promotion_ids(self, store: str | None = None) -> list[str]:
         with self._lock:
-            return [rec["id"] for _key, rec in self._promotions if rec.get("status") != "cancelled"]
+            found = [
+                rec["id"]
+                for _key, rec in self._promotions
+                if rec.get("status") != "cancelled" and store in (None, rec.get("store"))
+            ]
+        return list(dict.fromkeys(found))  # a chain lists an id once per store
 
     def product(self, gtin: str, store: str | None = None) -> dict[str, Any]:
         """A product as the feed sends it (a copy), e.g. to compare with the database."""
@@ -472,7 +482,8 @@ def _chain_rows(
     stores: Sequence[str], n_products: int, seed: int, now: datetime | None
 ) -> tuple[list[Row], list[Row]]:
     """Every store's catalogue in one feed, each record naming its store, keyed
-    "<store>/<gtin>" (and promotion "PR-<store>-<n>") so keyset paging sees each once."""
+    "<store>/<gtin>" ("<store>/<promotion id>") so keyset paging sees each once. Head
+    office's promotions keep one id in every store, as a chain's ERP sends them."""
     products: list[Row] = []
     promotions: list[Row] = []
     for store in stores:
@@ -482,7 +493,6 @@ def _chain_rows(
             products.append(((_row_name(record, "gtin"), 0), record))
         for _key, record in store_promotions:
             record["store"] = store
-            record["id"] = record["id"].replace("PR-", f"PR-{store}-", 1)
             promotions.append(((_row_name(record, "id"), 0), record))
     return sorted(products, key=itemgetter(0)), sorted(promotions, key=itemgetter(0))
 

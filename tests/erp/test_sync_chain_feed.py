@@ -15,7 +15,7 @@ from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.erp.feeds import feed_from_settings
 from esl_controller.erp.sync import SyncOutcome, run_sync
-from esl_controller.models import DeadLetter, Product, Store, SyncRun
+from esl_controller.models import DeadLetter, Product, Promotion, Store, SyncRun
 from esl_controller.sims.erp import ErpSimulator
 
 TOKEN = "chain-token"
@@ -105,7 +105,7 @@ def test_when_the_feed_ignores_store_the_worker_passes_over_other_stores(
     assert len(products) == PRODUCTS
     assert south_only not in products
     assert products[gtin].price_minor != 449  # south's record of it was not applied
-    south_promotions = len([p for p in chain_erp.promotion_ids() if p.startswith("PR-south-")])
+    south_promotions = len(chain_erp.promotion_ids(store="south"))
     assert outcome.other_stores == PRODUCTS + 1 + south_promotions
     assert outcome.rejected == 0
     assert dead_letters(engine, outcome.run_id) == []
@@ -208,3 +208,37 @@ def test_a_chain_csv_file_gives_each_store_its_rows(engine, settings, chain_stor
     assert (outcome.other_stores, outcome.rejected) == (2, 1)
     (letter,) = dead_letters(engine, outcome.run_id)
     assert (letter.record_key, letter.field) == ("5940000000035", "store")
+
+
+def promotions_of(engine, store_id: str) -> dict[str, Promotion]:
+    with Session(engine) as session:
+        query = (
+            select(Promotion)
+            .join(Product, Product.id == Promotion.product_id)
+            .where(Product.store_id == store_id)
+        )
+        return {promotion.external_id: promotion for promotion in session.execute(query).scalars()}
+
+
+def test_head_offices_promotion_is_each_stores_own_and_ends_only_where_cancelled(
+    engine, settings, chain_erp
+):
+    north = store_settings(settings, "north", chain_erp.url, "chain")
+    south = store_settings(settings, "south", chain_erp.url, "chain")
+    sync(engine, north)
+    sync(engine, south)
+    shared = chain_erp.promotion_ids(store="north")
+    assert shared and shared == chain_erp.promotion_ids(store="south")
+    assert set(promotions_of(engine, "north")) == set(promotions_of(engine, "south")) == set(shared)
+    north_products = {p.id for p in shelf(engine, "north").values()}
+    assert {p.product_id for p in promotions_of(engine, "north").values()} <= north_products
+
+    withdrawn = shared[0]
+    announced = promotions_of(engine, "north")[withdrawn].ends_at
+    assert promotions_of(engine, "south")[withdrawn].ends_at == announced
+    chain_erp.cancel_promotion(withdrawn, store="north")
+    sync(engine, north)  # incremental: north's cancel ends north's promotion ...
+    sync(engine, south, full=True)  # ... and south's full snapshot still lists its own
+    assert promotions_of(engine, "north")[withdrawn].ends_at != announced
+    assert promotions_of(engine, "south")[withdrawn].ends_at == announced
+    assert len(promotions_of(engine, "south")) == len(shared)

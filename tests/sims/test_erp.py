@@ -286,8 +286,10 @@ def test_a_chain_feed_serves_the_store_it_is_asked_for(chain_erp: ErpSimulator) 
     assert [item["gtin"] for item in north] == chain_erp.gtins(store="north")
     assert {item["store"] for item in north} == {"north"}
     promotions, _ = read_all(chain_erp, "promotions", store="south")
-    assert promotions and all(p["id"].startswith("PR-south-") for p in promotions)
+    assert [p["id"] for p in promotions] == chain_erp.promotion_ids(store="south")
     assert {p["store"] for p in promotions} == {"south"}
+    # Head office's promotions: one id in every store.
+    assert chain_erp.promotion_ids(store="north") == chain_erp.promotion_ids(store="south")
 
 
 def test_a_chain_feed_ignoring_the_filter_serves_every_store(chain_erp: ErpSimulator) -> None:
@@ -313,8 +315,9 @@ def test_a_chain_feeds_price_change_and_nameless_record(chain_erp: ErpSimulator)
 
 
 def test_a_chain_feeds_cancel_names_its_store(chain_erp: ErpSimulator) -> None:
-    promotion_id = next(p for p in chain_erp.promotion_ids() if p.startswith("PR-north-"))
-    chain_erp.cancel_promotion(promotion_id)
+    promotion_id = chain_erp.promotion_ids(store="north")[0]
+    chain_erp.cancel_promotion(promotion_id, store="north")
+    assert promotion_id in chain_erp.promotion_ids(store="south")
     changes, _ = read_all(
         chain_erp, "promotions", store="north", modified_since="2000-01-01T00:00:00Z"
     )
