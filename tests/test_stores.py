@@ -274,3 +274,30 @@ def test_sync_for_a_store_the_chain_does_not_have_says_how_to_add_it(cli_engine,
     result = CliRunner().invoke(main, ["sync"])
     assert result.exit_code != 0
     assert "esl-controller store add cluj-01" in result.output
+
+
+def test_sync_of_a_chain_store_reads_its_records_of_head_offices_feed(cli_engine, monkeypatch):
+    from esl_controller.models import Product
+    from esl_controller.sims.erp import ErpSimulator
+
+    monkeypatch.setenv("ESL_ERP_TOKEN", "t0k")
+    monkeypatch.setenv("ESL_STORE_ID", "buc-01")
+    with ErpSimulator(products=12, token="t0k", chain_stores=("buc-01", "cluj-01")) as erp:
+        erp.ignore_store_filter()  # the worker's own check must keep cluj-01's records out
+        for store_id in ("buc-01", "cluj-01"):
+            added = _store(
+                "add", store_id, "--name", store_id, *BUCHAREST,
+                "--erp-feed", erp.url, "--erp-feed-scope", "chain",
+            )  # fmt: skip
+            assert added.exit_code == 0, added.output
+        result = CliRunner().invoke(main, ["sync", "--full"])
+        asked = {r.query.get("store") for r in erp.requests if r.path == "/products"}
+        cluj_records = 12 + len(erp.promotion_ids(store="cluj-01"))
+    assert result.exit_code == 0, result.output
+    assert asked == {"buc-01"}
+    assert "rejected 0" in result.output
+    summary = next(line for line in result.output.splitlines() if "fetched" in line)
+    assert summary.endswith(f"other stores' {cluj_records}")
+    with Session(cli_engine) as session:
+        stores_of_products = set(session.scalars(select(Product.store_id)))
+    assert stores_of_products == {"buc-01"}
