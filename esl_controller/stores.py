@@ -182,7 +182,7 @@ def _apply(store: Store, change: StoreChange) -> None:
     scope = (change.erp_feed_scope or "").strip()
     if scope:
         try:
-            scope = parse_feed_scope(scope, setting="the ERP feed scope").value
+            scope = parse_feed_scope(scope, setting="erp_feed_scope").value
         except ValueError as exc:
             raise StoreError(str(exc)) from None
     warehouse = change.odoo_warehouse

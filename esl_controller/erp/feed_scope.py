@@ -18,9 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from esl_controller.erp.records import RecordError, record_key
+from esl_controller.topic_levels import MAX_ID_LENGTH as MAX_STORE_ID_LENGTH
 
 STORE_FIELD = "store"
-MAX_STORE_ID_LENGTH = 64
 
 
 class FeedScope(StrEnum):
@@ -61,7 +61,10 @@ def record_store(raw: Mapping[str, Any]) -> str | None:
         raise RecordError(STORE_FIELD, f"must be a store id, got {type(value).__name__}")
     value = value.strip()
     if len(value) > MAX_STORE_ID_LENGTH:
-        raise RecordError(STORE_FIELD, f"has {len(value)} characters; a store id has at most 64")
+        raise RecordError(
+            STORE_FIELD,
+            f"has {len(value)} characters; a store id has at most {MAX_STORE_ID_LENGTH}",
+        )
     return value or None
 
 
