@@ -261,9 +261,11 @@ def sync(full: bool) -> None:
         )
         outcome = runner.run("cli", full=True if full else None, progress=progress)
     bar.close()
+    # A chain feed's records of other stores are neither applied nor rejected: say so.
+    others = f", other stores' {outcome.other_stores}" if outcome.other_stores else ""
     click.echo(
         f"run {outcome.run_id}: {outcome.status}; fetched {outcome.fetched}, changed "
-        f"{outcome.changed}, rejected {outcome.rejected}, delisted {outcome.delisted}"
+        f"{outcome.changed}, rejected {outcome.rejected}, delisted {outcome.delisted}{others}"
     )
     for line in (outcome.alert, outcome.error):
         if line:

@@ -132,6 +132,9 @@ class Settings:
     # ERP sync
     erp_feed: str = "json"  # json | csv | odoo
     erp_url: str = ""  # base URL of the JSON feed or Odoo; for csv a file path or URL
+    # "store": the feed is this store's alone; "chain": head office's one feed for every
+    # store, each record naming its store (docs/erp.md, "One feed for a chain")
+    erp_feed_scope: str = "store"
     erp_token: str = ""  # bearer token / Odoo API key (secret: from the environment only)
     erp_database: str = ""  # Odoo database name, when the server hosts several
     sync_interval_s: float = 300.0
@@ -208,6 +211,7 @@ class Settings:
             outbox_retention_days=_env_int("ESL_OUTBOX_RETENTION_DAYS", 30),
             erp_feed=_env("ESL_ERP_FEED", "json"),
             erp_url=_env("ESL_ERP_URL", ""),
+            erp_feed_scope=_env("ESL_ERP_FEED_SCOPE", "store"),
             erp_token=_env("ESL_ERP_TOKEN", ""),
             erp_database=_env("ESL_ERP_DATABASE", ""),
             sync_interval_s=_env_float("ESL_SYNC_INTERVAL", 300.0),

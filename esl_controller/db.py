@@ -27,7 +27,7 @@ from esl_controller import models
 from esl_controller.config import Settings
 from esl_controller.schema_history import v7_minor_units
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 
 
 def _v2_erp_sync(conn: Connection) -> None:
@@ -370,6 +370,31 @@ def _v17_stores(conn: Connection) -> None:
             )
 
 
+def _v18_chain_feed(conn: Connection) -> None:
+    """A store reads head office's one feed or its own (`erp_feed_scope`) and may name its
+    Odoo warehouse; a sync run counts the chain feed's records of other stores it passed
+    over; a promotion id is unique per product, so stores may share one. Integers are
+    64-bit on PostgreSQL, as step 14 made every other one."""
+    integer = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+    additions = {
+        "store": (("erp_feed_scope", "VARCHAR"), ("odoo_warehouse", integer)),
+        "sync_run": (("other_stores", f"{integer} NOT NULL DEFAULT 0"),),
+    }
+    for table, columns in additions.items():
+        present = {column["name"] for column in inspect(conn).get_columns(table)}
+        for column, sql_type in columns:
+            if column not in present:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    # Stores may be sent one promotion id (head office's): unique per product, not per feed.
+    conn.execute(text("DROP INDEX IF EXISTS uq_promotion_source_external"))
+    conn.execute(
+        text(
+            "CREATE UNIQUE INDEX IF NOT EXISTS uq_promotion_source_external_product "
+            "ON promotion (source, external_id, product_id)"
+        )
+    )
+
+
 # version reached -> step that brings a database from (version - 1) to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_erp_sync,
@@ -388,6 +413,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     15: _v15_zone_kinds,
     16: _v16_user_store,
     17: _v17_stores,
+    18: _v18_chain_feed,
 }
 
 

@@ -39,6 +39,19 @@ def _store_options(command: Callable) -> Callable:
                 default=None,
                 help="Largest share of products one full sync may delist (0-1).",
             ),
+            click.option(
+                "--erp-feed-scope",
+                type=click.Choice(["store", "chain", ""]),
+                default=None,
+                help="store: the feed is this store's alone; chain: head office's one feed, "
+                "each record naming its store. Empty: ESL_ERP_FEED_SCOPE.",
+            ),
+            click.option(
+                "--odoo-warehouse",
+                type=click.IntRange(min=0),
+                default=None,
+                help="This store's Odoo warehouse id (its stock). 0: ESL_ODOO_WAREHOUSE.",
+            ),
         )
     ):
         command = option(command)
@@ -68,9 +81,20 @@ def store_add(
     currency: str | None,
     erp_feed_url: str | None,
     delisting_ratio: float | None,
+    erp_feed_scope: str | None,
+    odoo_warehouse: int | None,
 ) -> None:
     """Add a store; its worker then runs with ESL_STORE_ID set to STORE_ID."""
-    change = StoreChange(name, timezone, locale, currency, erp_feed_url, delisting_ratio)
+    change = StoreChange(
+        name,
+        timezone,
+        locale,
+        currency,
+        erp_feed_url,
+        delisting_ratio,
+        erp_feed_scope=erp_feed_scope,
+        odoo_warehouse=odoo_warehouse,
+    )
     row = _change(lambda session: add_store(session, store_id, change, audit.CLI_ACTOR))
     click.echo(f"added store {row.id} ({row.name}, {row.timezone}, {row.locale}, {row.currency})")
 
@@ -87,16 +111,29 @@ def store_set(
     currency: str | None,
     erp_feed_url: str | None,
     delisting_ratio: float | None,
+    erp_feed_scope: str | None,
+    odoo_warehouse: int | None,
 ) -> None:
-    """Change a store; an empty --erp-feed goes back to ESL_ERP_URL."""
-    change = StoreChange(name, timezone, locale, currency, erp_feed_url, delisting_ratio)
+    """Change a store; an empty --erp-feed (--erp-feed-scope, or --odoo-warehouse 0) goes
+    back to the environment's ESL_ERP_URL (ESL_ERP_FEED_SCOPE, ESL_ODOO_WAREHOUSE)."""
+    change = StoreChange(
+        name,
+        timezone,
+        locale,
+        currency,
+        erp_feed_url,
+        delisting_ratio,
+        erp_feed_scope=erp_feed_scope,
+        odoo_warehouse=odoo_warehouse,
+    )
     row = _change(lambda session: update_store(session, store_id, change, audit.CLI_ACTOR))
     click.echo(f"changed store {row.id}")
 
 
 @store.command("list")
 def store_list() -> None:
-    """Every store: id, name, time zone, locale, currency, ERP feed, delisting ratio."""
+    """Every store: id, name, time zone, locale, currency, ERP feed, delisting ratio, ERP
+    feed scope, Odoo warehouse; "(default)" marks a value the environment gives."""
     with db.command_session() as (session, settings):
         for row in list_stores(session):
             feed = row.erp_feed_url or f"(default) {settings.erp_url or '-'}"
@@ -104,7 +141,13 @@ def store_list() -> None:
             ratio_text = (
                 f"{ratio:g}" if ratio is not None else f"(default) {settings.delist_safety_ratio:g}"
             )
+            scope = row.erp_feed_scope or f"(default) {settings.erp_feed_scope}"
+            warehouse = (
+                str(row.odoo_warehouse)
+                if row.odoo_warehouse is not None
+                else f"(default) {settings.odoo_warehouse or '-'}"
+            )
             click.echo(
                 f"{row.id}\t{row.name}\t{row.timezone}\t{row.locale}\t{row.currency}\t"
-                f"{feed}\t{ratio_text}"
+                f"{feed}\t{ratio_text}\t{scope}\t{warehouse}"
             )

@@ -2,9 +2,9 @@
 settings are in effect.
 
 A store's row holds what differs from store to store (name, time zone, locale, currency,
-ERP feed, delisting guard); the environment is the default for whatever a row leaves
-empty, so a single store needs no row values beyond its id. The worker of a store runs on
-`effective_settings`, never on the environment alone.
+ERP feed and its scope, delisting guard, Odoo warehouse); the environment is the default
+for whatever a row leaves empty, so a single store needs no row values beyond its id. The
+worker of a store runs on `effective_settings`, never on the environment alone.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from esl_controller import audit
 from esl_controller.config import Settings
+from esl_controller.erp.feed_scope import parse_feed_scope
 from esl_controller.labels.price_format import LOCALE_STYLES
 from esl_controller.models import Store
 from esl_controller.money import CURRENCY_DECIMALS
@@ -41,6 +42,9 @@ class StoreChange:
     currency: str | None = None
     erp_feed_url: str | None = None
     delisting_ratio: float | None = None
+    # "" (or 0 for the warehouse) goes back to the environment's default
+    erp_feed_scope: str | None = None
+    odoo_warehouse: int | None = None
 
 
 def add_store(session: Session, store_id: str, change: StoreChange, actor: str) -> Store:
@@ -108,6 +112,12 @@ def effective_settings(session: Session, settings: Settings, store_id: str) -> S
             if store.delisting_ratio is not None
             else settings.delist_safety_ratio
         ),
+        erp_feed_scope=(
+            store.erp_feed_scope if store.erp_feed_scope is not None else settings.erp_feed_scope
+        ),
+        odoo_warehouse=(
+            store.odoo_warehouse if store.odoo_warehouse is not None else settings.odoo_warehouse
+        ),
     )
 
 
@@ -169,6 +179,18 @@ def _apply(store: Store, change: StoreChange) -> None:
             f"delisting ratio {ratio!r} must be more than 0 and at most 1 (0.2: a sync may "
             "delist at most a fifth of the store's products)"
         )
+    scope = (change.erp_feed_scope or "").strip()
+    if scope:
+        try:
+            scope = parse_feed_scope(scope, setting="erp_feed_scope").value
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+    warehouse = change.odoo_warehouse
+    if warehouse is not None and warehouse < 0:
+        raise StoreError(
+            f"Odoo warehouse {warehouse} is no Odoo record id; give the warehouse's id "
+            "(Inventory > Configuration > Warehouses), or 0 for ESL_ODOO_WAREHOUSE"
+        )
     if change.name is not None:
         store.name = change.name.strip()[:120]
     if change.timezone is not None:
@@ -182,6 +204,10 @@ def _apply(store: Store, change: StoreChange) -> None:
         store.erp_feed_url = change.erp_feed_url.strip() or None
     if ratio is not None:
         store.delisting_ratio = ratio
+    if change.erp_feed_scope is not None:
+        store.erp_feed_scope = scope or None  # empty: ESL_ERP_FEED_SCOPE
+    if warehouse is not None:
+        store.odoo_warehouse = warehouse or None  # 0: ESL_ODOO_WAREHOUSE
 
 
 def _check_timezone(name: str) -> None:
@@ -201,4 +227,6 @@ def _row(store: Store) -> dict[str, object]:
         "currency": store.currency,
         "erp_feed_url": store.erp_feed_url,
         "delisting_ratio": store.delisting_ratio,
+        "erp_feed_scope": store.erp_feed_scope,
+        "odoo_warehouse": store.odoo_warehouse,
     }

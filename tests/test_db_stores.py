@@ -14,10 +14,11 @@ from esl_controller import db
 from esl_controller.clock import utcnow
 
 NEW_COLUMNS = {table: {"store_id"} for table in db._V17_STORE_OF} | {
-    "store": {"erp_feed_url", "delisting_ratio"},
+    "store": {"erp_feed_url", "delisting_ratio", "erp_feed_scope", "odoo_warehouse"},  # +18
     "zone": {"kind"},  # step 15
     "user": {"store_id"},  # step 16
 }
+NEW_COLUMNS["sync_run"] = NEW_COLUMNS["sync_run"] | {"other_stores"}  # step 18
 
 
 def _create_version_13(engine: Engine) -> None:

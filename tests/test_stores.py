@@ -140,10 +140,63 @@ def test_store_list_shows_each_store_and_the_defaults_it_falls_back_on(cli_engin
     _store("add", "cluj-01", "--name", "Cluj", "--currency", "RON")
     lines = _store("list").output.splitlines()
     assert lines[0].split("\t") == [
-        "buc-01", "Unirii", "Europe/Bucharest", "ro_RO", "RON", "http://erp/buc", "(default) 0.2"
+        "buc-01", "Unirii", "Europe/Bucharest", "ro_RO", "RON", "http://erp/buc", "(default) 0.2",
+        "(default) store", "(default) -",
     ]  # fmt: skip
     assert lines[1].split("\t")[0] == "cluj-01"
     assert "(default) http://erp.example.test/feed" in lines[1]
+
+
+def test_store_add_and_set_keep_the_feed_scope_and_the_odoo_warehouse(cli_engine) -> None:
+    added = _store(
+        "add", "buc-01", "--name", "Unirii", *BUCHAREST,
+        "--erp-feed-scope", "chain", "--odoo-warehouse", "3",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    row = _stored(cli_engine, "buc-01")
+    assert (row.erp_feed_scope, row.odoo_warehouse) == ("chain", 3)
+    assert _store("list").output.split("\t")[-2:] == ["chain", "3\n"]
+
+    changed = _store("set", "buc-01", "--odoo-warehouse", "5")
+    assert changed.exit_code == 0, changed.output
+    assert json.loads(_audit(cli_engine)[-1].detail) == {
+        "odoo_warehouse": {"before": 3, "after": 5}
+    }
+    row = _stored(cli_engine, "buc-01")
+    assert (row.erp_feed_scope, row.odoo_warehouse) == ("chain", 5)
+
+    # Empty and 0 give the store back to the environment's ESL_ERP_FEED_SCOPE / warehouse.
+    back = _store("set", "buc-01", "--erp-feed-scope", "", "--odoo-warehouse", "0")
+    assert back.exit_code == 0, back.output
+    row = _stored(cli_engine, "buc-01")
+    assert (row.erp_feed_scope, row.odoo_warehouse) == (None, None)
+    assert _store("list").output.split("\t")[-2:] == ["(default) store", "(default) -\n"]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--erp-feed-scope", "region"), "'region' is not one of 'store', 'chain'"),
+        (("--odoo-warehouse", "-1"), "-1 is not in the range x>=0"),
+        (("--odoo-warehouse", "two"), "'two' is not a valid integer"),
+    ],
+)
+def test_store_add_refuses_a_scope_or_warehouse_it_cannot_use(cli_engine, args, says) -> None:
+    result = _store("add", "buc-02", "--name", "Militari", *args)
+    assert result.exit_code != 0
+    assert says in result.output
+    assert _stored(cli_engine, "buc-02") is None
+
+
+def test_a_scope_that_is_neither_store_nor_chain_is_refused_by_the_store_rules(session) -> None:
+    with pytest.raises(stores.StoreError, match="'region' is not a feed scope"):
+        stores.add_store(
+            session, "north", stores.StoreChange(name="North", erp_feed_scope="region"), "cli"
+        )
+    with pytest.raises(stores.StoreError, match="no Odoo record id"):
+        stores.add_store(
+            session, "north", stores.StoreChange(name="North", odoo_warehouse=-2), "cli"
+        )
 
 
 def test_the_store_row_wins_over_the_environment(session: Session, settings: Settings) -> None:
@@ -167,6 +220,19 @@ def test_the_store_row_wins_over_the_environment(session: Session, settings: Set
         "http://env-feed",
         0.2,
     )
+
+
+def test_the_feed_scope_and_odoo_warehouse_of_the_row_win_over_the_environment(
+    session: Session, settings: Settings
+) -> None:
+    base = settings.with_overrides(erp_feed_scope="store", odoo_warehouse=1)
+    change = stores.StoreChange(name="North", erp_feed_scope="Chain", odoo_warehouse=2)
+    stores.add_store(session, "north", change, actor="cli")
+    stores.add_store(session, "south", stores.StoreChange(name="South"), actor="cli")
+    north = stores.effective_settings(session, base, "north")
+    south = stores.effective_settings(session, base, "south")
+    assert (north.erp_feed_scope, north.odoo_warehouse) == ("chain", 2)
+    assert (south.erp_feed_scope, south.odoo_warehouse) == ("store", 1)
 
 
 def test_an_unknown_store_is_refused_with_how_to_add_it(session, settings) -> None:
@@ -208,3 +274,30 @@ def test_sync_for_a_store_the_chain_does_not_have_says_how_to_add_it(cli_engine,
     result = CliRunner().invoke(main, ["sync"])
     assert result.exit_code != 0
     assert "esl-controller store add cluj-01" in result.output
+
+
+def test_sync_of_a_chain_store_reads_its_records_of_head_offices_feed(cli_engine, monkeypatch):
+    from esl_controller.models import Product
+    from esl_controller.sims.erp import ErpSimulator
+
+    monkeypatch.setenv("ESL_ERP_TOKEN", "t0k")
+    monkeypatch.setenv("ESL_STORE_ID", "buc-01")
+    with ErpSimulator(products=12, token="t0k", chain_stores=("buc-01", "cluj-01")) as erp:
+        erp.ignore_store_filter()  # the worker's own check must keep cluj-01's records out
+        for store_id in ("buc-01", "cluj-01"):
+            added = _store(
+                "add", store_id, "--name", store_id, *BUCHAREST,
+                "--erp-feed", erp.url, "--erp-feed-scope", "chain",
+            )  # fmt: skip
+            assert added.exit_code == 0, added.output
+        result = CliRunner().invoke(main, ["sync", "--full"])
+        asked = {r.query.get("store") for r in erp.requests if r.path == "/products"}
+        cluj_records = 12 + len(erp.promotion_ids(store="cluj-01"))
+    assert result.exit_code == 0, result.output
+    assert asked == {"buc-01"}
+    assert "rejected 0" in result.output
+    summary = next(line for line in result.output.splitlines() if "fetched" in line)
+    assert summary.endswith(f"other stores' {cluj_records}")
+    with Session(cli_engine) as session:
+        stores_of_products = set(session.scalars(select(Product.store_id)))
+    assert stores_of_products == {"buc-01"}

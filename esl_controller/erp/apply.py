@@ -255,16 +255,27 @@ class KnownPromotion:
     terms: tuple[int, datetime, datetime]  # price_minor, starts_at, ends_at
 
 
-def load_promotions(session: Session, source: str) -> dict[str, KnownPromotion]:
-    """The promotions this feed created before, by the ERP's id."""
-    query = select(
-        promotions.c.id,
-        promotions.c.external_id,
-        promotions.c.product_id,
-        promotions.c.price_minor,
-        promotions.c.starts_at,
-        promotions.c.ends_at,
-    ).where(promotions.c.source == source, promotions.c.external_id.is_not(None))
+def load_promotions(session: Session, source: str, store_id: str) -> dict[str, KnownPromotion]:
+    """The promotions this feed created before in this store, by the ERP's id. Stores of a
+    chain may be sent one promotion id (head office's promotion for every store): each
+    store's is its own row, on its own product, which no other store's sync may move or
+    end."""
+    query = (
+        select(
+            promotions.c.id,
+            promotions.c.external_id,
+            promotions.c.product_id,
+            promotions.c.price_minor,
+            promotions.c.starts_at,
+            promotions.c.ends_at,
+        )
+        .join(products, products.c.id == promotions.c.product_id)
+        .where(
+            promotions.c.source == source,
+            promotions.c.external_id.is_not(None),
+            products.c.store_id == store_id,
+        )
+    )
     return {
         row.external_id: KnownPromotion(
             row.id, row.product_id, (row.price_minor, _aware(row.starts_at), _aware(row.ends_at))

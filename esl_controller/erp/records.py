@@ -104,7 +104,7 @@ class RecordError(ValueError):
 
 def parse_product(raw: Mapping[str, Any]) -> ProductRecord:
     """A validated product, or `RecordError` for the first field that is wrong."""
-    key = _record_key(raw, "gtin")
+    key = record_key(raw, "gtin")
     try:
         currency = parse_currency(_required(raw, "currency"))
         gtin = parse_gtin(_required(raw, "gtin"))
@@ -136,7 +136,7 @@ def parse_product(raw: Mapping[str, Any]) -> ProductRecord:
 def parse_promotion(raw: Mapping[str, Any]) -> PromotionRecord | PromotionCancel:
     """A validated promotion (or its cancellation), or `RecordError` for the first field that
     is wrong."""
-    key = _record_key(raw, "id")
+    key = record_key(raw, "id")
     try:
         external_id = _external_id(_required(raw, "id"))
         if _promotion_status(_optional(raw, "status")) == "cancelled":
@@ -292,7 +292,8 @@ def format_utc(moment: datetime) -> str:
 # --- private field rules --------------------------------------------------------------------
 
 
-def _record_key(raw: Mapping[str, Any], field: str) -> str:
+def record_key(raw: Mapping[str, Any], field: str) -> str:
+    """What names a record in a dead letter (its GTIN or promotion id, as written), or ""."""
     if not isinstance(raw, Mapping):
         raise RecordError("record", f"must be a JSON object, got {type(raw).__name__}")
     value = raw.get(field)

@@ -20,6 +20,10 @@ follows a failed one continues from the failed run's committed cursor (`retry_of
 instead of page 1. Label re-rendering is the caller's job: it gets
 `SyncOutcome.changed_product_ids`.
 
+Every record's `store` field is judged first (`feed_scope`): in a chain feed another
+store's record is passed over and counted (`other_stores`), neither applied, nor rejected,
+nor listed for delisting; in a store's own feed it is refused like any bad record.
+
 A full snapshot also ends the feed's promotions it no longer lists; an incremental feed
 cancels one with `"status": "cancelled"`. A feed whose ETags are per page
 (`etag_scope = "page"`) gets each page's stored ETag back on an incremental run, and a 304
@@ -54,6 +58,7 @@ from esl_controller.clock import utcnow
 from esl_controller.config import Settings
 from esl_controller.db import session_scope
 from esl_controller.erp import apply
+from esl_controller.erp.feed_scope import FeedScope, OtherStore, judge_store, parse_feed_scope
 from esl_controller.erp.feeds.base import Feed, FeedError, FeedPage, PageValidator
 from esl_controller.erp.records import (
     ProductRecord,
@@ -92,6 +97,7 @@ class SyncOutcome:
     unchanged: int = 0
     rejected: int = 0
     delisted: int = 0
+    other_stores: int = 0  # a chain feed's records of other stores, passed over
     changed_product_ids: set[int] = field(default_factory=set)
     alert: str | None = None
     error: str | None = None
@@ -117,6 +123,10 @@ class _RunContext:
     listed_gtins: set[str] = field(default_factory=set)
     listed_promotions: set[str] = field(default_factory=set)
     rows_read: dict[str, int] = field(default_factory=dict)  # per stream, for "row N" keys
+    scope: FeedScope = FeedScope.STORE
+    # Per stream: a chain feed's records of other stores, which are not this store's
+    # catalogue, so neither applied, nor refused, nor listed for delisting.
+    other_stores: dict[str, int] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -318,6 +328,7 @@ def _start(
         session.flush()
     context = _RunContext(run, feed, settings, lock, progress, resumed, catalogue)
     context.continued, context.origin_started_at = continued, origin
+    context.scope = parse_feed_scope(settings.erp_feed_scope)
     return context
 
 
@@ -477,16 +488,19 @@ def _commit_page(engine: Engine, context: _RunContext, stream: str, page: FeedPa
         if run.holder != context.holder or context.lock.lost.is_set():
             raise LockLost(f"{context.holder} no longer holds sync run {run.id}")
         page_number = run.pages_done + 1
+        passed_over = context.other_stores.get(stream, 0)
         if page.not_modified:
             changes = apply.PageChanges()
         elif stream == "products":
             changes = _apply_product_page(session, context, page, page_number, now)
         else:
             changes = _apply_promotion_page(session, context, page, now)
+        passed_over = context.other_stores.get(stream, 0) - passed_over
         run.fetched += len(page.records)
         run.changed += changes.changed
         run.unchanged += changes.unchanged
-        run.rejected += len(page.records) - changes.changed - changes.unchanged
+        run.other_stores += passed_over
+        run.rejected += len(page.records) - passed_over - changes.changed - changes.unchanged
         run.pages_done = page_number
         run.phase, run.resume_cursor = stream, page.next_cursor
         if page.next_cursor is None and stream == SyncPhase.PRODUCTS:
@@ -556,7 +570,9 @@ def _apply_promotion_page(
     session: Session, context: _RunContext, page: FeedPage, now: datetime
 ) -> apply.PageChanges:
     if context.promotions is None:
-        context.promotions = apply.load_promotions(session, context.source)
+        context.promotions = apply.load_promotions(
+            session, context.source, context.settings.store_id
+        )
     valid: list[PromotionRecord] = []
     cancelled: list[str] = []
     raw_by_id: dict[str, Mapping[str, Any]] = {}
@@ -601,11 +617,17 @@ def _apply_promotion_page(
 def _parse_all(
     context: _RunContext, page: FeedPage, parse: Callable[[Any], Any]
 ) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
-    """(record key, raw, parsed record or the RecordError) for each record of the page."""
+    """(record key, raw, parsed record or the RecordError) for each record of the page that
+    is this store's; a chain feed's records of other stores are only counted."""
     offset = context.rows_read.get(page.stream, 0)
     context.rows_read[page.stream] = offset + len(page.records)
+    key_field = "gtin" if page.stream == SyncPhase.PRODUCTS else "id"
     for row_number, raw in enumerate(page.records, start=offset + 1):
         try:
+            whose = judge_store(raw, context.scope, context.settings.store_id, key_field)
+            if isinstance(whose, OtherStore):
+                context.other_stores[page.stream] = context.other_stores.get(page.stream, 0) + 1
+                continue
             parsed = parse(raw)
         except RecordError as error:
             yield error.key or f"row {row_number}", raw, error
@@ -664,9 +686,10 @@ def _finish(engine: Engine, context: _RunContext) -> set[int]:
         if run.holder != context.holder:
             raise LockLost(f"{context.holder} no longer holds sync run {run.id}")
         run.phase, run.resume_cursor, run.finished_at = None, None, now
-        if run.fetched > 0 and run.changed + run.unchanged == 0:
+        own_records = run.fetched - run.other_stores
+        if own_records > 0 and run.changed + run.unchanged == 0:
             message = (
-                f"every one of the {run.fetched:,} records read was rejected, so nothing was "
+                f"every one of the {own_records:,} records read was rejected, so nothing was "
                 "applied; see the run's dead letters"
             )
             record_incident(
@@ -703,7 +726,9 @@ def _end_absent_promotions(
         return set()
     known = context.promotions
     if known is None:
-        known = context.promotions = apply.load_promotions(session, context.source)
+        known = context.promotions = apply.load_promotions(
+            session, context.source, context.settings.store_id
+        )
     absent = [pid for pid in known if pid not in context.listed_promotions]
     ended, product_ids = apply.end_promotions(session, known, absent, now=now)
     if ended:
@@ -734,7 +759,8 @@ def _delist_absent(
     refusal = delist_refusal(
         len(absent),
         len(active),
-        fetched=context.rows_read.get("products", 0),
+        # A chain feed's records of other stores are no products of this store.
+        fetched=context.rows_read.get("products", 0) - context.other_stores.get("products", 0),
         safety_ratio=context.settings.delist_safety_ratio,
     )
     if refusal:
@@ -818,6 +844,7 @@ def _outcome(run: SyncRun, changed_ids: set[int]) -> SyncOutcome:
         unchanged=run.unchanged,
         rejected=run.rejected,
         delisted=run.delisted,
+        other_stores=run.other_stores,
         changed_product_ids=changed_ids,
         alert=run.alert,
         error=run.error,

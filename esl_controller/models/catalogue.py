@@ -48,7 +48,17 @@ class PriceHistory(SQLModel, table=True):
 
 
 class Promotion(SQLModel, table=True):
-    __table_args__ = (Index("uq_promotion_source_external", "source", "external_id", unique=True),)
+    # One row per ERP promotion id and product: stores of a chain may share an id (head
+    # office's promotion), each on its own product; within a store the sync keeps one.
+    __table_args__ = (
+        Index(
+            "uq_promotion_source_external_product",
+            "source",
+            "external_id",
+            "product_id",
+            unique=True,
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="product.id", index=True)
     price_minor: int

@@ -41,6 +41,8 @@ class SyncRun(SQLModel, table=True):
     # over; a run that continues a failed one names it in retry_of
     holder: str | None = None
     takeovers: int = 0
+    # schema 18: records of a chain feed naming another store, passed over (not rejected)
+    other_stores: int = 0
 
 
 class FeedPageState(SQLModel, table=True):

@@ -24,6 +24,10 @@ class Store(SQLModel, table=True):
     # single store needs; a chain gives each store its own feed and delisting guard.
     erp_feed_url: str | None = None
     delisting_ratio: float | None = None
+    # schema 18, None: the environment's (ESL_ERP_FEED_SCOPE, ESL_ODOO_WAREHOUSE). "chain":
+    # the feed is head office's one feed for every store, its records naming their store.
+    erp_feed_scope: str | None = None
+    odoo_warehouse: int | None = None
 
 
 class User(SQLModel, table=True):

@@ -11,6 +11,15 @@ be cancelled (`cancel_promotion`): full reads stop listing them, incremental rea
 Paging is keyset paging: the opaque cursor names the last record served, so a catalogue that
 changes between two pages never skips or repeats a record. Every page carries its own ETag
 (a digest of what it holds), and a matching If-None-Match on any page answers 304.
+
+A chain's head office feed (`chain_stores=("north", "south")`): every store gets the
+catalogue, each record with a `store` field naming its store (a promotion has one id in
+every store, `PR-1001`, as head office's would), and `?store=north` serves north's records
+only, plus any injected record naming no store (a real export's mistake, which the
+controller must refuse). `ignore_store_filter()` makes it serve every store's records
+whatever `store=` says, the way a feed that does not know the parameter would, so a test
+can show that the controller's own check holds. Methods taking a `store` act on that
+store's records; without one, on every store's (a head-office price change).
 """
 
 from __future__ import annotations
@@ -97,16 +106,22 @@ class ErpSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         now: datetime | None = None,
+        chain_stores: Sequence[str] = (),
     ) -> None:
         if not token:
             raise ValueError("the ERP simulator needs a non-empty bearer token")
         self.token = token
         self.store_id = store_id
+        self.chain_stores = tuple(chain_stores)
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._extra_serial = 0
-        self._products, self._promotions = _catalogue_rows(store_id, products, seed, now)
+        if self.chain_stores:
+            self._products, self._promotions = _chain_rows(self.chain_stores, products, seed, now)
+        else:
+            self._products, self._promotions = _catalogue_rows(store_id, products, seed, now)
+        self._ignore_store_filter = False
         self._extras: dict[str, list[Row]] = {stream: [] for stream in STREAMS}
         self._failures: deque[_Failure] = deque()
         self._malformed = 0
@@ -173,14 +188,13 @@ class ErpSimulator:
                 record["modified_at"] = moment
         return [record["gtin"] for record in chosen]
 
-    def set_price(self, gtin: str, price: str) -> None:
-        """Give one product a new shelf price ("12.99")."""
+    def set_price(self, gtin: str, price: str, store: str | None = None) -> None:
+        """Give one product a new shelf price ("12.99"): in `store`, or in every store."""
         with self._lock:
-            record = self._products_by_gtin().get(gtin)
-            if record is None:
-                raise KeyError(f"the ERP has no product with GTIN {gtin}")
-            record["price"] = price
-            record["modified_at"] = _whole_seconds(utcnow())
+            moment = _whole_seconds(utcnow())
+            for record in self._product_records(gtin, store):
+                record["price"] = price
+                record["modified_at"] = moment
 
     def drift_every(self, seconds: float, count: int = 5) -> None:
         """Change `count` prices every `seconds` until `stop()`: the demo store keeps moving."""
@@ -197,45 +211,54 @@ class ErpSimulator:
         thread.start()
         self._threads.append(thread)
 
-    def delist(self, gtins: Iterable[str]) -> None:
-        """Take products off sale: full reads omit them, incremental reads say "delisted"."""
+    def delist(self, gtins: Iterable[str], store: str | None = None) -> None:
+        """Take products off sale (in `store`, or everywhere): full reads omit them,
+        incremental reads say "delisted"."""
         with self._lock:
-            by_gtin = self._products_by_gtin()
-            wanted = list(gtins)
-            unknown = [gtin for gtin in wanted if gtin not in by_gtin]
-            if unknown:
-                raise KeyError(f"the ERP has no product with GTIN {', '.join(unknown)}")
+            records = [record for gtin in gtins for record in self._product_records(gtin, store)]
             moment = _whole_seconds(utcnow())
-            for gtin in wanted:
-                by_gtin[gtin]["status"] = "delisted"
-                by_gtin[gtin]["modified_at"] = moment
+            for record in records:
+                record["status"] = "delisted"
+                record["modified_at"] = moment
 
-    def cancel_promotion(self, promotion_id: str) -> None:
-        """Withdraw a promotion: full reads omit it, incremental reads say "cancelled"."""
+    def cancel_promotion(self, promotion_id: str, store: str | None = None) -> None:
+        """Withdraw a promotion (in `store`, or everywhere): full reads omit it, incremental
+        reads say "cancelled"."""
         with self._lock:
-            record = next(
-                (rec for _key, rec in self._promotions if rec["id"] == promotion_id), None
-            )
-            if record is None:
+            records = [
+                rec
+                for _key, rec in self._promotions
+                if rec["id"] == promotion_id and store in (None, rec.get("store"))
+            ]
+            if not records:
                 raise KeyError(f"the ERP has no promotion {promotion_id}")
-            record["status"] = "cancelled"
-            record["modified_at"] = _whole_seconds(utcnow())
+            moment = _whole_seconds(utcnow())
+            for record in records:
+                record["status"] = "cancelled"
+                record["modified_at"] = moment
 
-    def promotion_ids(self) -> list[str]:
+    def promotion_ids(self, store: str | None = None) -> list[str]:
         with self._lock:
-            return [rec["id"] for _key, rec in self._promotions if rec.get("status") != "cancelled"]
+            found = [
+                rec["id"]
+                for _key, rec in self._promotions
+                if rec.get("status") != "cancelled" and store in (None, rec.get("store"))
+            ]
+        return list(dict.fromkeys(found))  # a chain lists an id once per store
 
-    def product(self, gtin: str) -> dict[str, Any]:
+    def product(self, gtin: str, store: str | None = None) -> dict[str, Any]:
         """A product as the feed sends it (a copy), e.g. to compare with the database."""
         with self._lock:
-            record = self._products_by_gtin().get(gtin)
-            if record is None:
-                raise KeyError(f"the ERP has no product with GTIN {gtin}")
-            return _wire(record)
+            return _wire(self._product_records(gtin, store)[0])
 
-    def gtins(self, status: str = "active") -> list[str]:
+    def gtins(self, status: str = "active", store: str | None = None) -> list[str]:
         with self._lock:
-            return [record["gtin"] for _key, record in self._products if record["status"] == status]
+            found = [
+                record["gtin"]
+                for _key, record in self._products
+                if record["status"] == status and store in (None, record.get("store"))
+            ]
+        return list(dict.fromkeys(found))  # a chain lists a GTIN once per store
 
     # --- fault injection -------------------------------------------------------------------
 
@@ -272,6 +295,26 @@ class ErpSimulator:
             self._inject("products", twin)
             return original["gtin"]
 
+    def ignore_store_filter(self, ignore: bool = True) -> None:
+        """Serve every store's records whatever `store=` asks for, until reset."""
+        with self._lock:
+            self._ignore_store_filter = ignore
+
+    def add_product(self, store: str | None) -> str:
+        """The next products read carries a new product (a fresh in-store GTIN, otherwise
+        an active product's values) naming `store`, or naming no store when None; returns
+        its GTIN."""
+        with self._lock:
+            anchor = next(rec for _key, rec in self._products if rec["status"] == "active")
+            body = f"29{self._extra_serial + 1:010d}"
+            record = {**anchor, "gtin": body + str(gtin_check_digit(body))}
+            record["name"] = f"{anchor['name']} ({store or 'no store'})"
+            record.pop("store", None)
+            if store is not None:
+                record["store"] = store
+            self._inject("products", record)
+            return record["gtin"]
+
     def empty_catalogue(self, empty: bool = True) -> None:
         """The products stream answers zero products (a broken ERP export) until reset."""
         with self._lock:
@@ -280,10 +323,20 @@ class ErpSimulator:
     def _inject(self, stream: str, record: dict[str, Any]) -> None:
         self._extra_serial += 1
         key_field = "gtin" if stream == "products" else "id"
-        self._extras[stream].append(((record[key_field], self._extra_serial), record))
+        self._extras[stream].append(((_row_name(record, key_field), self._extra_serial), record))
 
-    def _products_by_gtin(self) -> dict[str, dict[str, Any]]:
-        return {record["gtin"]: record for _key, record in self._products}
+    def _product_records(self, gtin: str, store: str | None) -> list[dict[str, Any]]:
+        """The catalogue's records of `gtin` (in `store`, or in every store); KeyError when
+        there is none."""
+        found = [
+            record
+            for _key, record in self._products
+            if record["gtin"] == gtin and store in (None, record.get("store"))
+        ]
+        if not found:
+            where = f" in store {store}" if store is not None else ""
+            raise KeyError(f"the ERP has no product with GTIN {gtin}{where}")
+        return found
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -343,10 +396,11 @@ class ErpSimulator:
         page_size = _page_size(request.args.get("page_size"))
         after = _decode_cursor(request.args.get("cursor"))
         since = _parse_since(request.args.get("modified_since"))
+        store = None if self._ignore_store_filter else request.args.get("store") or None
         with self._lock:
             rows = self._rows(stream)
             include = _filter(
-                stream, since, self._active_gtins() if stream == "promotions" else None
+                stream, since, self._active_gtins() if stream == "promotions" else None, store
             )
             records, last_key = _select_page(rows, after, page_size, include)
             items = [_wire(record) for record in records]
@@ -370,10 +424,16 @@ class ErpSimulator:
         extras = self._extras[stream]
         return sorted([*base, *extras], key=itemgetter(0)) if extras else base
 
-    def _active_gtins(self) -> set[str]:
+    def _active_gtins(self) -> set[tuple[str | None, str]]:
+        """(store, GTIN) of the active products: a promotion is served while its store's
+        product is (no store: a single store's catalogue)."""
         if self._empty:
             return set()
-        return {record["gtin"] for _key, record in self._products if record["status"] == "active"}
+        return {
+            (record.get("store"), record["gtin"])
+            for _key, record in self._products
+            if record["status"] == "active"
+        }
 
 
 # --- building the catalogue --------------------------------------------------------------
@@ -416,6 +476,30 @@ def _catalogue_rows(
         }
         promotions.append(((promotion_id, 0), record))
     return sorted(products, key=itemgetter(0)), sorted(promotions, key=itemgetter(0))
+
+
+def _chain_rows(
+    stores: Sequence[str], n_products: int, seed: int, now: datetime | None
+) -> tuple[list[Row], list[Row]]:
+    """Every store's catalogue in one feed, each record naming its store, keyed
+    "<store>/<gtin>" ("<store>/<promotion id>") so keyset paging sees each once. Head
+    office's promotions keep one id in every store, as a chain's ERP sends them."""
+    products: list[Row] = []
+    promotions: list[Row] = []
+    for store in stores:
+        store_products, store_promotions = _catalogue_rows(store, n_products, seed, now)
+        for _key, record in store_products:
+            record["store"] = store
+            products.append(((_row_name(record, "gtin"), 0), record))
+        for _key, record in store_promotions:
+            record["store"] = store
+            promotions.append(((_row_name(record, "id"), 0), record))
+    return sorted(products, key=itemgetter(0)), sorted(promotions, key=itemgetter(0))
+
+
+def _row_name(record: dict[str, Any], key_field: str) -> str:
+    store = record.get("store")
+    return f"{store}/{record[key_field]}" if store is not None else record[key_field]
 
 
 def _bad_row(kind: str, index: int, anchor: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -474,18 +558,24 @@ def _page_etag(stream: str, items: list[dict[str, Any]], next_cursor: str | None
 
 
 def _filter(
-    stream: str, since: datetime | None, active_gtins: set[str] | None
+    stream: str,
+    since: datetime | None,
+    active_gtins: set[tuple[str | None, str]] | None,
+    store: str | None = None,
 ) -> Callable[[dict], bool]:
-    """A full read (no `since`) is the active snapshot; an incremental one is every change."""
+    """A full read (no `since`) is the active snapshot; an incremental one is every change.
+    With `store`, only that store's records and those naming no store."""
 
     def include(record: dict[str, Any]) -> bool:
+        if store is not None and record.get("store") not in (None, store):
+            return False
         if since is not None:
             return record["modified_at"] >= since
         if stream == "products":
             return record["status"] == "active"
         if record.get("status") == "cancelled":
             return False
-        return active_gtins is None or record["gtin"] in active_gtins
+        return active_gtins is None or (record.get("store"), record["gtin"]) in active_gtins
 
     return include
 
@@ -545,11 +635,14 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 def _wire(record: dict[str, Any]) -> dict[str, Any]:
     if record.get("status") == "cancelled":  # a cancel names the promotion, nothing more
-        return {
+        cancel = {
             "id": record["id"],
             "status": "cancelled",
             "modified_at": _iso(record["modified_at"]),
         }
+        if "store" in record:  # ... and in a chain feed, whose promotion it is
+            cancel["store"] = record["store"]
+        return cancel
     return {
         key: _iso(value) if isinstance(value, datetime) else value for key, value in record.items()
     }
@@ -601,6 +694,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--products", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--store", default=os.environ.get("ESL_STORE_ID", "store-1"))
+    parser.add_argument(
+        "--chain-stores",
+        default="",
+        help="comma-separated store ids: serve one chain feed for them all, filtered by ?store=",
+    )
     parser.add_argument("--token", default=os.environ.get("ESL_ERP_TOKEN") or "demo")
     parser.add_argument(
         "--drift-seconds", type=float, default=60.0, help="change prices this often; 0: never"
@@ -622,6 +720,7 @@ def run_erp_sim(argv: list[str] | None = None) -> int:
             store_id=args.store,
             host=args.host,
             port=args.port,
+            chain_stores=[name.strip() for name in args.chain_stores.split(",") if name.strip()],
         ).start()
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

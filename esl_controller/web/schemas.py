@@ -253,6 +253,9 @@ class SyncRunSchema(Schema):
     unchanged = BoundedInteger()
     rejected = BoundedInteger()
     delisted = BoundedInteger()
+    other_stores = BoundedInteger(
+        metadata={"description": "records of a chain feed naming other stores, passed over"}
+    )
     labels_rendered = BoundedInteger()
     labels_queued = BoundedInteger()
     alert = fields.String(allow_none=True, metadata={"description": "e.g. a refused delisting"})

@@ -268,3 +268,63 @@ def test_cli_refuses_bad_arguments(capsys):
         run_erp_sim(["--products", "lots"])
     assert exit_info.value.code == 2
     assert "--products" in capsys.readouterr().err
+
+
+@pytest.fixture
+def chain_erp() -> Iterator[ErpSimulator]:
+    with ErpSimulator(
+        products=20, seed=7, token=TOKEN, now=NOW, chain_stores=("north", "south")
+    ) as sim:
+        yield sim
+
+
+def test_a_chain_feed_serves_the_store_it_is_asked_for(chain_erp: ErpSimulator) -> None:
+    everything, _ = read_all(chain_erp, "products", page_size=7)
+    assert {item["store"] for item in everything} == {"north", "south"}
+    assert len(everything) == 40
+    north, _ = read_all(chain_erp, "products", page_size=7, store="north")
+    assert [item["gtin"] for item in north] == chain_erp.gtins(store="north")
+    assert {item["store"] for item in north} == {"north"}
+    promotions, _ = read_all(chain_erp, "promotions", store="south")
+    assert [p["id"] for p in promotions] == chain_erp.promotion_ids(store="south")
+    assert {p["store"] for p in promotions} == {"south"}
+    # Head office's promotions: one id in every store.
+    assert chain_erp.promotion_ids(store="north") == chain_erp.promotion_ids(store="south")
+
+
+def test_a_chain_feed_ignoring_the_filter_serves_every_store(chain_erp: ErpSimulator) -> None:
+    chain_erp.ignore_store_filter()
+    served, _ = read_all(chain_erp, "products", store="north")
+    assert {item["store"] for item in served} == {"north", "south"}
+    chain_erp.ignore_store_filter(False)
+    served, _ = read_all(chain_erp, "products", store="north")
+    assert {item["store"] for item in served} == {"north"}
+
+
+def test_a_chain_feeds_price_change_and_nameless_record(chain_erp: ErpSimulator) -> None:
+    gtin = chain_erp.gtins()[0]
+    chain_erp.set_price(gtin, "2.49", store="south")
+    assert chain_erp.product(gtin, store="south")["price"] == "2.49"
+    assert chain_erp.product(gtin, store="north")["price"] != "2.49"
+    chain_erp.set_price(gtin, "1.99")  # head office: every store
+    assert {chain_erp.product(gtin, store=s)["price"] for s in ("north", "south")} == {"1.99"}
+    nameless = chain_erp.add_product(None)
+    north, _ = read_all(chain_erp, "products", store="north")
+    (served,) = [item for item in north if item["gtin"] == nameless]
+    assert "store" not in served  # served to every store: only the controller can refuse it
+
+
+def test_a_chain_feeds_cancel_names_its_store(chain_erp: ErpSimulator) -> None:
+    promotion_id = chain_erp.promotion_ids(store="north")[0]
+    chain_erp.cancel_promotion(promotion_id, store="north")
+    assert promotion_id in chain_erp.promotion_ids(store="south")
+    changes, _ = read_all(
+        chain_erp, "promotions", store="north", modified_since="2000-01-01T00:00:00Z"
+    )
+    (cancel,) = [p for p in changes if p["id"] == promotion_id]
+    assert cancel == {
+        "id": promotion_id,
+        "status": "cancelled",
+        "modified_at": cancel["modified_at"],
+        "store": "north",
+    }

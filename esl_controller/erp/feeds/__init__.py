@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 
 from esl_controller.config import Settings
+from esl_controller.erp.feed_scope import FeedScope, parse_feed_scope
 from esl_controller.erp.feeds.base import STREAMS, Feed, FeedError, FeedPage
 from esl_controller.erp.feeds.csv_feed import CsvFeed
 from esl_controller.erp.feeds.http import make_session
@@ -31,6 +32,15 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
         # Odoo documents the scheme in lower case ("bearer <key>"), and a 500 from Odoo is an
         # exception that the same call raises again: only overload statuses are retried.
         session = make_session(settings, auth_scheme="bearer", retry_statuses=ODOO_RETRY_STATUSES)
+    scope = parse_feed_scope(settings.erp_feed_scope)
+    if scope is FeedScope.CHAIN and kind == "odoo":
+        raise ValueError(
+            "ESL_ERP_FEED_SCOPE=chain is for the json and csv feeds, whose records name their "
+            "store; with Odoo each store reads its own warehouse (ESL_ODOO_WAREHOUSE or the "
+            "store's odoo_warehouse)"
+        )
+    # A chain feed is asked for this store's records only; the sync checks each one anyway.
+    store_filter = settings.store_id if scope is FeedScope.CHAIN else None
     session = session or make_session(settings)
     url = settings.erp_url.strip()
     if kind == "csv":
@@ -40,9 +50,10 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
             settings.erp_page_size,
             encoding=settings.erp_csv_encoding,
             decimal=settings.erp_csv_decimal,
+            store_filter=store_filter,
         )
     if kind == "odoo":
-        scope = OdooScope(
+        odoo_scope = OdooScope(
             pricelist_id=settings.odoo_pricelist,
             company_id=settings.odoo_company,
             warehouse_id=settings.odoo_warehouse,
@@ -50,6 +61,6 @@ def feed_from_settings(settings: Settings, session: requests.Session | None = No
             prices_include_tax=settings.odoo_prices_include_tax,
         )
         return OdooFeed(
-            url, session, settings.erp_page_size, database=settings.erp_database, scope=scope
+            url, session, settings.erp_page_size, database=settings.erp_database, scope=odoo_scope
         )
-    return JsonFeed(url, session, settings.erp_page_size)
+    return JsonFeed(url, session, settings.erp_page_size, store_filter=store_filter)

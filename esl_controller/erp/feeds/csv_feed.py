@@ -58,7 +58,10 @@ class CsvFeed:
         *,
         encoding: str = "utf-8",
         decimal: str = ".",
+        store_filter: str | None = None,
     ) -> None:
+        """`store_filter`: a chain file served over HTTP is asked for this store's rows only
+        (`store=`); a local file is read whole. The sync checks every row's store either way."""
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
         try:
@@ -75,6 +78,7 @@ class CsvFeed:
         self.page_size = page_size
         self.encoding = encoding
         self.decimal = decimal
+        self.store_filter = store_filter
 
     def pages(
         self,
@@ -110,7 +114,11 @@ class CsvFeed:
         """The file's text; None for an optional file that does not exist."""
         if _is_url(location):
             optional = () if required else (404,)
-            response = send(self.session, "GET", location, what="CSV file", accept=optional)
+            # requests keeps the URL's own query parameters and appends this one.
+            params = {"store": self.store_filter} if self.store_filter is not None else None
+            response = send(
+                self.session, "GET", location, what="CSV file", accept=optional, params=params
+            )
             if response.status_code == 404:
                 return None
             data = response.content
