@@ -256,7 +256,7 @@ def _import(
         )
     tables = imported_tables()
     history = _impression_history(reading, tables)
-    if history and _impression_history(writing, tables):
+    if history and any(not _empty(writing, t) for t in tables if t.name in IMPRESSION_LOG):
         raise ImpressionLogTaken(store_id, history)
     renumbered = renumbered_tables(keep_billed_ids=bool(history))
     columns = {table.name: _source_columns(reading, table) for table in tables}
