@@ -9,13 +9,14 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from esl_controller import db
@@ -39,6 +40,7 @@ from esl_controller.signage.override_ids import reserve_override_ids_in
 from esl_controller.store_import.importer import (
     ImpressionLogTaken,
     StoreIdsTaken,
+    StoreImportError,
     import_store,
 )
 from esl_controller.store_import.renumber import IdMap
@@ -74,6 +76,18 @@ def source_engine(path: Path) -> Engine:
     engine = db.make_engine(f"sqlite:///{path}")
     db.init_db(engine)
     return engine
+
+
+@contextmanager
+def editing(path: Path) -> Iterator[Connection]:
+    """One transaction on a store's file, foreign keys off: a database as it should not be."""
+    engine = source_engine(path)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def labels_by_product(engine: Engine, store_id: str) -> dict[str, tuple[str, str, str]]:
@@ -208,13 +222,12 @@ def test_a_second_impression_log_is_refused_before_anything_is_written(
     shutil.copy(DEMO_STORE, demo)
     import_store(demo, chain)
     billed = store_db(tmp_path, SECOND)
-    with db.session_scope(source := source_engine(billed)) as session:
-        session.add(
-            ImpressionCheckpoint(
+    with editing(billed) as conn:
+        conn.execute(
+            insert(ImpressionCheckpoint).values(
                 store_id=SECOND.id, head_seq=0, head_hash="0" * 64, key_id="k", signature="s"
             )
         )
-    source.dispose()
     before = row_counts(chain)
 
     with pytest.raises(ImpressionLogTaken) as refused:
@@ -248,8 +261,7 @@ def test_a_label_another_store_has_is_still_refused_with_nothing_written(
 ):
     import_store(store_db(tmp_path, FIRST), chain)
     second = store_db(tmp_path, SECOND)
-    with source_engine(second).begin() as conn:
-        conn.execute(text("PRAGMA foreign_keys=OFF"))  # no outbox row names the label yet
+    with editing(second) as conn:  # no outbox row names the label yet
         conn.execute(update(Label).where(Label.id == SECOND.label(0)).values(id=FIRST.label(0)))
     before = row_counts(chain)
 
@@ -269,3 +281,31 @@ def test_an_id_map_answers_what_it_was_given_and_nothing_else(pairs: dict[int, i
     assert len(ids) == len(pairs)
     assert all(ids.get(key) == value for key, value in pairs.items())
     assert ids.get(2**62 + 1) is None
+
+
+def test_a_soft_reference_to_a_row_gone_by_its_retention_is_left_empty(
+    chain: Engine, tmp_path: Path
+):
+    import_store(store_db(tmp_path, FIRST), chain)  # its trigger event takes the same old id
+    second = store_db(tmp_path, SECOND)
+    with editing(second) as conn:
+        conn.execute(text("DELETE FROM trigger_event"))
+
+    import_store(second, chain)
+
+    with Session(chain) as session:
+        override = session.scalars(select(Override).where(Override.store_id == SECOND.id)).one()
+        assert override.trigger_event_id is None
+
+
+def test_a_foreign_key_naming_a_missing_row_refuses_the_import(chain: Engine, tmp_path: Path):
+    import_store(store_db(tmp_path, FIRST), chain)
+    second = store_db(tmp_path, SECOND)
+    with editing(second) as conn:
+        conn.execute(update(Label).where(Label.id == SECOND.label(0)).values(product_id=999))
+    before = row_counts(chain)
+
+    with pytest.raises(StoreImportError, match=r"label\.product_id 999 names a product row"):
+        import_store(second, chain)
+
+    assert row_counts(chain) == before
