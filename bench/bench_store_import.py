@@ -1,9 +1,10 @@
 """Importing a large store's SQLite database into a chain database: rows per second.
 
-Seeds two single-store SQLite files (each N products with 20 price changes each, a label
-per product on 20 base stations, and N x 5 impressions, raw rows only; the second store's
-ids start after the first's), then times `store import` of the first into an empty chain
-database and of the second next to it, where every key is looked up among the first's.
+Seeds two single-store SQLite files, both numbering their rows from 1 as every store does
+(each N products with 20 price changes each, a label per product on 20 base stations, an
+advertiser and a campaign; the first also N x 5 impressions, raw rows only), then times
+`store import` of the first into an empty chain database (ids kept: it brings the
+impression log) and of the second next to it, whose numbered rows all take new ids.
 
     python bench/bench_store_import.py                                 # 10,000 products
     python bench/bench_store_import.py --url postgresql://postgres@127.0.0.1:5432/esl_bench
@@ -53,8 +54,8 @@ def _insert(conn, model, rows) -> None:
         conn.execute(insert(model), rows[start : start + CHUNK])
 
 
-def seed(path: Path, products: int, store: str, first: int) -> int:
-    """A store whose integer ids start at `first` and device ids carry its name."""
+def seed(path: Path, products: int, store: str, billed: bool) -> int:
+    """A store whose device ids carry its name; `billed`: with an impression log."""
     engine = db.make_engine(f"sqlite:///{path}")
     db.init_db(engine)
     now = utcnow()
@@ -67,7 +68,7 @@ def seed(path: Path, products: int, store: str, first: int) -> int:
             Product,
             [
                 {
-                    "id": first + n,
+                    "id": n + 1,
                     "store_id": store,
                     "gtin": gtin(n),
                     "name": f"Produs {n:05d}",
@@ -79,8 +80,8 @@ def seed(path: Path, products: int, store: str, first: int) -> int:
         )
         history = [
             {
-                "id": (first + n) * HISTORY_PER_PRODUCT + step,
-                "product_id": first + n,
+                "id": n * HISTORY_PER_PRODUCT + step + 1,
+                "product_id": n + 1,
                 "price_minor": 900 + step,
                 "effective_at": now - timedelta(days=step),
                 "source": "erp",
@@ -95,36 +96,42 @@ def seed(path: Path, products: int, store: str, first: int) -> int:
                 "store_id": store,
                 "model": "2.9-bwr",
                 "base_station_id": f"{store}-bs-{n % STATIONS:02d}",
-                "product_id": first + n,
+                "product_id": n + 1,
             }
             for n in range(products)
         ]
         _insert(conn, Label, labels)
-        conn.execute(insert(Advertiser), [{"id": first, "name": f"Advertiser {store}"}])
-        campaign = {"id": first, "advertiser_id": first, "name": store}
+        conn.execute(insert(Advertiser), [{"id": 1, "name": f"Advertiser {store}"}])
+        campaign = {"id": 1, "advertiser_id": 1, "name": store}
         conn.execute(insert(Campaign), [{**campaign, "starts_at": now, "ends_at": now}])
-        impressions = [
-            {
-                "seq": first * IMPRESSIONS_PER_PRODUCT + n,
-                "play_id": f"00000000-0000-4000-8000-{first * IMPRESSIONS_PER_PRODUCT + n:012d}",
-                "campaign_id": first,
-                "campaign_name": store,
-                "advertiser_id": first,
-                "player_id": "bench-screen",
-                "started_at": now - timedelta(seconds=n),
-                "play_ms": 10_000,
-                "multiplier_milli": 2_000,
-                "multiplier_source": "declared",
-                "impressions_milli": 2_000,
-                "cpm_minor": 850,
-                "prev_hash": "0" * 64,
-                "hash": "0" * 64,
-            }
-            for n in range(products * IMPRESSIONS_PER_PRODUCT)
-        ]
-        _insert(conn, Impression, impressions)
+        impressions = _impressions(store, products * IMPRESSIONS_PER_PRODUCT) if billed else []
+        if impressions:
+            _insert(conn, Impression, impressions)
     engine.dispose()
     return 1 + STATIONS + 2 * products + len(history) + 2 + len(impressions)
+
+
+def _impressions(store: str, count: int) -> list[dict]:
+    now = utcnow()
+    return [
+        {
+            "seq": seq,
+            "play_id": f"00000000-0000-4000-8000-{seq:012d}",
+            "campaign_id": 1,
+            "campaign_name": store,
+            "advertiser_id": 1,
+            "player_id": "bench-screen",
+            "started_at": now - timedelta(seconds=seq),
+            "play_ms": 10_000,
+            "multiplier_milli": 2_000,
+            "multiplier_source": "declared",
+            "impressions_milli": 2_000,
+            "cpm_minor": 850,
+            "prev_hash": "0" * 64,
+            "hash": "0" * 64,
+        }
+        for seq in range(1, count + 1)
+    ]
 
 
 def main() -> None:
@@ -137,7 +144,7 @@ def main() -> None:
     for number, store in enumerate(("store-a", "store-b")):
         source = work / f"{store}.db"
         started = time.perf_counter()
-        rows = seed(source, args.products, store, 1 + number * args.products)
+        rows = seed(source, args.products, store, billed=number == 0)
         print(f"seeded {store}: {rows:,} rows, {source.stat().st_size / 1e6:.1f} MB, "
               f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
         sources.append(source)

@@ -21,10 +21,12 @@ from esl_controller.config import Settings
 )
 def import_command(source: Path, target_url: str | None) -> None:
     """Import the store in SOURCE (an esl-controller SQLite file, any schema version) into
-    the chain database, every row with its ids, in one transaction.
+    the chain database, in one transaction.
 
-    SOURCE is not changed: a copy of it is migrated and read. The import is refused, with
-    nothing written, if the store is already there or any of its ids is taken."""
+    SOURCE is not changed: a copy of it is migrated and read. Rows with numbered ids take
+    new ones (and every row naming them follows); device ids and the impression log keep
+    theirs. The import is refused, with nothing written, if the store is already there, a
+    device id or unique value is taken, or both databases have an impression log."""
     from tqdm import tqdm
 
     from esl_controller import db
@@ -52,6 +54,9 @@ def import_command(source: Path, target_url: str | None) -> None:
     for table, rows in summary.rows.items():
         if rows:
             click.echo(f"  {table}: {rows}")
+    for table, rows in summary.renumbered.items():
+        if rows:
+            click.echo(f"  {table}: {rows} rows took new ids")
     for table, rows in summary.already_there.items():
         click.echo(f"  {table}: {rows} identical rows were already there")
     click.echo(

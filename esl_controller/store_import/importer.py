@@ -4,9 +4,15 @@ The source is never changed: a copy of it (taken with SQLite's backup API, so a 
 store can be imported) is migrated to this release's schema first, whatever version it was.
 Then, in one transaction on the target, every key the rows would take is checked; if any
 is taken, nothing is written and the refusal names the ids. Only then are the rows copied,
-table by table in foreign-key order, keeping their ids: the impression log's hashes and the
-signed checkpoints name campaign, advertiser and creative ids, so renumbering them would
-make the store's billing history fail verification.
+table by table in foreign-key order.
+
+Ids (docs/operations.md, "Importing a store"): every store numbers its products, runs,
+overrides and the rest from 1, so rows of a serial-id table take new ids in the target and
+every column naming them (the foreign keys, the soft references and the ids inside JSON
+that tables.py declares) is rewritten. Device ids (labels, stations, players, zones) are
+text, unique across the chain, and kept. The impression log keeps its seqs, and the ad
+tables whose ids its hashes name keep theirs when the store brings a log; a chain database
+holds one log, so a store with one is refused where another log is already.
 """
 
 from __future__ import annotations
@@ -36,11 +42,19 @@ from sqlalchemy.exc import IntegrityError
 
 from esl_controller import db
 from esl_controller.models import Store
+from esl_controller.store_import.renumber import (
+    DanglingReference,
+    IdMap,
+    RowRenumbering,
+    allocate_ids,
+)
 from esl_controller.store_import.tables import (
-    RENUMBERED_TABLES,
+    BILLED_ID_TABLES,
+    IMPRESSION_LOG,
     STORE_COLUMN,
     has_store_column,
     imported_tables,
+    renumbered_tables,
     serial_column,
     unique_keys,
 )
@@ -79,11 +93,37 @@ class StoreIdsTaken(StoreImportError):
         super().__init__(describe_collisions(store_id, collisions))
 
 
+class ImpressionLogTaken(StoreImportError):
+    """The store brings billing history and the chain database already has an impression log."""
+
+    def __init__(self, store_id: str, history: dict[str, int]) -> None:
+        self.history = history
+        held = ", ".join(
+            f"{rows} {table.replace('_', ' ')} rows" for table, rows in history.items()
+        )
+        super().__init__(
+            f"store {store_id} was not imported: it has billing history ({held}) and the "
+            "chain database already holds another impression log. Nothing was written.\n"
+            "The log is one hash chain: each record's hash names its campaign, advertiser "
+            "and creative ids and the record before it, and signed checkpoints name seqs "
+            "and hashes. Renumbered, or appended to the chain already there, the store's "
+            "history would no longer verify against the checkpoints its buyers hold.\n"
+            "Close the store's billing first: run its final reports (esl-controller report "
+            "... --store), let each buyer pull its impression records "
+            "(GET /api/v1/campaigns/{id}/impression-records, docs/reports.md), and keep the "
+            "store's database file as the archive that verifies them "
+            "(esl-controller verify-impressions). Then import a copy without impression "
+            "history, or import this store into a chain database that has no impression "
+            "log yet."
+        )
+
+
 @dataclass
 class ImportSummary:
     store_id: str
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows written
     already_there: dict[str, int] = field(default_factory=dict)  # identical rows, not copied
+    renumbered: dict[str, int] = field(default_factory=dict)  # table -> rows given new ids
 
     @property
     def total(self) -> int:
@@ -119,13 +159,32 @@ def describe_collisions(store_id: str, collisions: Iterable[Collision]) -> str:
             "different devices, register them under new ids in one of the two stores. "
             "Then import again."
         )
-    if any(collision.table not in DEVICE_WORDS for collision in collisions):
+    if any(_billed_id(collision) for collision in collisions):
         lines.append(
-            "Other rows keep their ids too, because the impression log's hashes and signed "
-            "checkpoints name them: import this store into a chain database that does not "
-            "hold those ids yet (for example before the other stores' data)."
+            "The store's impression log keeps its ids and those of the campaigns, advertisers "
+            "and creatives its hashes and signed checkpoints name: import this store into a "
+            "chain database that does not hold those ids yet (before stores whose campaigns "
+            "took them)."
+        )
+    if any(
+        collision.table not in DEVICE_WORDS and not _billed_id(collision)
+        for collision in collisions
+    ):
+        lines.append(
+            "Other values are unique across the chain (a user name, an advertiser's name): "
+            "rename them in one of the two databases, then import again."
         )
     return "\n".join(lines)
+
+
+def _billed_id(collision: Collision) -> bool:
+    table_ids = (serial_column(_table(collision.table)),)
+    in_log = collision.table in IMPRESSION_LOG or collision.table in BILLED_ID_TABLES
+    return in_log and collision.columns == table_ids
+
+
+def _table(name: str) -> Table:
+    return next(table for table in imported_tables() if table.name == name)
 
 
 def _key_text(value: tuple[Any, ...]) -> str:
@@ -148,6 +207,8 @@ def import_store(source: Path, target: Engine, progress: Progress | None = None)
             try:
                 with source_engine.connect() as reading, target.begin() as writing:
                     return _import(reading, writing, source.name, progress)
+            except DanglingReference as exc:
+                raise StoreImportError(f"{source.name}: {exc}; nothing was written") from None
             except IntegrityError as exc:
                 # Another process took one of the ids after the check: the transaction
                 # rolled back whole.
@@ -194,15 +255,26 @@ def _import(
             "nothing was written"
         )
     tables = imported_tables()
+    history = _impression_history(reading, tables)
+    if history and any(not _empty(writing, t) for t in tables if t.name in IMPRESSION_LOG):
+        raise ImpressionLogTaken(store_id, history)
+    renumbered = renumbered_tables(keep_billed_ids=bool(history))
     columns = {table.name: _source_columns(reading, table) for table in tables}
+    maps: dict[str, IdMap] = {table.name: IdMap() for table in tables if table.name in renumbered}
+    plans = {table.name: RowRenumbering(table, maps) for table in tables}
     already_there: dict[str, set[tuple[Any, ...]]] = {}
     collisions: list[Collision] = []
     for table in tables:
-        same, taken = _check_table(reading, writing, table, columns[table.name], store_id)
+        same, taken = _check_table(
+            reading, writing, table, columns[table.name], store_id, plans[table.name].fresh_columns
+        )
         already_there[table.name] = same
         collisions += taken
     if collisions:
         raise StoreIdsTaken(store_id, collisions)
+    for table in tables:
+        if table.name in renumbered:
+            maps[table.name] = allocate_ids(reading, writing, table, CHUNK)
     summary = ImportSummary(store_id)
     counts = {
         table.name: reading.scalar(select(func.count()).select_from(table)) or 0 for table in tables
@@ -212,8 +284,12 @@ def _import(
         progress(0, total)
     for table in tables:
         written = 0
+        plan = plans[table.name]
         for chunk in _source_rows(reading, table, columns[table.name], store_id):
             rows = [row for row in chunk if _primary(table, row) not in already_there[table.name]]
+            if plan.changes_rows:
+                for row in rows:
+                    plan.apply(row)
             if rows:
                 writing.execute(table.insert(), rows)
                 written += len(rows)
@@ -223,18 +299,27 @@ def _import(
         summary.rows[table.name] = written
         if already_there[table.name]:
             summary.already_there[table.name] = len(already_there[table.name])
+        if table.name in maps:
+            summary.renumbered[table.name] = len(maps[table.name])
     if writing.dialect.name == "postgresql":
         _advance_sequences(writing, tables)
     return summary
 
 
+def _impression_history(conn: Connection, tables: list[Table]) -> dict[str, int]:
+    """Rows of each impression log table that has any."""
+    counts = {
+        table.name: conn.scalar(select(func.count()).select_from(table)) or 0
+        for table in tables
+        if table.name in IMPRESSION_LOG
+    }
+    return {name: rows for name, rows in sorted(counts.items()) if rows}
+
+
 def _source_columns(reading: Connection, table: Table) -> list[str]:
-    """The table's columns the source has, in model order; the renumbered ones lose the id."""
+    """The table's columns the source has, in model order."""
     present = {column["name"] for column in inspect(reading).get_columns(table.name)}
-    names = [column.name for column in table.columns if column.name in present]
-    if table.name in RENUMBERED_TABLES:
-        names = [name for name in names if name not in table.primary_key.columns]
-    return names
+    return [column.name for column in table.columns if column.name in present]
 
 
 def _source_rows(
@@ -259,15 +344,21 @@ def _primary(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _check_table(
-    reading: Connection, writing: Connection, table: Table, names: list[str], store_id: str
+    reading: Connection,
+    writing: Connection,
+    table: Table,
+    names: list[str],
+    store_id: str,
+    fresh: frozenset[str],
 ) -> tuple[set[tuple[Any, ...]], list[Collision]]:
-    """(primary keys of rows the target holds identically, the keys that collide)."""
+    """(primary keys of rows the target holds identically, the keys that collide). A key
+    with a `fresh` column (a new id, or a column naming one) cannot be taken."""
     primary = tuple(column.name for column in table.primary_key.columns)
     same: set[tuple[Any, ...]] = set()
     collisions = []
     for key in unique_keys(table):
-        if not set(key) <= set(names):
-            continue  # a key the source cannot have values for (renumbered ids)
+        if not set(key) <= set(names) or fresh & set(key):
+            continue  # a column the source has no values for, or one that takes new ids
         taken = _taken(reading, writing, table, key)
         if key == primary and taken:
             same = _identical(reading, writing, table, names, taken, store_id)

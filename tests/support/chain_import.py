@@ -48,8 +48,17 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def rows_of(engine: Engine, model: type[SQLModel], order: Any, *where: Any) -> list[dict]:
-    """Every column of the rows of `model` that match `where`, in `order`."""
+def rows_of(
+    engine: Engine,
+    model: type[SQLModel],
+    order: Any,
+    *where: Any,
+    leave_out: Iterable[str] = (),
+) -> list[dict]:
+    """Every column (but those to `leave_out`) of the rows of `model` that match `where`, in
+    `order` (a column, or a tuple of them)."""
     with Session(engine) as session:
-        query = select(model).where(*where).order_by(order)
-        return [row.model_dump() for row in session.scalars(query)]
+        query = (
+            select(model).where(*where).order_by(*(order if isinstance(order, tuple) else (order,)))
+        )
+        return [row.model_dump(exclude=set(leave_out)) for row in session.scalars(query)]
