@@ -20,9 +20,10 @@ from esl_controller import models  # noqa: F401  (registers every table on the m
 from esl_controller.ads.chain import BILLED_FIELDS
 
 STORE_COLUMN = "store_id"
-# Not the store's data: the target's own schema version and worker lease, and login
-# throttle windows that run out within minutes anyway.
-SKIPPED_TABLES = frozenset({"schema_meta", "login_failure_window"})
+# Not the store's data: the target's own schema version and worker lease, and the login
+# throttle's and sensors' rate-limit windows, which run out within minutes anyway (and whose
+# keys, a sensor and a window, two stores' sensors could share).
+SKIPPED_TABLES = frozenset({"schema_meta", "login_failure_window", "trigger_rate_window"})
 # The billing history. Its rows are hash-chained by seq, the hashes name ad ids (see
 # BILLED_ID_TABLES), roll-ups name the seqs of the segment they replaced and checkpoints
 # sign a seq and a hash: none of it can take new ids and still verify.
@@ -52,7 +53,6 @@ SOFT_REFERENCES = (
     Reference("override", "campaign_id", "campaign"),
     Reference("override", "creative_id", "creative"),
     Reference("trigger_event", "override_id", "override"),
-    Reference("trigger_rate_window", "event_id", "trigger_event"),
     Reference("impression", "campaign_id", "campaign"),
     Reference("impression", "advertiser_id", "advertiser"),
     Reference("impression", "creative_id", "creative"),

@@ -2,7 +2,7 @@
 one chain database: each numbers its products, sync runs, overrides and the rest from 1, as
 every store does, while its devices (station, labels, zone, screen) have ids of its own.
 
-Each holds a demo catalogue (products, price history, promotions) with a label per product
+Each holds a demo catalogue (products, price history, promotions with the chain's ERP ids) with a label per product
 on the store's own station, two sync runs (the second a retry of the first, with a refused
 record), a playlist, a manager and a buyer of the store's advertiser, a campaign with a
 creative and a report schedule but no impressions, a trigger event and the override it
@@ -110,7 +110,11 @@ def _catalogue_and_labels(engine: Engine, store: SingleStore) -> None:
         session.flush()
         ids = [product.id for product in catalogue.products]
         session.add_all(catalogue.history_rows(ids))
-        session.add_all(catalogue.promotion_rows(ids))
+        promotions = catalogue.promotion_rows(ids)
+        for number, promotion in enumerate(promotions):
+            # head office's ERP sends every store the same promotion ids
+            promotion.external_id = f"PR-{1001 + number}"
+        session.add_all(promotions)
         for index, product_id in enumerate(ids):
             session.add(
                 Label(
