@@ -2,11 +2,12 @@
 one chain database: each numbers its products, sync runs, overrides and the rest from 1, as
 every store does, while its devices (station, labels, zone, screen) have ids of its own.
 
-Each holds a demo catalogue (products, price history, promotions with the chain's ERP ids) with a label per product
-on the store's own station, two sync runs (the second a retry of the first, with a refused
-record), a playlist, a manager and a buyer of the store's advertiser, a campaign with a
-creative and a report schedule but no impressions, a trigger event and the override it
-caused, the override waiting in the screen's mailbox, and the audit trail of all that.
+Each holds a demo catalogue (products, price history, and promotions with the ids head
+office's ERP gives every store) with a label per product on the store's own station, two
+sync runs (the second a retry of the first, with a refused record), a playlist, a manager
+and a buyer of the store's advertiser, a campaign with a creative and a report schedule but
+no impressions, a trigger event and the override it caused, the override waiting in the
+screen's mailbox, and the audit trail of all that.
 """
 
 from __future__ import annotations
