@@ -5,7 +5,8 @@ base station (zero airtime, so the controller is what is measured).
 Every store is seeded with its labels and pushed once; then every product of every store
 changes price in one transaction (what a head-office ERP feed does) and we time that
 commit -> each store's last label acknowledged with its new image. Sampled meanwhile: the
-database's open connections (pg_stat_activity), and the workers' CPU time and peak memory.
+database's open connections (pg_stat_activity), its server processes' CPU time, and the
+workers' CPU time and peak memory.
 Then the same for one store of the same size on a SQLite file, in the same run, so the
 per-label controller cost of a chain is a ratio against the single-store figure.
 
@@ -170,6 +171,21 @@ def cpu_seconds(workers: list[psutil.Process]) -> float:
     return total
 
 
+def database_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on this machine (the bench's database is
+    the only busy one); 0 for SQLite, which runs inside the workers and is counted there."""
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] != "postgres":
+            continue
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+    return total
+
+
 def wait_all(engine, stores: list[str], labels: int, newer: bool, started: float) -> dict:
     """Seconds from `started` until each store has every label acked; a progress line every
     ten seconds, since a chain's push takes minutes."""
@@ -234,6 +250,7 @@ def run(url: str, stores: list[str], labels: int, work: Path) -> dict[str, float
         sampler = Sampler(engine, engine.url.database or "", workers, on_postgres)
         sampler.start()
         cpu_before = cpu_seconds(workers)
+        database_before = database_cpu_seconds() if on_postgres else 0.0
         with Session(engine) as s:  # head office changes every price of the chain at once
             s.execute(
                 update(Product).values(price_minor=Product.price_minor + 10, updated_at=utcnow())
@@ -244,12 +261,14 @@ def run(url: str, stores: list[str], labels: int, work: Path) -> dict[str, float
         sampler.stop.set()
         sampler.join()
         cpu = cpu_seconds(workers) - cpu_before
+        database_cpu = database_cpu_seconds() - database_before if on_postgres else 0.0
         return {
             "first_push_s": max(first.values()),
             "slowest_s": max(done.values()),
             "fastest_s": min(done.values()),
             "median_s": sorted(done.values())[len(done) // 2],
             "cpu_s": cpu,
+            "database_cpu_s": database_cpu,
             "labels": len(stores) * labels,
             "peak_connections": sampler.peak_connections,
             "peak_rss_mb": sampler.peak_rss_mb,
@@ -277,6 +296,9 @@ def report(title: str, figures: dict[str, float]) -> None:
     print(
         f"  workers' CPU: {figures['cpu_s']:.1f} s ({figures['cpu_s'] / total * 1000:.2f} ms/label)"
     )
+    if figures["database_cpu_s"]:
+        database = figures["database_cpu_s"]
+        print(f"  PostgreSQL's CPU: {database:.1f} s ({database / total * 1000:.2f} ms/label)")
     if figures["peak_connections"]:
         print(f"  peak database connections: {figures['peak_connections']:.0f}")
     print(f"  peak memory of the workers and their render pools: {figures['peak_rss_mb']:,.0f} MiB")
