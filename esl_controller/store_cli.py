@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import click
 from sqlmodel import Session
@@ -73,28 +74,9 @@ def _change(session_work: Callable[[Session], Store]) -> Store:
 @click.argument("store_id")
 @click.option("--name", required=True, help="A name people recognise.")
 @_store_options
-def store_add(
-    store_id: str,
-    name: str,
-    timezone: str | None,
-    locale: str | None,
-    currency: str | None,
-    erp_feed_url: str | None,
-    delisting_ratio: float | None,
-    erp_feed_scope: str | None,
-    odoo_warehouse: int | None,
-) -> None:
+def store_add(store_id: str, name: str, **settings: Any) -> None:
     """Add a store; its worker then runs with ESL_STORE_ID set to STORE_ID."""
-    change = StoreChange(
-        name,
-        timezone,
-        locale,
-        currency,
-        erp_feed_url,
-        delisting_ratio,
-        erp_feed_scope=erp_feed_scope,
-        odoo_warehouse=odoo_warehouse,
-    )
+    change = StoreChange(name, **settings)  # the options are StoreChange's fields
     row = _change(lambda session: add_store(session, store_id, change, audit.CLI_ACTOR))
     click.echo(f"added store {row.id} ({row.name}, {row.timezone}, {row.locale}, {row.currency})")
 
@@ -103,29 +85,10 @@ def store_add(
 @click.argument("store_id")
 @click.option("--name", default=None, help="A name people recognise.")
 @_store_options
-def store_set(
-    store_id: str,
-    name: str | None,
-    timezone: str | None,
-    locale: str | None,
-    currency: str | None,
-    erp_feed_url: str | None,
-    delisting_ratio: float | None,
-    erp_feed_scope: str | None,
-    odoo_warehouse: int | None,
-) -> None:
+def store_set(store_id: str, name: str | None, **settings: Any) -> None:
     """Change a store; an empty --erp-feed (--erp-feed-scope, or --odoo-warehouse 0) goes
     back to the environment's ESL_ERP_URL (ESL_ERP_FEED_SCOPE, ESL_ODOO_WAREHOUSE)."""
-    change = StoreChange(
-        name,
-        timezone,
-        locale,
-        currency,
-        erp_feed_url,
-        delisting_ratio,
-        erp_feed_scope=erp_feed_scope,
-        odoo_warehouse=odoo_warehouse,
-    )
+    change = StoreChange(name, **settings)
     row = _change(lambda session: update_store(session, store_id, change, audit.CLI_ACTOR))
     click.echo(f"changed store {row.id}")
 
