@@ -76,6 +76,17 @@ def _env_fake_discount() -> FakeDiscount:
         raise ValueError(f"ESL_FAKE_DISCOUNT must be one of {choices}, got {value!r}") from None
 
 
+def _env_feed_scope() -> str:
+    # the names erp.feed_scope.FeedScope knows; checked here so a typo stops the start
+    value = _env("ESL_ERP_FEED_SCOPE", "store").strip().lower()
+    if value not in ("store", "chain"):
+        raise ValueError(
+            f"ESL_ERP_FEED_SCOPE must be store (the feed is this store's alone) or chain (one "
+            f"feed for every store, each record naming its store), got {value!r}"
+        )
+    return value
+
+
 def _env_flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw == "":
@@ -211,7 +222,7 @@ class Settings:
             outbox_retention_days=_env_int("ESL_OUTBOX_RETENTION_DAYS", 30),
             erp_feed=_env("ESL_ERP_FEED", "json"),
             erp_url=_env("ESL_ERP_URL", ""),
-            erp_feed_scope=_env("ESL_ERP_FEED_SCOPE", "store"),
+            erp_feed_scope=_env_feed_scope(),
             erp_token=_env("ESL_ERP_TOKEN", ""),
             erp_database=_env("ESL_ERP_DATABASE", ""),
             sync_interval_s=_env_float("ESL_SYNC_INTERVAL", 300.0),

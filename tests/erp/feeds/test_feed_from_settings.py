@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from esl_controller.config import Settings
 from esl_controller.erp.feeds import feed_from_settings
 from esl_controller.erp.feeds.csv_feed import CsvFeed
 from esl_controller.erp.feeds.json_feed import JsonFeed
@@ -68,3 +69,11 @@ def test_a_chain_csv_over_http_asks_for_the_store_and_keeps_its_own_parameters(
     assert pages[0].records == []
     asked = erp.calls[0].request.url
     assert "key=abc" in asked and "store=north" in asked
+
+
+def test_an_unknown_scope_in_the_environment_stops_the_start(monkeypatch) -> None:
+    monkeypatch.setenv("ESL_ERP_FEED_SCOPE", " Chain ")
+    assert Settings.from_env().erp_feed_scope == "chain"
+    monkeypatch.setenv("ESL_ERP_FEED_SCOPE", "region")
+    with pytest.raises(ValueError, match=r"ESL_ERP_FEED_SCOPE must be store .* got 'region'"):
+        Settings.from_env()
