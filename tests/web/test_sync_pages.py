@@ -235,6 +235,18 @@ def test_run_page_shows_the_run_and_its_dead_letters(manager_client: FlaskClient
     assert "data-run-url" not in html  # a finished run is not polled
 
 
+def test_a_chain_feed_run_shows_the_other_stores_records_it_passed_over(
+    manager_client: FlaskClient, engine: Engine, runs: Runs
+):
+    assert "other_stores" not in _html(manager_client, f"/sync/{runs.failed}")
+    with session_scope(engine) as session:
+        session.get(SyncRun, runs.failed).other_stores = 1234
+    html = _html(manager_client, f"/sync/{runs.failed}")
+    tile = re.search(r'data-field="other_stores">(\d+)<', html)
+    assert tile is not None and tile.group(1) == "1234"
+    assert re.search(r"other stores(&#39;|') records", html)
+
+
 def test_dead_letters_are_paged(manager_client: FlaskClient, engine: Engine, runs: Runs):
     with session_scope(engine) as session:
         session.add_all(
