@@ -23,18 +23,9 @@ def stock_of(engine, store_id: str) -> dict[str, int | None]:
         return dict(session.execute(query).all())
 
 
-def test_each_store_syncs_the_stock_of_its_own_warehouse(engine, settings, odoo_shop):
+def test_each_store_syncs_the_stock_of_its_own_warehouse(engine, odoo_settings, odoo_shop):
     odoo, shop = odoo_shop.odoo, odoo_shop
-    environment = settings.with_overrides(
-        erp_feed="odoo",
-        erp_url=odoo.url,
-        erp_token=odoo.api_key,
-        erp_database=odoo.database,
-        erp_page_size=2,
-        odoo_pricelist=shop.pricelist,
-        odoo_company=shop.company,
-        odoo_warehouse=shop.warehouse,  # the environment's default: WH1
-    )
+    environment = odoo_settings  # its warehouse, the environment's default: WH1
     with session_scope(engine) as session:
         stores.add_store(session, "north", stores.StoreChange(name="North"), actor="cli")
         on_wh2 = stores.StoreChange(name="South", odoo_warehouse=shop.other_warehouse)
