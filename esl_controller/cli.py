@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from esl_controller.config import InsecureSettings, Settings
+from esl_controller.config import InsecureSettings, Settings, SettingsError
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -43,7 +43,18 @@ def _wait_for_signal(stop: threading.Event | None = None) -> None:
     stop.wait()
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command reads the environment; a variable it cannot read is an error message
+    naming the variable, as a bad option is, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(verbose: bool) -> None:
     """esl-controller: electronic shelf labels and in-store signage for one store."""

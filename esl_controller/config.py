@@ -33,6 +33,10 @@ PLACEHOLDER_MARKERS = (
 GENERATE_SECRET_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
+class SettingsError(ValueError):
+    """An environment variable that cannot be read as its setting; the message names it."""
+
+
 class InsecureSettings(ValueError):
     """A setting that must not reach production as it is; the message says how to fix it."""
 
@@ -54,7 +58,7 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _env_int(name: str, default: int) -> int:
@@ -64,7 +68,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
 def _env_fake_discount() -> FakeDiscount:
@@ -73,14 +77,14 @@ def _env_fake_discount() -> FakeDiscount:
         return FakeDiscount(value)
     except ValueError:
         choices = ", ".join(choice.value for choice in FakeDiscount)
-        raise ValueError(f"ESL_FAKE_DISCOUNT must be one of {choices}, got {value!r}") from None
+        raise SettingsError(f"ESL_FAKE_DISCOUNT must be one of {choices}, got {value!r}") from None
 
 
 def _env_feed_scope() -> str:
     # the names erp.feed_scope.FeedScope knows; checked here so a typo stops the start
     value = _env("ESL_ERP_FEED_SCOPE", "store").strip().lower()
     if value not in ("store", "chain"):
-        raise ValueError(
+        raise SettingsError(
             f"ESL_ERP_FEED_SCOPE must be store (the feed is this store's alone) or chain (one "
             f"feed for every store, each record naming its store), got {value!r}"
         )
@@ -95,7 +99,7 @@ def _env_flag(name: str, default: bool) -> bool:
         return True
     if raw in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
 @dataclass(frozen=True)

@@ -37,3 +37,17 @@ def test_user_add_refuses_a_short_password_without_a_traceback(tmp_path, monkeyp
     result = CliRunner().invoke(main, ["user", "add", "alice", "--password", "short"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output and "password" in result.output.lower()
+
+
+def test_an_unreadable_setting_is_an_error_naming_it_not_a_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path))
+    for variable, value, words in (
+        ("ESL_ERP_FEED_SCOPE", "regio", "ESL_ERP_FEED_SCOPE must be store"),
+        ("ESL_SYNC_INTERVAL", "often", "ESL_SYNC_INTERVAL must be a number, got 'often'"),
+    ):
+        monkeypatch.setenv(variable, value)
+        result = CliRunner().invoke(main, ["sync"])
+        monkeypatch.delenv(variable)
+        assert result.exit_code == 1, result.output
+        assert f"Error: {words}" in result.output
+        assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
